@@ -1,0 +1,42 @@
+use auth::{LoginButton, use_user};
+use leptos::prelude::*;
+
+/// Everything the provider said about the visitor, as `use_user().claims()` holds it.
+#[component]
+pub fn ClaimsPage() -> impl IntoView {
+    let user = use_user();
+    if !user.is_logged_in() {
+        return view! {
+            <h1>"Your claims"</h1>
+            <p>"You are not signed in, so there is nothing to show."</p>
+            <LoginButton />
+        }
+        .into_any();
+    }
+    let rows = user
+        .claims()
+        .iter()
+        .map(|(claim, value)| {
+            let value = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            view! {
+                <tr>
+                    <th scope="row">{claim.clone()}</th>
+                    <td>{value}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <h1>"Your claims"</h1>
+        <table id="claims">
+            <tbody>{rows}</tbody>
+        </table>
+        <p>
+            <a href="/">"Home"</a>
+        </p>
+    }
+    .into_any()
+}

@@ -1,0 +1,71 @@
+use auth::{AuthError, LoginButton, LogoutButton, use_user};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The seed's example: signed out, a "Log in" button; signed in, a greeting and "Log out".
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let user = use_user();
+    let greeting = if user.is_logged_in() {
+        let name = user.name().unwrap_or("there").to_owned();
+        view! {
+            <p id="greeting">"Hello, " {name} "!"</p>
+            <LogoutButton />
+            <AskTheServer />
+        }
+        .into_any()
+    } else {
+        view! {
+            <p>"You are not signed in."</p>
+            <LoginButton />
+        }
+        .into_any()
+    };
+
+    view! {
+        <h1>"Leptos sign-in"</h1>
+        {greeting}
+        <nav>
+            <A href="/claims">"Your claims"</A>
+            " · "
+            <A href="/private">"Members only"</A>
+        </nav>
+        <Counter />
+    }
+}
+
+/// What the server thinks of this request's cookie, now (not what the page was loaded with).
+#[server]
+pub async fn whoami() -> Result<String, AuthError> {
+    let user = auth::require_user().await?;
+    Ok(format!(
+        "The server knows you as {}.",
+        user.name().unwrap_or("someone")
+    ))
+}
+
+#[component]
+fn AskTheServer() -> impl IntoView {
+    let ask = Action::new(|_: &()| whoami());
+    view! {
+        <button id="whoami" on:click=move |_| { ask.dispatch(()); }>
+            "Ask the server who I am"
+        </button>
+        <p id="whoami-answer">
+            {move || ask.value().get().map(|answer| answer.unwrap_or_else(|error| error.to_string()))}
+        </p>
+    }
+}
+
+/// Counts only once the page has hydrated: the end-to-end suite's sign that the WebAssembly is live.
+#[component]
+fn Counter() -> impl IntoView {
+    let count = RwSignal::new(0);
+    view! {
+        <p>
+            <button id="counter" on:click=move |_| *count.write() += 1>
+                "Clicked " {count} " times"
+            </button>
+        </p>
+    }
+}

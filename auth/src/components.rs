@@ -1,0 +1,84 @@
+//! `<LoginButton/>` and `<LogoutButton/>`: forms that post the server functions, so they work
+//! before hydration and with JavaScript off; once hydrated they post without a page load.
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::{AuthError, Login, Logout};
+
+/// "Log in": sends the visitor to their provider and back to this page.
+#[component]
+pub fn LoginButton(
+    /// The `[auth.NAME]` provider; the unnamed one when absent.
+    #[prop(optional, into)]
+    provider: Option<String>,
+    /// The button's text.
+    #[prop(into, default = "Log in".into())]
+    label: String,
+    /// Where to come back to; the current page when absent.
+    #[prop(optional, into)]
+    next: Option<String>,
+) -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let location = use_location();
+    let next = move || {
+        next.clone().unwrap_or_else(|| {
+            let search = location.search.get();
+            let search = search.trim_start_matches('?');
+            if search.is_empty() {
+                location.pathname.get()
+            } else {
+                format!("{}?{search}", location.pathname.get())
+            }
+        })
+    };
+    view! {
+        <ActionForm action=login attr:class="auth-login">
+            {provider.map(|provider| view! { <input type="hidden" name="provider" value=provider /> })}
+            <input type="hidden" name="next" value=next />
+            <button type="submit" disabled=move || login.pending().get()>
+                {label}
+            </button>
+        </ActionForm>
+        {action_error(move || login.value().get())}
+    }
+}
+
+/// "Log out": deletes the identity cookie and loads the home page afresh.
+#[component]
+pub fn LogoutButton(
+    /// The button's text.
+    #[prop(into, default = "Log out".into())]
+    label: String,
+) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    // A client-side navigation would keep this page's user in memory; a real load starts a
+    // new, signed-out session, as Streamlit's logout does.
+    Effect::new(move || {
+        if matches!(logout.value().get(), Some(Ok(()))) {
+            let _ = window().location().assign("/");
+        }
+    });
+    view! {
+        <ActionForm action=logout attr:class="auth-logout">
+            <button type="submit" disabled=move || logout.pending().get()>
+                {label}
+            </button>
+        </ActionForm>
+        {action_error(move || logout.value().get())}
+    }
+}
+
+/// The server function's refusal, if any, where the visitor can read it.
+fn action_error(
+    result: impl Fn() -> Option<Result<(), AuthError>> + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        result().and_then(Result::err).map(|error| {
+            view! {
+                <p class="auth-error" role="alert">
+                    {error.to_string()}
+                </p>
+            }
+        })
+    }
+}

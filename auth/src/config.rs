@@ -1,0 +1,486 @@
+//! The `[auth]` table of the secrets file: read, checked, and explained when wrong.
+//!
+//! The format is Streamlit's, so a Streamlit app's `secrets.toml` works unchanged.
+use std::{
+    collections::BTreeMap,
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use toml::{Table, Value};
+use url::Url;
+
+/// Where the secrets file is read from unless [`SECRETS_FILE_ENV`] names another.
+pub const DEFAULT_SECRETS_FILE: &str = "secrets.toml";
+/// The environment variable naming the secrets file.
+pub const SECRETS_FILE_ENV: &str = "AUTH_SECRETS_FILE";
+/// The cookie key is derived from `cookie_secret`; shorter secrets are too easy to guess.
+pub const MIN_COOKIE_SECRET_BYTES: usize = 32;
+/// Sent when `client_kwargs` names no `scope`, as Streamlit does.
+pub const DEFAULT_SCOPE: &str = "openid email profile";
+
+const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
+const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
+const PROVIDER_KEYS: [&str; 3] = ["client_id", "client_secret", "server_metadata_url"];
+/// Authorization parameters the flow itself sets; letting `client_kwargs` change them would
+/// break PKCE, state or nonce.
+const RESERVED_PARAMS: [&str; 8] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "client_secret",
+];
+
+/// A value that must never be printed: `Debug` shows only that it is there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A checked `[auth]` table.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// Where providers send the visitor back; its path is where the callback is served.
+    pub redirect_uri: Url,
+    pub cookie_secret: Secret,
+    /// The unnamed provider (from `[auth]` itself) first, then `[auth.NAME]` by name.
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// One OpenID provider: `[auth]` itself or an `[auth.NAME]` table.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    /// `None` for the provider configured in `[auth]` itself.
+    pub name: Option<String>,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub server_metadata_url: Url,
+    /// The issuer the discovery document must name: `server_metadata_url` without
+    /// `/.well-known/openid-configuration`.
+    pub issuer: Url,
+    /// Extra authorization parameters (`client_kwargs`), `scope` always among them.
+    pub auth_params: BTreeMap<String, String>,
+}
+
+impl ProviderConfig {
+    /// The scopes to ask for, `openid` always first.
+    pub fn scopes(&self) -> Vec<String> {
+        let requested = self
+            .auth_params
+            .get("scope")
+            .map_or(DEFAULT_SCOPE, String::as_str);
+        let mut scopes = vec!["openid".to_owned()];
+        scopes.extend(
+            requested
+                .split_whitespace()
+                .filter(|scope| *scope != "openid")
+                .map(str::to_owned),
+        );
+        scopes
+    }
+
+    /// How the provider is called in messages.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("\"{name}\""),
+            None => "the default provider".to_owned(),
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Whether cookies must be `Secure` (and `__Host-` prefixed): the app is served over https.
+    pub fn is_https(&self) -> bool {
+        self.redirect_uri.scheme() == "https"
+    }
+}
+
+/// What is wrong with the configuration: the file, the key and the problem, in one line.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{file}: {key}: {problem}")]
+pub struct ConfigError {
+    pub file: String,
+    pub key: String,
+    pub problem: String,
+}
+
+/// Reads the configuration from the secrets file and the environment.
+///
+/// `Ok(None)` means there is no `[auth]` configuration at all (no file and no `AUTH_*`
+/// variables); a file named by [`SECRETS_FILE_ENV`] must exist.
+pub fn load() -> Result<Option<AuthConfig>, ConfigError> {
+    let named = std::env::var_os(SECRETS_FILE_ENV).map(PathBuf::from);
+    let path = named
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SECRETS_FILE));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && named.is_none() => None,
+        Err(error) => {
+            return Err(ConfigError {
+                file: path.display().to_string(),
+                key: SECRETS_FILE_ENV.to_owned(),
+                problem: format!("cannot read the secrets file: {error}"),
+            });
+        }
+    };
+    from_sources(&path, text.as_deref(), |name| std::env::var(name).ok())
+}
+
+/// Parses a secrets file's text (if any) with environment overrides from `env`.
+pub fn from_sources(
+    path: &Path,
+    text: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<AuthConfig>, ConfigError> {
+    let reader = Reader {
+        file: path.display().to_string(),
+    };
+    let mut auth = match text {
+        Some(text) => reader.auth_table(text)?,
+        None => Table::new(),
+    };
+    apply_env_overrides(&mut auth, &env);
+    if auth.is_empty() {
+        return Ok(None);
+    }
+    reader.config(&auth).map(Some)
+}
+
+/// `AUTH_REDIRECT_URI`, `AUTH_CLIENT_ID`, … override `[auth]`; `AUTH_<NAME>_CLIENT_ID`, …
+/// override `[auth.NAME]` (NAME upper-cased, `-` as `_`).
+fn apply_env_overrides(auth: &mut Table, env: &impl Fn(&str) -> Option<String>) {
+    for key in SHARED_KEYS.iter().chain(&PROVIDER_KEYS) {
+        if let Some(value) = env(&env_name(None, key)) {
+            auth.insert((*key).to_owned(), Value::String(value));
+        }
+    }
+    for (name, table) in auth.iter_mut() {
+        let Value::Table(table) = table else { continue };
+        if name == "client_kwargs" {
+            continue;
+        }
+        for key in PROVIDER_KEYS {
+            if let Some(value) = env(&env_name(Some(name), key)) {
+                table.insert(key.to_owned(), Value::String(value));
+            }
+        }
+    }
+}
+
+/// The environment variable that overrides `key` of provider `name`.
+pub fn env_name(provider: Option<&str>, key: &str) -> String {
+    match provider {
+        Some(name) => format!(
+            "AUTH_{}_{}",
+            name.to_uppercase().replace('-', "_"),
+            key.to_uppercase()
+        ),
+        None => format!("AUTH_{}", key.to_uppercase()),
+    }
+}
+
+/// Turns TOML into [`AuthConfig`], naming the file in every error.
+struct Reader {
+    file: String,
+}
+
+impl Reader {
+    fn error(&self, key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+
+    fn auth_table(&self, text: &str) -> Result<Table, ConfigError> {
+        let mut document: Table = text.parse().map_err(|error: toml::de::Error| {
+            // The message only: toml's own rendering quotes the offending line, which may hold a secret.
+            let line = error
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let place = line
+                .map(|line| format!(" (line {line})"))
+                .unwrap_or_default();
+            self.error(
+                "(file)",
+                format!("not valid TOML{place}: {}", error.message()),
+            )
+        })?;
+        match document.remove("auth") {
+            None => Ok(Table::new()),
+            Some(Value::Table(auth)) => Ok(auth),
+            Some(_) => {
+                Err(self.error("auth", "must be a table: write [auth] on a line of its own"))
+            }
+        }
+    }
+
+    fn config(&self, auth: &Table) -> Result<AuthConfig, ConfigError> {
+        for (key, value) in auth {
+            let known = SHARED_KEYS.contains(&key.as_str())
+                || PROVIDER_KEYS.contains(&key.as_str())
+                || key == "client_kwargs"
+                || key == "expose_tokens"
+                || value.is_table();
+            if !known {
+                return Err(self.error(
+                    format!("auth.{key}"),
+                    "unknown key; [auth] takes redirect_uri, cookie_secret, client_id, \
+                     client_secret, server_metadata_url, client_kwargs and [auth.NAME] tables",
+                ));
+            }
+        }
+        if auth.contains_key("expose_tokens") {
+            tracing::warn!(
+                "{}: auth.expose_tokens is ignored: tokens never leave the server",
+                self.file
+            );
+        }
+
+        let redirect_uri = self.redirect_uri(auth)?;
+        let cookie_secret = self.cookie_secret(auth)?;
+        let shared_kwargs = self.kwargs(auth, "auth")?;
+
+        let mut providers = Vec::new();
+        let named: Vec<&str> = auth
+            .iter()
+            .filter(|(key, value)| value.is_table() && key.as_str() != "client_kwargs")
+            .map(|(key, _)| key.as_str())
+            .collect();
+        let has_own_client = PROVIDER_KEYS.iter().all(|key| auth.contains_key(*key));
+        if named.is_empty() || has_own_client {
+            providers.push(self.provider(None, auth, &shared_kwargs)?);
+        }
+        for name in named {
+            self.check_provider_name(name)?;
+            providers.push(self.provider(Some(name), auth, &shared_kwargs)?);
+        }
+        Ok(AuthConfig {
+            redirect_uri,
+            cookie_secret,
+            providers,
+        })
+    }
+
+    fn string<'a>(
+        &self,
+        table: &'a Table,
+        path: &str,
+        key: &str,
+    ) -> Result<Option<&'a str>, ConfigError> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(Value::String(value)) => Ok(Some(value)),
+            Some(_) => Err(self.error(format!("{path}.{key}"), "must be a string (in quotes)")),
+        }
+    }
+
+    fn required<'a>(
+        &self,
+        table: &'a Table,
+        path: &str,
+        key: &str,
+    ) -> Result<&'a str, ConfigError> {
+        match self.string(table, path, key)? {
+            Some(value) if !value.trim().is_empty() => Ok(value),
+            Some(_) => Err(self.error(format!("{path}.{key}"), "is empty")),
+            None => Err(self.error(
+                format!("{path}.{key}"),
+                format!(
+                    "is missing; add `{key} = \"…\"` under [{path}] (or set {})",
+                    env_name(path.strip_prefix("auth."), key)
+                ),
+            )),
+        }
+    }
+
+    fn redirect_uri(&self, auth: &Table) -> Result<Url, ConfigError> {
+        let text = self.required(auth, "auth", "redirect_uri")?;
+        let url = Url::parse(text).map_err(|error| {
+            self.error(
+                "auth.redirect_uri",
+                format!("is not an absolute URL ({error}); write e.g. \"http://localhost:3000/oauth2callback\""),
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(self.error(
+                "auth.redirect_uri",
+                "must be an http or https URL with a host",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(self.error("auth.redirect_uri", "must not have a query or fragment"));
+        }
+        Ok(url)
+    }
+
+    fn cookie_secret(&self, auth: &Table) -> Result<Secret, ConfigError> {
+        let secret = self.required(auth, "auth", "cookie_secret")?;
+        if secret.len() < MIN_COOKIE_SECRET_BYTES {
+            return Err(self.error(
+                "auth.cookie_secret",
+                format!(
+                    "is {} bytes; it must be at least {MIN_COOKIE_SECRET_BYTES} \
+                     (make one with `openssl rand -base64 32`)",
+                    secret.len()
+                ),
+            ));
+        }
+        Ok(Secret::new(secret))
+    }
+
+    fn check_provider_name(&self, name: &str) -> Result<(), ConfigError> {
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if valid {
+            Ok(())
+        } else {
+            Err(self.error(
+                format!("auth.{name}"),
+                "provider names may hold only letters, digits and '-'",
+            ))
+        }
+    }
+
+    /// `[auth.NAME]`, or `[auth]` itself when `name` is `None`. A named provider inherits
+    /// the client keys it does not set from `[auth]`.
+    fn provider(
+        &self,
+        name: Option<&str>,
+        auth: &Table,
+        shared_kwargs: &BTreeMap<String, String>,
+    ) -> Result<ProviderConfig, ConfigError> {
+        let (path, own) = match name {
+            None => ("auth".to_owned(), auth),
+            Some(name) => {
+                let own = auth
+                    .get(name)
+                    .and_then(Value::as_table)
+                    .ok_or_else(|| self.error(format!("auth.{name}"), "must be a table"))?;
+                (format!("auth.{name}"), own)
+            }
+        };
+        if name.is_some() {
+            if let Some(key) = own
+                .keys()
+                .find(|key| !PROVIDER_KEYS.contains(&key.as_str()) && *key != "client_kwargs")
+            {
+                return Err(self.error(
+                    format!("{path}.{key}"),
+                    "unknown key; a provider takes client_id, client_secret, \
+                     server_metadata_url and client_kwargs",
+                ));
+            }
+        }
+        // Which table a key comes from, so an error names the line to fix.
+        let source = |key: &str| {
+            if own.contains_key(key) || name.is_none() || !auth.contains_key(key) {
+                (own, path.as_str())
+            } else {
+                (auth, "auth")
+            }
+        };
+        let pick = |key: &str| {
+            let (table, at) = source(key);
+            self.required(table, at, key)
+        };
+        let client_id = pick("client_id")?.to_owned();
+        let client_secret = Secret::new(pick("client_secret")?);
+        let (server_metadata_url, issuer) = {
+            let (_, at) = source("server_metadata_url");
+            self.metadata_url(
+                &format!("{at}.server_metadata_url"),
+                pick("server_metadata_url")?,
+            )?
+        };
+
+        let mut auth_params = shared_kwargs.clone();
+        if name.is_some() {
+            auth_params.extend(self.kwargs(own, &path)?);
+        }
+        Ok(ProviderConfig {
+            name: name.map(str::to_owned),
+            client_id,
+            client_secret,
+            server_metadata_url,
+            issuer,
+            auth_params,
+        })
+    }
+
+    fn metadata_url(&self, key: &str, text: &str) -> Result<(Url, Url), ConfigError> {
+        let url = Url::parse(text)
+            .map_err(|error| self.error(key, format!("is not an absolute URL ({error})")))?;
+        let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+            || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err(self.error(
+                key,
+                "must be an https URL (http is allowed only on localhost)",
+            ));
+        }
+        let issuer = url
+            .as_str()
+            .strip_suffix(DISCOVERY_SUFFIX)
+            .filter(|_| url.query().is_none() && url.fragment().is_none())
+            .and_then(|issuer| Url::parse(issuer).ok())
+            .ok_or_else(|| {
+                self.error(
+                    key,
+                    format!("must end with {DISCOVERY_SUFFIX} (the provider's discovery document)"),
+                )
+            })?;
+        Ok((url, issuer))
+    }
+
+    fn kwargs(&self, table: &Table, path: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+        let Some(value) = table.get("client_kwargs") else {
+            return Ok(BTreeMap::new());
+        };
+        let Value::Table(kwargs) = value else {
+            return Err(self.error(
+                format!("{path}.client_kwargs"),
+                "must be a table of strings",
+            ));
+        };
+        kwargs
+            .iter()
+            .map(|(key, value)| {
+                let full = format!("{path}.client_kwargs.{key}");
+                if RESERVED_PARAMS.contains(&key.as_str()) {
+                    return Err(self.error(
+                        full,
+                        "is set by the sign-in flow itself and cannot be changed",
+                    ));
+                }
+                match value {
+                    Value::String(value) => Ok((key.clone(), value.clone())),
+                    _ => Err(self.error(full, "must be a string (in quotes)")),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

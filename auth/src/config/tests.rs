@@ -1,0 +1,318 @@
+use super::*;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+fn parse_with_env(text: &str, env: &[(&str, &str)]) -> Result<Option<AuthConfig>, ConfigError> {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    from_sources(Path::new("secrets.toml"), Some(text), move |name| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+}
+
+fn parse(text: &str) -> Result<Option<AuthConfig>, ConfigError> {
+    parse_with_env(text, &[])
+}
+
+fn error(text: &str) -> String {
+    match parse(text) {
+        Err(error) => error.to_string(),
+        Ok(_) => panic!("expected an error for:\n{text}"),
+    }
+}
+
+fn single_provider() -> String {
+    format!(
+        r#"
+[auth]
+redirect_uri = "http://localhost:3000/oauth2callback"
+cookie_secret = "{SECRET}"
+client_id = "app"
+client_secret = "shh"
+server_metadata_url = "https://accounts.example.com/.well-known/openid-configuration"
+"#
+    )
+}
+
+#[test]
+fn reads_streamlits_example() {
+    let config = parse(&single_provider())
+        .expect("valid")
+        .expect("configured");
+    assert_eq!(
+        config.redirect_uri.as_str(),
+        "http://localhost:3000/oauth2callback"
+    );
+    assert!(!config.is_https());
+    let [provider] = config.providers.as_slice() else {
+        panic!("one provider expected")
+    };
+    assert_eq!(provider.name, None);
+    assert_eq!(provider.client_id, "app");
+    assert_eq!(provider.client_secret.expose(), "shh");
+    assert_eq!(provider.issuer.as_str(), "https://accounts.example.com/");
+    assert_eq!(provider.scopes(), ["openid", "email", "profile"]);
+}
+
+#[test]
+fn no_auth_table_is_not_configured() {
+    assert!(parse("[other]\nkey = 1\n").expect("valid").is_none());
+    assert!(
+        from_sources(Path::new("secrets.toml"), None, |_| None)
+            .expect("valid")
+            .is_none()
+    );
+}
+
+#[test]
+fn secrets_never_print() {
+    let config = parse(&single_provider())
+        .expect("valid")
+        .expect("configured");
+    let debug = format!("{config:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(!debug.contains("shh"), "{debug}");
+}
+
+#[test]
+fn each_missing_key_is_named() {
+    for key in [
+        "redirect_uri",
+        "cookie_secret",
+        "client_id",
+        "client_secret",
+        "server_metadata_url",
+    ] {
+        let text: String = single_provider()
+            .lines()
+            .filter(|line| !line.starts_with(key))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let message = error(&text);
+        assert!(
+            message.starts_with(&format!("secrets.toml: auth.{key}: is missing")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("AUTH_{}", key.to_uppercase())),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn malformed_toml_names_the_line_but_not_its_text() {
+    let text = format!("[auth]\ncookie_secret = \"{SECRET}\"\nclient_secret = \"hunter2\n");
+    let message = error(&text);
+    assert!(
+        message.starts_with("secrets.toml: (file): not valid TOML (line 3)"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[test]
+fn auth_must_be_a_table() {
+    assert_eq!(
+        error("auth = \"yes\""),
+        "secrets.toml: auth: must be a table: write [auth] on a line of its own"
+    );
+}
+
+#[test]
+fn short_cookie_secret_is_refused() {
+    let text = single_provider().replace(SECRET, "short");
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.cookie_secret: is 5 bytes; it must be at least 32 \
+         (make one with `openssl rand -base64 32`)"
+    );
+}
+
+#[test]
+fn bad_urls_are_explained() {
+    let text = single_provider().replace("http://localhost:3000/oauth2callback", "localhost:3000");
+    assert!(
+        error(&text).starts_with("secrets.toml: auth.redirect_uri: must be an http or https URL")
+    );
+    let text = single_provider().replace("http://localhost:3000/oauth2callback", "not a url");
+    assert!(error(&text).starts_with("secrets.toml: auth.redirect_uri: is not an absolute URL"));
+    let text = single_provider().replace("/.well-known/openid-configuration", "/metadata");
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.server_metadata_url: must end with \
+         /.well-known/openid-configuration (the provider's discovery document)"
+    );
+    let text = single_provider().replace(
+        "https://accounts.example.com",
+        "http://accounts.example.com",
+    );
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.server_metadata_url: must be an https URL (http is allowed only on localhost)"
+    );
+}
+
+#[test]
+fn http_discovery_is_allowed_on_loopback() {
+    let text = single_provider().replace("https://accounts.example.com", "http://127.0.0.1:9090");
+    let config = parse(&text).expect("valid").expect("configured");
+    assert_eq!(
+        config.providers[0].issuer.as_str(),
+        "http://127.0.0.1:9090/"
+    );
+}
+
+#[test]
+fn wrong_types_and_unknown_keys_are_named() {
+    let text = single_provider().replace("client_id = \"app\"", "client_id = 42");
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.client_id: must be a string (in quotes)"
+    );
+    let text = format!("{}client_secert = \"x\"\n", single_provider());
+    assert!(error(&text).starts_with("secrets.toml: auth.client_secert: unknown key"));
+}
+
+#[test]
+fn client_kwargs_are_passed_on_but_cannot_change_the_flow() {
+    let text = format!(
+        "{}[auth.client_kwargs]\nscope = \"email\"\nprompt = \"login\"\n",
+        single_provider()
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    let provider = &config.providers[0];
+    assert_eq!(provider.scopes(), ["openid", "email"]);
+    assert_eq!(
+        provider.auth_params.get("prompt").map(String::as_str),
+        Some("login")
+    );
+
+    let text = format!(
+        "{}[auth.client_kwargs]\nredirect_uri = \"https://evil.example\"\n",
+        single_provider()
+    );
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.client_kwargs.redirect_uri: is set by the sign-in flow itself and cannot be changed"
+    );
+    let text = format!("{}[auth.client_kwargs]\nmax_age = 5\n", single_provider());
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.client_kwargs.max_age: must be a string (in quotes)"
+    );
+}
+
+#[test]
+fn named_providers_inherit_shared_keys() {
+    let text = format!(
+        r#"
+[auth]
+redirect_uri = "https://app.example/oauth2callback"
+cookie_secret = "{SECRET}"
+client_secret = "shared"
+[auth.client_kwargs]
+prompt = "login"
+
+[auth.google]
+client_id = "g"
+server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"
+
+[auth.microsoft]
+client_id = "m"
+client_secret = "own"
+server_metadata_url = "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+[auth.microsoft.client_kwargs]
+prompt = "select_account"
+"#
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    assert!(config.is_https());
+    let names: Vec<_> = config.providers.iter().map(|p| p.name.as_deref()).collect();
+    assert_eq!(names, [Some("google"), Some("microsoft")]);
+    let google = &config.providers[0];
+    assert_eq!(google.client_secret.expose(), "shared");
+    assert_eq!(
+        google.auth_params.get("prompt").map(String::as_str),
+        Some("login")
+    );
+    let microsoft = &config.providers[1];
+    assert_eq!(microsoft.client_secret.expose(), "own");
+    assert_eq!(
+        microsoft.auth_params.get("prompt").map(String::as_str),
+        Some("select_account")
+    );
+}
+
+#[test]
+fn named_provider_errors_name_the_table() {
+    let text = format!(
+        "[auth]\nredirect_uri = \"http://localhost:3000/oauth2callback\"\ncookie_secret = \"{SECRET}\"\n\
+         [auth.google]\nclient_id = \"g\"\nclient_secret = \"s\"\n"
+    );
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.google.server_metadata_url: is missing; add \
+         `server_metadata_url = \"…\"` under [auth.google] (or set AUTH_GOOGLE_SERVER_METADATA_URL)"
+    );
+    let text = text.replace("[auth.google]", "[auth.my_idp]");
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.my_idp: provider names may hold only letters, digits and '-'"
+    );
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let config = parse_with_env(
+        &single_provider(),
+        &[
+            ("AUTH_CLIENT_ID", "from-env"),
+            ("AUTH_REDIRECT_URI", "https://prod.example/oauth2callback"),
+        ],
+    )
+    .expect("valid")
+    .expect("configured");
+    assert_eq!(config.providers[0].client_id, "from-env");
+    assert!(config.is_https());
+}
+
+#[test]
+fn environment_alone_is_a_configuration() {
+    let config = from_sources(Path::new("secrets.toml"), None, |name| {
+        Some(
+            match name {
+                "AUTH_REDIRECT_URI" => "http://localhost:3000/oauth2callback",
+                "AUTH_COOKIE_SECRET" => SECRET,
+                "AUTH_CLIENT_ID" => "app",
+                "AUTH_CLIENT_SECRET" => "s",
+                "AUTH_SERVER_METADATA_URL" => {
+                    "https://idp.example/.well-known/openid-configuration"
+                }
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    })
+    .expect("valid")
+    .expect("configured");
+    assert_eq!(config.providers[0].client_id, "app");
+}
+
+#[test]
+fn a_named_secrets_file_must_exist() {
+    // `load` reads the process environment; a test process may set its own variable.
+    // SAFETY: no other test reads or writes AUTH_SECRETS_FILE.
+    unsafe { std::env::set_var(SECRETS_FILE_ENV, "/nonexistent/secrets.toml") };
+    let result = load();
+    unsafe { std::env::remove_var(SECRETS_FILE_ENV) };
+    let message = result.expect_err("missing file").to_string();
+    assert!(
+        message.starts_with(
+            "/nonexistent/secrets.toml: AUTH_SECRETS_FILE: cannot read the secrets file"
+        ),
+        "{message}"
+    );
+}

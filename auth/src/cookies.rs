@@ -1,0 +1,242 @@
+//! The two cookies this crate writes, sealed with the cookie crate's private jar (AES-256-GCM,
+//! the cookie name bound in as associated data):
+//! - the identity cookie: who is signed in, for 30 days;
+//! - one login-state cookie per login under way: PKCE verifier, state, nonce, return path,
+//!   for 10 minutes. Its name carries the `state`, so two tabs logging in at once each find
+//!   their own.
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use crate::{config::Secret, user::User};
+
+/// How long a sign-in lasts, as in Streamlit.
+pub const IDENTITY_LIFETIME: Duration = Duration::days(30);
+/// How long a visitor may take at their provider before the login must start again.
+pub const LOGIN_STATE_LIFETIME: Duration = Duration::minutes(10);
+/// Browsers keep at most 4096 bytes of name and value; stay clear of it.
+pub const MAX_COOKIE_BYTES: usize = 4000;
+
+const IDENTITY_NAME: &str = "auth_user";
+const LOGIN_STATE_PREFIX: &str = "auth_login_";
+/// `__Host-` tells browsers to refuse the cookie unless Secure, Path=/ and host-only.
+const HOST_PREFIX: &str = "__Host-";
+
+/// Claims kept when the full set is too large for one cookie: the standard OpenID Connect ones.
+const STANDARD_CLAIMS: [&str; 25] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+];
+
+/// A login under way, between the `login` server function and the callback.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoginState {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// The `[auth.NAME]` provider, `None` for the unnamed one.
+    pub provider: Option<String>,
+    /// A same-origin path to return to after the callback.
+    pub return_to: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sealed<T> {
+    /// Unix seconds after which the content is void, whatever the browser kept.
+    expires_at: i64,
+    content: T,
+}
+
+/// The claims are too large for one cookie even with only the standard claims.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("the provider's claims take {0} bytes, more than one cookie can hold")]
+pub struct TooLarge(pub usize);
+
+/// Names, flags, sealing and opening of both cookies.
+#[derive(Clone)]
+pub struct CookieCodec {
+    key: Key,
+    secure: bool,
+}
+
+impl CookieCodec {
+    /// `secure`: the site is served over https, so cookies get `Secure` and the `__Host-` prefix.
+    pub fn new(secret: &Secret, secure: bool) -> Self {
+        Self::with_key(Key::derive_from(secret.expose().as_bytes()), secure)
+    }
+
+    pub fn with_key(key: Key, secure: bool) -> Self {
+        Self { key, secure }
+    }
+
+    pub fn identity_name(&self) -> String {
+        self.prefixed(IDENTITY_NAME)
+    }
+
+    /// The login-state cookie for `state`, or `None` when `state` is not one we could have made.
+    pub fn login_state_name(&self, state: &str) -> Option<String> {
+        let plausible = !state.is_empty()
+            && state.len() <= 64
+            && state
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        plausible.then(|| self.prefixed(&format!("{LOGIN_STATE_PREFIX}{state}")))
+    }
+
+    fn prefixed(&self, name: &str) -> String {
+        if self.secure {
+            format!("{HOST_PREFIX}{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+
+    /// The identity cookie for `user`, dropping non-standard claims if they would not fit.
+    pub fn identity_cookie(
+        &self,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<Cookie<'static>, TooLarge> {
+        let name = self.identity_name();
+        let cookie = self.seal(&name, user, now, IDENTITY_LIFETIME);
+        let size = name.len() + cookie.value().len();
+        if size <= MAX_COOKIE_BYTES {
+            return Ok(cookie);
+        }
+        let standard: Map<String, Value> = user
+            .claims()
+            .iter()
+            .filter(|(claim, _)| STANDARD_CLAIMS.contains(&claim.as_str()))
+            .map(|(claim, value)| (claim.clone(), value.clone()))
+            .collect();
+        let dropped: Vec<&str> = user
+            .claims()
+            .keys()
+            .filter(|claim| !standard.contains_key(*claim))
+            .map(String::as_str)
+            .collect();
+        let trimmed = User::signed_in(standard, user.provider().map(str::to_owned));
+        let cookie = self.seal(&name, &trimmed, now, IDENTITY_LIFETIME);
+        let trimmed_size = name.len() + cookie.value().len();
+        if trimmed_size > MAX_COOKIE_BYTES {
+            return Err(TooLarge(size));
+        }
+        tracing::warn!(
+            ?dropped,
+            "claims too large for the identity cookie ({size} bytes); kept the standard claims only"
+        );
+        Ok(cookie)
+    }
+
+    /// The signed-in user, or `None` when the cookie is forged, damaged, foreign or expired.
+    pub fn open_identity(&self, cookie: &Cookie<'static>, now: OffsetDateTime) -> Option<User> {
+        if cookie.name() != self.identity_name() {
+            return None;
+        }
+        self.open::<User>(cookie, now).filter(User::is_logged_in)
+    }
+
+    pub fn login_state_cookie(
+        &self,
+        login: &LoginState,
+        now: OffsetDateTime,
+    ) -> Option<Cookie<'static>> {
+        let name = self.login_state_name(&login.state)?;
+        Some(self.seal(&name, login, now, LOGIN_STATE_LIFETIME))
+    }
+
+    /// The login under way, if the cookie is ours, intact, fresh and for this `state`.
+    pub fn open_login_state(
+        &self,
+        cookie: &Cookie<'static>,
+        state: &str,
+        now: OffsetDateTime,
+    ) -> Option<LoginState> {
+        if Some(cookie.name()) != self.login_state_name(state).as_deref() {
+            return None;
+        }
+        self.open::<LoginState>(cookie, now)
+            .filter(|login| login.state == state)
+    }
+
+    /// A cookie that makes the browser forget `name`: same name, path and flags, long expired.
+    pub fn removal(&self, name: &str) -> Cookie<'static> {
+        let mut cookie = self.with_flags(Cookie::new(name.to_owned(), ""));
+        cookie.make_removal();
+        cookie
+    }
+
+    fn seal<T: Serialize>(
+        &self,
+        name: &str,
+        content: &T,
+        now: OffsetDateTime,
+        lifetime: Duration,
+    ) -> Cookie<'static> {
+        let sealed = Sealed {
+            expires_at: (now + lifetime).unix_timestamp(),
+            content,
+        };
+        // Serializing plain data with string keys to JSON cannot fail.
+        let json = serde_json::to_string(&sealed).unwrap_or_default();
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.key)
+            .add(Cookie::new(name.to_owned(), json));
+        let encrypted = jar
+            .get(name)
+            .map(|cookie| cookie.value().to_owned())
+            .unwrap_or_default();
+        let mut cookie = self.with_flags(Cookie::new(name.to_owned(), encrypted));
+        cookie.set_max_age(lifetime);
+        cookie
+    }
+
+    fn open<T: DeserializeOwned>(
+        &self,
+        cookie: &Cookie<'static>,
+        now: OffsetDateTime,
+    ) -> Option<T> {
+        let jar = CookieJar::new();
+        let plain = jar.private(&self.key).decrypt(Cookie::new(
+            cookie.name().to_owned(),
+            cookie.value().to_owned(),
+        ))?;
+        let sealed: Sealed<T> = serde_json::from_str(plain.value()).ok()?;
+        (now.unix_timestamp() < sealed.expires_at).then_some(sealed.content)
+    }
+
+    fn with_flags(&self, mut cookie: Cookie<'static>) -> Cookie<'static> {
+        cookie.set_http_only(true);
+        cookie.set_same_site(SameSite::Lax);
+        cookie.set_path("/");
+        cookie.set_secure(self.secure);
+        cookie
+    }
+}
+
+#[cfg(test)]
+mod tests;

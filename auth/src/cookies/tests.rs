@@ -1,0 +1,196 @@
+use super::*;
+use serde_json::json;
+
+fn codec(secret: &str, secure: bool) -> CookieCodec {
+    CookieCodec::new(&Secret::new(secret), secure)
+}
+
+const SECRET: &str = "an example cookie secret of 32+ bytes";
+const OTHER_SECRET: &str = "another cookie secret, 32 bytes long";
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid timestamp")
+}
+
+fn alice() -> User {
+    let Value::Object(claims) =
+        json!({"sub": "alice", "name": "Alice", "email": "alice@example.com"})
+    else {
+        unreachable!()
+    };
+    User::signed_in(claims, Some("idp".to_owned()))
+}
+
+fn login_state() -> LoginState {
+    LoginState {
+        state: "abcDEF123-_".to_owned(),
+        nonce: "n".to_owned(),
+        pkce_verifier: "v".to_owned(),
+        provider: None,
+        return_to: "/private".to_owned(),
+    }
+}
+
+#[test]
+fn identity_round_trip() {
+    let codec = codec(SECRET, false);
+    let cookie = codec.identity_cookie(&alice(), now()).expect("fits");
+    assert_eq!(codec.open_identity(&cookie, now()), Some(alice()));
+}
+
+#[test]
+fn identity_cookie_is_encrypted_not_just_signed() {
+    let cookie = codec(SECRET, false)
+        .identity_cookie(&alice(), now())
+        .expect("fits");
+    for secret in ["alice@example.com", "Alice", "sub"] {
+        assert!(
+            !cookie.value().contains(secret),
+            "{secret} readable in {}",
+            cookie.value()
+        );
+    }
+}
+
+#[test]
+fn flags_over_http_and_https() {
+    let plain = codec(SECRET, false)
+        .identity_cookie(&alice(), now())
+        .expect("fits");
+    assert_eq!(plain.name(), "auth_user");
+    assert_eq!(plain.http_only(), Some(true));
+    assert_eq!(plain.same_site(), Some(SameSite::Lax));
+    assert_eq!(plain.path(), Some("/"));
+    assert_eq!(plain.secure(), Some(false));
+    assert_eq!(plain.max_age(), Some(Duration::days(30)));
+
+    let secure = codec(SECRET, true)
+        .identity_cookie(&alice(), now())
+        .expect("fits");
+    assert_eq!(secure.name(), "__Host-auth_user");
+    assert_eq!(secure.secure(), Some(true));
+    assert_eq!(secure.domain(), None, "__Host- cookies must be host-only");
+}
+
+#[test]
+fn tampered_or_truncated_cookie_is_signed_out() {
+    let codec = codec(SECRET, false);
+    let cookie = codec.identity_cookie(&alice(), now()).expect("fits");
+    let value = cookie.value().to_owned();
+
+    let mut flipped = value.clone().into_bytes();
+    let middle = flipped.len() / 2;
+    flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).expect("ascii");
+    for bad in [
+        flipped,
+        value[..value.len() - 4].to_owned(),
+        String::new(),
+        "garbage!".to_owned(),
+    ] {
+        let forged = Cookie::new("auth_user", bad.clone());
+        assert_eq!(codec.open_identity(&forged, now()), None, "{bad:?} opened");
+    }
+}
+
+#[test]
+fn cookie_from_another_secret_is_signed_out() {
+    let cookie = codec(OTHER_SECRET, false)
+        .identity_cookie(&alice(), now())
+        .expect("fits");
+    assert_eq!(codec(SECRET, false).open_identity(&cookie, now()), None);
+}
+
+#[test]
+fn cookie_past_its_own_expiry_is_signed_out_whatever_the_browser_kept() {
+    let codec = codec(SECRET, false);
+    let cookie = codec.identity_cookie(&alice(), now()).expect("fits");
+    let almost = now() + IDENTITY_LIFETIME - Duration::seconds(1);
+    assert_eq!(codec.open_identity(&cookie, almost), Some(alice()));
+    assert_eq!(
+        codec.open_identity(&cookie, now() + IDENTITY_LIFETIME),
+        None
+    );
+}
+
+#[test]
+fn a_login_state_cannot_pass_for_an_identity() {
+    // The cookie name is bound into the encryption: renaming a cookie breaks it.
+    let codec = codec(SECRET, false);
+    let login = codec
+        .login_state_cookie(&login_state(), now())
+        .expect("valid state");
+    let renamed = Cookie::new("auth_user", login.value().to_owned());
+    assert_eq!(codec.open_identity(&renamed, now()), None);
+}
+
+#[test]
+fn login_state_round_trip_and_limits() {
+    let codec = codec(SECRET, false);
+    let state = login_state();
+    let cookie = codec
+        .login_state_cookie(&state, now())
+        .expect("valid state");
+    assert_eq!(cookie.name(), "auth_login_abcDEF123-_");
+    assert_eq!(cookie.max_age(), Some(Duration::minutes(10)));
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(
+        codec.open_login_state(&cookie, &state.state, now()),
+        Some(state.clone())
+    );
+    assert_eq!(codec.open_login_state(&cookie, "other", now()), None);
+    assert_eq!(
+        codec.open_login_state(&cookie, &state.state, now() + LOGIN_STATE_LIFETIME),
+        None
+    );
+}
+
+#[test]
+fn implausible_state_makes_no_cookie_name() {
+    let codec = codec(SECRET, false);
+    for state in ["", "a;b", "a=b", "x".repeat(65).as_str(), "é"] {
+        assert_eq!(codec.login_state_name(state), None, "{state:?}");
+    }
+}
+
+#[test]
+fn removal_matches_the_cookie_it_removes() {
+    let codec = codec(SECRET, true);
+    let removal = codec.removal(&codec.identity_name());
+    assert_eq!(removal.name(), "__Host-auth_user");
+    assert_eq!(removal.path(), Some("/"));
+    assert_eq!(removal.secure(), Some(true));
+    assert_eq!(removal.max_age(), Some(Duration::ZERO));
+}
+
+fn user_with_groups(count: usize) -> User {
+    let groups: Vec<String> = (0..count)
+        .map(|i| format!("group-with-a-long-name-{i:05}"))
+        .collect();
+    let Value::Object(claims) = json!({"sub": "alice", "name": "Alice", "groups": groups}) else {
+        unreachable!()
+    };
+    User::signed_in(claims, None)
+}
+
+#[test]
+fn oversized_claims_keep_the_standard_ones() {
+    let codec = codec(SECRET, false);
+    let big = user_with_groups(200);
+    let cookie = codec
+        .identity_cookie(&big, now())
+        .expect("standard claims fit");
+    assert!(cookie.name().len() + cookie.value().len() <= MAX_COOKIE_BYTES);
+    let opened = codec.open_identity(&cookie, now()).expect("opens");
+    assert_eq!(opened.name(), Some("Alice"));
+    assert_eq!(opened.get("groups"), None);
+}
+
+#[test]
+fn standard_claims_too_large_are_an_error() {
+    let Value::Object(claims) = json!({"sub": "alice", "name": "x".repeat(5000)}) else {
+        unreachable!()
+    };
+    let result = codec(SECRET, false).identity_cookie(&User::signed_in(claims, None), now());
+    assert!(matches!(result, Err(TooLarge(_))));
+}

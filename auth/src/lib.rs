@@ -1,0 +1,36 @@
+//! Sign-in for Leptos apps, the way Streamlit does it.
+//!
+//! - `<LoginButton/>` (or the [`login`] server function) sends the visitor to their OpenID
+//!   provider; [`use_user()`] says who they are; `<LogoutButton/>` ([`logout`]) forgets them.
+//! - On the server, [`Auth`] reads the `[auth]` configuration and `auth.install(router)` adds
+//!   the `/oauth2callback` route; [`require_user`] guards server functions.
+//!
+//! A sign-in from button to cookie: [`components`] → [`server_fns`] → `routes` (the callback).
+pub mod components;
+pub mod context;
+mod error;
+pub mod server_fns;
+mod user;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod cookies;
+#[cfg(feature = "ssr")]
+pub mod oidc;
+#[cfg(feature = "ssr")]
+pub mod return_to;
+#[cfg(feature = "ssr")]
+mod routes;
+#[cfg(feature = "ssr")]
+mod state;
+
+pub use components::{LoginButton, LogoutButton};
+#[cfg(feature = "ssr")]
+pub use context::server::require_user;
+pub use context::{provide_user, use_user};
+pub use error::AuthError;
+pub use server_fns::{Login, Logout, login, logout};
+#[cfg(feature = "ssr")]
+pub use state::{Auth, SetupError};
+pub use user::User;

@@ -1,0 +1,176 @@
+//! The one route sign-in adds to an app: the provider's redirect back (`/oauth2callback`).
+use axum::{
+    Extension, Router,
+    extract::{Query, rejection::QueryRejection},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_cookies::Cookies;
+
+use crate::{
+    Auth, User,
+    cookies::{LoginState, TooLarge},
+    oidc::{Completion, OidcError},
+};
+
+pub(crate) fn callback_router(path: &str) -> Router {
+    Router::new().route(path, get(callback))
+}
+
+/// What a provider may put on the redirect back (RFC 6749 §4.1.2).
+#[derive(Deserialize)]
+struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Why a callback did not sign anyone in. `Display` is for the log; the page says less.
+#[derive(Debug, thiserror::Error)]
+enum CallbackFailure {
+    #[error("malformed callback query: {0}")]
+    BadQuery(String),
+    #[error("the provider returned error={error:?} error_description={description:?}")]
+    ProviderSaidNo {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("no state in the callback")]
+    MissingState,
+    #[error("no login under way for this state (no login-state cookie, or it did not open)")]
+    UnknownState,
+    #[error("no code in the callback")]
+    MissingCode,
+    #[error("the provider of this login is no longer configured")]
+    ProviderGone,
+    #[error("{0}")]
+    Oidc(#[from] OidcError),
+    #[error("{0}")]
+    TooLarge(#[from] TooLarge),
+}
+
+impl CallbackFailure {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Oidc(error) => error.status(),
+            Self::TooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Self::ProviderSaidNo { error, description } => match description {
+                Some(description) => format!("The sign-in provider said: {error}: {description}"),
+                None => format!("The sign-in provider said: {error}"),
+            },
+            Self::BadQuery(_) | Self::MissingState | Self::MissingCode => {
+                "This is not a valid sign-in response. Please start again.".to_owned()
+            }
+            Self::UnknownState => {
+                "This sign-in has expired or was already used. Please start again.".to_owned()
+            }
+            Self::ProviderGone => "This sign-in provider is no longer available.".to_owned(),
+            Self::Oidc(error) => error.public_message().to_owned(),
+            Self::TooLarge(_) => {
+                "Your account's profile is too large for this app's sign-in cookie.".to_owned()
+            }
+        }
+    }
+}
+
+async fn callback(
+    Extension(auth): Extension<Auth>,
+    cookies: Cookies,
+    params: Result<Query<CallbackParams>, QueryRejection>,
+) -> Response {
+    match finish_login(&auth, &cookies, params).await {
+        Ok(return_to) => Redirect::to(&return_to).into_response(),
+        Err(failure) => {
+            tracing::warn!("sign-in failed: {failure}");
+            error_page(failure.status(), &failure.public_message())
+        }
+    }
+}
+
+/// Checks the callback against the login-state cookie, finishes the login with the provider
+/// and writes the identity cookie. Returns the path to send the visitor back to.
+async fn finish_login(
+    auth: &Auth,
+    cookies: &Cookies,
+    params: Result<Query<CallbackParams>, QueryRejection>,
+) -> Result<String, CallbackFailure> {
+    let Query(params) =
+        params.map_err(|rejection| CallbackFailure::BadQuery(rejection.body_text()))?;
+    let state = params.state.ok_or(CallbackFailure::MissingState)?;
+    // One use only: whatever happens next, this login is over.
+    let login = take_login_state(auth, cookies, &state);
+    if let Some(error) = params.error {
+        return Err(CallbackFailure::ProviderSaidNo {
+            error,
+            description: params.error_description,
+        });
+    }
+    let login = login.ok_or(CallbackFailure::UnknownState)?;
+    let code = params.code.ok_or(CallbackFailure::MissingCode)?;
+    let provider = auth
+        .provider_named(login.provider.as_deref())
+        .ok_or(CallbackFailure::ProviderGone)?;
+    let claims = provider
+        .complete(Completion {
+            code,
+            pkce_verifier: login.pkce_verifier,
+            nonce: &login.nonce,
+        })
+        .await?;
+    let user = User::signed_in(claims, login.provider);
+    let cookie = auth
+        .codec()
+        .identity_cookie(&user, OffsetDateTime::now_utc())?;
+    cookies.add(cookie);
+    tracing::info!(provider = %provider.config().label(), "signed in");
+    Ok(login.return_to)
+}
+
+/// Opens the login-state cookie for `state` and tells the browser to drop it.
+fn take_login_state(auth: &Auth, cookies: &Cookies, state: &str) -> Option<LoginState> {
+    let codec = auth.codec();
+    let name = codec.login_state_name(state)?;
+    let cookie = cookies.get(&name)?.into_owned();
+    cookies.add(codec.removal(&name));
+    codec.open_login_state(&cookie, state, OffsetDateTime::now_utc())
+}
+
+/// A page that says what went wrong and links home; `message` may come from the provider,
+/// so it is escaped.
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Sign-in failed</title></head>\
+         <body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto\">\
+         <h1>Sign-in failed</h1><p id=\"auth-error\">{}</p>\
+         <p><a href=\"/\">Back to the home page</a></p></body></html>",
+        escape_html(message)
+    );
+    (status, Html(body)).into_response()
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}

@@ -1,0 +1,57 @@
+//! `login(provider)` and `logout()`: Streamlit's `st.login()` and `st.logout()`.
+use leptos::prelude::*;
+
+use crate::AuthError;
+
+/// Sends the visitor to their OpenID provider. `provider` picks an `[auth.NAME]` table
+/// (`None`: the unnamed one); `next` is the path to come back to (default: the page the
+/// request came from).
+#[server(prefix = "/api/auth", endpoint = "login")]
+pub async fn login(provider: Option<String>, next: Option<String>) -> Result<(), AuthError> {
+    let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
+    let referer = referer();
+    let url = auth
+        .start_login(
+            &cookies,
+            provider.as_deref(),
+            next.as_deref(),
+            referer.as_deref(),
+        )
+        .await?;
+    leptos_axum::redirect(url.as_str());
+    Ok(())
+}
+
+/// Forgets the visitor: deletes the identity cookie. A plain form post is redirected home;
+/// `<LogoutButton/>` loads the home page itself, so the new page starts signed out.
+#[server(prefix = "/api/auth", endpoint = "logout")]
+pub async fn logout() -> Result<(), AuthError> {
+    let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
+    cookies.add(auth.codec().removal(&auth.codec().identity_name()));
+    if is_plain_form_post() {
+        leptos_axum::redirect("/");
+    }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn referer() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    let value = parts.headers.get(http::header::REFERER)?;
+    value.to_str().ok().map(str::to_owned)
+}
+
+/// A browser without JavaScript asks for HTML; the server-function client asks for data.
+/// (The same test `leptos_axum::redirect` makes.)
+#[cfg(feature = "ssr")]
+fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.headers.get(http::header::ACCEPT).cloned())
+        .and_then(|accept| {
+            accept
+                .to_str()
+                .ok()
+                .map(|accept| accept.contains("text/html"))
+        })
+        .unwrap_or(false)
+}

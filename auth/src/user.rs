@@ -1,0 +1,105 @@
+//! Who the visitor is: the claims their provider vouched for.
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The signed-in visitor, or nobody.
+///
+/// Built on the server from the identity cookie and carried to the browser in the page,
+/// so reading it never costs a request. `User::default()` is the signed-out visitor.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// The provider's claims (ID token merged with userinfo); empty when signed out.
+    claims: Map<String, Value>,
+    /// The `[auth.NAME]` provider that signed them in; `None` for the unnamed one.
+    provider: Option<String>,
+}
+
+impl User {
+    /// A signed-in user with these claims.
+    pub fn signed_in(claims: Map<String, Value>, provider: Option<String>) -> Self {
+        Self { claims, provider }
+    }
+
+    /// Whether anyone is signed in: a provider vouched for a subject (`sub`).
+    pub fn is_logged_in(&self) -> bool {
+        self.sub().is_some()
+    }
+
+    /// The provider's stable identifier for this person.
+    pub fn sub(&self) -> Option<&str> {
+        self.get_str("sub")
+    }
+
+    /// The display name, falling back to the preferred username.
+    pub fn name(&self) -> Option<&str> {
+        self.get_str("name")
+            .or_else(|| self.get_str("preferred_username"))
+    }
+
+    pub fn email(&self) -> Option<&str> {
+        self.get_str("email")
+    }
+
+    /// The `[auth.NAME]` provider they signed in with; `None` for the unnamed provider.
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
+    }
+
+    /// Any claim, as the provider sent it.
+    pub fn get(&self, claim: &str) -> Option<&Value> {
+        self.claims.get(claim)
+    }
+
+    /// A claim that is a string.
+    pub fn get_str(&self, claim: &str) -> Option<&str> {
+        self.get(claim).and_then(Value::as_str)
+    }
+
+    /// All claims, for pages that list them.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(claims: Value) -> User {
+        let Value::Object(claims) = claims else {
+            panic!("test claims must be an object")
+        };
+        User::signed_in(claims, None)
+    }
+
+    #[test]
+    fn signed_out_by_default() {
+        let nobody = User::default();
+        assert!(!nobody.is_logged_in());
+        assert_eq!(nobody.name(), None);
+        assert_eq!(nobody.email(), None);
+    }
+
+    #[test]
+    fn reads_standard_and_custom_claims() {
+        let alice = user(json!({
+            "sub": "alice", "name": "Alice", "email": "alice@example.com", "groups": ["admins"]
+        }));
+        assert!(alice.is_logged_in());
+        assert_eq!(alice.name(), Some("Alice"));
+        assert_eq!(alice.email(), Some("alice@example.com"));
+        assert_eq!(alice.get("groups"), Some(&json!(["admins"])));
+    }
+
+    #[test]
+    fn name_falls_back_to_preferred_username() {
+        let bob = user(json!({"sub": "b", "preferred_username": "bob"}));
+        assert_eq!(bob.name(), Some("bob"));
+    }
+
+    #[test]
+    fn claims_without_subject_are_not_a_user() {
+        assert!(!user(json!({"name": "Mallory"})).is_logged_in());
+    }
+}

@@ -1,0 +1,340 @@
+// A real OpenID Provider (panva/oidc-provider v9) for the end-to-end tests.
+//
+//   node oidc/provider.mjs
+//
+// Environment:
+//   OIDC_PORT                      port to listen on (127.0.0.1), default 9090
+//   OIDC_REDIRECT_URIS             comma-separated redirect URIs of the client,
+//                                  default http://127.0.0.1:3000/oauth2callback
+//   OIDC_POST_LOGOUT_REDIRECT_URIS comma-separated post-logout redirect URIs,
+//                                  default http://127.0.0.1:3000/
+//   OIDC_ALWAYS_LOGIN              "1": every authorization request shows the
+//                                  login page, even with a live provider session
+//
+// One confidential client: leptos-app / leptos-app-secret (client_secret_basic),
+// authorization code flow with PKCE S256 required, RS256 ID tokens.
+// Any login name is accepted (the password is ignored); alice and bob have fixed
+// profiles. Consent is granted automatically, so the only page is the login form.
+// Every page is self-contained: nothing is loaded from outside.
+
+import http from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+
+// oidc-provider warns about Node < 22 on import; it works on Node 20 all the same.
+const { default: Provider, interactionPolicy } = await import('oidc-provider');
+
+const PORT = Number.parseInt(process.env.OIDC_PORT || '9090', 10);
+const HOST = '127.0.0.1';
+const ISSUER = `http://${HOST}:${PORT}`;
+const CLIENT_ID = 'leptos-app';
+const CLIENT_SECRET = 'leptos-app-secret';
+
+const listFromEnv = (name, fallback) => (process.env[name] || fallback)
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+
+const REDIRECT_URIS = listFromEnv('OIDC_REDIRECT_URIS', 'http://127.0.0.1:3000/oauth2callback');
+const POST_LOGOUT_REDIRECT_URIS = listFromEnv('OIDC_POST_LOGOUT_REDIRECT_URIS', 'http://127.0.0.1:3000/');
+const ALWAYS_LOGIN = process.env.OIDC_ALWAYS_LOGIN === '1';
+
+// ---------------------------------------------------------------- accounts
+
+const KNOWN_USERS = {
+  alice: {
+    name: 'Alice Example',
+    given_name: 'Alice',
+    family_name: 'Example',
+    email: 'alice@example.com',
+    email_verified: true,
+    picture: `${ISSUER}/avatars/alice.svg`,
+  },
+  bob: {
+    name: 'Bob Builder',
+    given_name: 'Bob',
+    family_name: 'Builder',
+    email: 'bob@example.com',
+    email_verified: true,
+  },
+};
+
+const normalizeLogin = (login) => String(login ?? '').trim().toLowerCase();
+
+function profileFor(login) {
+  if (KNOWN_USERS[login]) return KNOWN_USERS[login];
+  const name = login.charAt(0).toUpperCase() + login.slice(1);
+  return {
+    name,
+    given_name: name,
+    email: `${login}@example.com`,
+    email_verified: true,
+  };
+}
+
+async function findAccount(_ctx, sub) {
+  const login = normalizeLogin(sub);
+  if (!login) return undefined;
+  const profile = profileFor(login);
+  return {
+    accountId: login,
+    async claims() {
+      return { sub: login, preferred_username: login, ...profile };
+    },
+  };
+}
+
+// ---------------------------------------------------------------- pages
+
+const esc = (value) => String(value ?? '').replace(/[&<>"']/g, (c) => ({
+  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+}[c]));
+
+const STYLE = `body{font-family:system-ui,sans-serif;margin:40px auto;max-width:320px;color:#222}
+h1{font-size:1.4em;font-weight:400;text-align:center}
+label{display:block;margin:12px 0 4px;color:#555}
+input{width:100%;box-sizing:border-box;height:36px;padding:0 8px;font-size:15px}
+button{margin-top:16px;width:100%;height:36px;font-size:15px;cursor:pointer}
+p{color:#555}.error{color:#b00}a{color:#555}pre{white-space:pre-wrap}`;
+
+function page(title, body) {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title><style>${STYLE}</style></head>
+<body>${body}</body>
+</html>`;
+}
+
+function loginPage({ uid, clientName, loginHint, error }) {
+  return page('Sign in - Test OpenID Provider', `
+<h1>Sign in to the test provider</h1>
+<p>Continue to <strong>${esc(clientName)}</strong>.</p>
+${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
+<form method="post" action="/interaction/${esc(uid)}/login" autocomplete="off">
+  <label for="login">Username</label>
+  <input id="login" name="login" type="text" required autofocus value="${esc(loginHint)}">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password">
+  <button id="submit" type="submit">Sign in</button>
+</form>
+<p><a id="cancel" href="/interaction/${esc(uid)}/abort">Cancel</a></p>`);
+}
+
+const AVATAR_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">
+<rect width="64" height="64" rx="32" fill="#7b61ff"/>
+<text x="32" y="42" font-size="30" text-anchor="middle" fill="#fff" font-family="sans-serif">A</text></svg>`;
+
+// ---------------------------------------------------------------- provider
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'e2e-rs256', alg: 'RS256', use: 'sig' };
+
+const policy = interactionPolicy.base();
+if (ALWAYS_LOGIN) {
+  policy.get('login').checks.add(new interactionPolicy.Check(
+    'e2e_always_login',
+    'End-User authentication is required on every request (OIDC_ALWAYS_LOGIN)',
+    (ctx) => (ctx.oidc.result?.login
+      ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+      : interactionPolicy.Check.REQUEST_PROMPT),
+  ));
+}
+
+const configuration = {
+  clients: [{
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+    client_name: 'Leptos app (e2e)',
+    token_endpoint_auth_method: 'client_secret_basic',
+    redirect_uris: REDIRECT_URIS,
+    post_logout_redirect_uris: POST_LOGOUT_REDIRECT_URIS,
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    id_token_signed_response_alg: 'RS256',
+  }],
+  jwks: { keys: [signingKey] },
+  cookies: {
+    keys: ['leptos-e2e-cookie-key-not-a-secret'],
+    // The RP runs on the same host (cookies ignore the port): keep names distinct.
+    names: {
+      session: 'e2e_op_session',
+      interaction: 'e2e_op_interaction',
+      resume: 'e2e_op_interaction_resume',
+      state: 'e2e_op_state',
+    },
+  },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'given_name', 'family_name', 'preferred_username', 'picture'],
+  },
+  conformIdTokenClaims: false,
+  findAccount,
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: {
+      enabled: true,
+      // Sign out without a confirmation click (the form is submitted by script;
+      // the button remains as a fallback).
+      async logoutSource(ctx, form) {
+        ctx.type = 'html';
+        ctx.body = page('Sign out - Test OpenID Provider', `
+<h1>Signing out…</h1>
+${form}
+<button id="logout" type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<script>var f=document.getElementById('op.logoutForm');var i=document.createElement('input');i.type='hidden';i.name='logout';i.value='yes';f.appendChild(i);f.submit();</script>`);
+      },
+      async postLogoutSuccessSource(ctx) {
+        ctx.type = 'html';
+        ctx.body = page('Signed out - Test OpenID Provider', '<h1>Signed out</h1><p>You have been signed out of the test provider.</p>');
+      },
+    },
+  },
+  interactions: {
+    policy,
+    url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+  },
+  // Consent is implied for our client: give the grant everything it asks for.
+  async loadExistingGrant(ctx) {
+    const { oidc } = ctx;
+    const grantId = oidc.result?.consent?.grantId || oidc.session.grantIdFor(oidc.client.clientId);
+    let grant = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+    if (!grant) {
+      grant = new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId });
+    }
+    grant.addOIDCScope([...oidc.requestParamOIDCScopes].join(' '));
+    const claims = [...oidc.requestParamClaims];
+    if (claims.length) grant.addOIDCClaims(claims);
+    await grant.save();
+    return grant;
+  },
+  async renderError(ctx, out) {
+    ctx.type = 'html';
+    ctx.body = page('Error - Test OpenID Provider', `<h1>Something went wrong</h1>
+${Object.entries(out).map(([k, v]) => `<pre><strong>${esc(k)}</strong>: ${esc(v)}</pre>`).join('')}`);
+  },
+};
+
+const provider = new Provider(ISSUER, configuration);
+provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
+
+// ---------------------------------------------------------------- interactions
+
+function readForm(req) {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => {
+      data += chunk;
+      if (data.length > 64 * 1024) reject(new Error('body too large'));
+    });
+    req.on('end', () => resolve(new URLSearchParams(data)));
+    req.on('error', reject);
+  });
+}
+
+function send(res, status, type, body) {
+  res.statusCode = status;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(body);
+}
+
+async function grantConsent(details) {
+  const { prompt: { details: missing }, grantId, session, params } = details;
+  const grant = grantId
+    ? await provider.Grant.find(grantId)
+    : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  if (missing.missingResourceScopes) {
+    for (const [indicator, scope] of Object.entries(missing.missingResourceScopes)) {
+      grant.addResourceScope(indicator, scope.join(' '));
+    }
+  }
+  return { consent: { grantId: await grant.save() } };
+}
+
+// /interaction/:uid (GET), /interaction/:uid/login (POST), /interaction/:uid/abort (GET)
+async function handleInteraction(req, res, parts) {
+  const [, uid, action] = parts;
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid) throw new Error('interaction uid mismatch');
+  const client = await provider.Client.find(details.params.client_id);
+  const clientName = client?.clientName || details.params.client_id;
+
+  if (action === 'abort' && req.method === 'GET') {
+    return provider.interactionFinished(req, res, {
+      error: 'access_denied',
+      error_description: 'End-User aborted interaction',
+    }, { mergeWithLastSubmission: false });
+  }
+
+  if (action === 'login' && req.method === 'POST') {
+    const form = await readForm(req);
+    const login = normalizeLogin(form.get('login'));
+    if (!login) {
+      return send(res, 200, 'text/html; charset=utf-8', loginPage({
+        uid, clientName, loginHint: '', error: 'Enter a username.',
+      }));
+    }
+    return provider.interactionFinished(req, res, {
+      login: { accountId: login },
+    }, { mergeWithLastSubmission: false });
+  }
+
+  if (action === undefined && req.method === 'GET') {
+    if (details.prompt.name === 'login') {
+      return send(res, 200, 'text/html; charset=utf-8', loginPage({
+        uid, clientName, loginHint: details.params.login_hint || '',
+      }));
+    }
+    if (details.prompt.name === 'consent') {
+      // e.g. prompt=consent: grant it without showing a page.
+      return provider.interactionFinished(req, res, await grantConsent(details), {
+        mergeWithLastSubmission: true,
+      });
+    }
+  }
+
+  return send(res, 404, 'text/plain; charset=utf-8', 'not found');
+}
+
+// ---------------------------------------------------------------- server
+
+const providerCallback = provider.callback();
+
+const server = http.createServer(async (req, res) => {
+  const { pathname } = new URL(req.url, ISSUER);
+  res.on('finish', () => console.log(`${req.method} ${pathname} -> ${res.statusCode}`));
+  try {
+    const parts = pathname.split('/').filter(Boolean);
+    if (parts[0] === 'interaction' && parts.length <= 3) {
+      await handleInteraction(req, res, parts);
+    } else if (pathname === '/avatars/alice.svg') {
+      send(res, 200, 'image/svg+xml', AVATAR_SVG);
+    } else {
+      providerCallback(req, res);
+    }
+  } catch (err) {
+    console.error(`error handling ${req.method} ${pathname}:`, err?.message || err);
+    if (!res.headersSent) {
+      send(res, 400, 'text/html; charset=utf-8', page('Error - Test OpenID Provider', `<h1>Something went wrong</h1><pre>${esc(err?.message || err)}</pre>`));
+    } else {
+      res.end();
+    }
+  }
+});
+
+server.listen(PORT, HOST, () => {
+  console.log(`oidc-provider listening on ${ISSUER}`);
+  console.log(`  client ${CLIENT_ID}, redirect_uris: ${REDIRECT_URIS.join(' ')}`);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    server.close();
+    process.exit(0);
+  });
+}
