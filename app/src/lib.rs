@@ -55,4 +55,8 @@ pub fn App() -> impl IntoView {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+    // A mark that the page is interactive now, for end-to-end tests and curious developers.
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "");
+    }
 }

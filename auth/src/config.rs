@@ -74,8 +74,8 @@ pub struct ProviderConfig {
     pub client_secret: Secret,
     pub server_metadata_url: Url,
     /// The issuer the discovery document must name: `server_metadata_url` without
-    /// `/.well-known/openid-configuration`.
-    pub issuer: Url,
+    /// `/.well-known/openid-configuration`, exactly as written (a trailing `/` matters).
+    pub issuer: String,
     /// Extra authorization parameters (`client_kwargs`), `scope` always among them.
     pub auth_params: BTreeMap<String, String>,
 }
@@ -379,17 +379,16 @@ impl Reader {
                 (format!("auth.{name}"), own)
             }
         };
-        if name.is_some() {
-            if let Some(key) = own
+        if name.is_some()
+            && let Some(key) = own
                 .keys()
                 .find(|key| !PROVIDER_KEYS.contains(&key.as_str()) && *key != "client_kwargs")
-            {
-                return Err(self.error(
-                    format!("{path}.{key}"),
-                    "unknown key; a provider takes client_id, client_secret, \
+        {
+            return Err(self.error(
+                format!("{path}.{key}"),
+                "unknown key; a provider takes client_id, client_secret, \
                      server_metadata_url and client_kwargs",
-                ));
-            }
+            ));
         }
         // Which table a key comes from, so an error names the line to fix.
         let source = |key: &str| {
@@ -427,7 +426,7 @@ impl Reader {
         })
     }
 
-    fn metadata_url(&self, key: &str, text: &str) -> Result<(Url, Url), ConfigError> {
+    fn metadata_url(&self, key: &str, text: &str) -> Result<(Url, String), ConfigError> {
         let url = Url::parse(text)
             .map_err(|error| self.error(key, format!("is not an absolute URL ({error})")))?;
         let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
@@ -439,11 +438,10 @@ impl Reader {
                 "must be an https URL (http is allowed only on localhost)",
             ));
         }
-        let issuer = url
-            .as_str()
+        let issuer = text
             .strip_suffix(DISCOVERY_SUFFIX)
             .filter(|_| url.query().is_none() && url.fragment().is_none())
-            .and_then(|issuer| Url::parse(issuer).ok())
+            .map(str::to_owned)
             .ok_or_else(|| {
                 self.error(
                     key,

@@ -312,7 +312,11 @@ impl Provider {
         if let Some(found) = slot.as_ref() {
             return Ok(found.clone());
         }
-        let issuer = IssuerUrl::from_url(self.config.issuer.clone());
+        let issuer =
+            IssuerUrl::new(self.config.issuer.clone()).map_err(|error| OidcError::Discovery {
+                url: self.config.server_metadata_url.to_string(),
+                reason: format!("the issuer is not a URL: {error}"),
+            })?;
         // Checks that the document names the configured issuer, and fetches the JWKS.
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
@@ -331,10 +335,10 @@ impl Provider {
 
     async fn refresh_jwks(&self, stale: &Discovered) -> Result<Arc<Discovered>, OidcError> {
         let mut slot = self.discovered.write().await;
-        if let Some(current) = slot.as_ref() {
-            if current.jwks_fetched_at > stale.jwks_fetched_at {
-                return Ok(current.clone());
-            }
+        if let Some(current) = slot.as_ref()
+            && current.jwks_fetched_at > stale.jwks_fetched_at
+        {
+            return Ok(current.clone());
         }
         let jwks = JsonWebKeySet::fetch_async(stale.metadata.jwks_uri(), &self.http)
             .await

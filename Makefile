@@ -1,0 +1,28 @@
+# The two commands of the README. Each installs what it needs first (see scripts/setup.sh).
+.PHONY: dev test lint unit build e2e
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+# Run the reference app with live reload on http://127.0.0.1:3000.
+dev:
+	scripts/setup.sh dev
+	cargo leptos watch
+
+# Every check and test: formatting, lints (server and browser), Rust tests, Playwright.
+test:
+	scripts/setup.sh test
+	$(MAKE) --no-print-directory lint unit build e2e
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --features ssr -- -D warnings
+	cargo clippy -p auth -p app --target wasm32-unknown-unknown --features hydrate -- -D warnings
+
+unit:
+	cargo test --workspace --features ssr
+
+build:
+	cargo leptos build
+
+e2e:
+	cd end2end && npx playwright test

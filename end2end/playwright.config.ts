@@ -1,0 +1,64 @@
+import { defineConfig } from '@playwright/test';
+
+// Ports of their own, so a `make dev` server on :3000 never answers for the tests.
+export const APP_PORT = 3210;
+export const OIDC_PORT = 9210;
+export const APP_URL = `http://127.0.0.1:${APP_PORT}`;
+export const ISSUER = `http://127.0.0.1:${OIDC_PORT}`;
+process.env.OIDC_ISSUER = ISSUER;
+
+// Debian's chromium; Playwright's own browser download is never used.
+const chromium = {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
+};
+
+export default defineConfig({
+  testDir: './tests',
+  workers: 1,
+  retries: process.env.CI ? 1 : 0,
+  reporter: [['list']],
+  timeout: 30_000,
+  use: {
+    baseURL: APP_URL,
+    browserName: 'chromium',
+    launchOptions: chromium,
+    trace: 'retain-on-failure',
+  },
+  webServer: [
+    {
+      name: 'oidc-provider',
+      command: 'node oidc/provider.mjs',
+      url: `${ISSUER}/.well-known/openid-configuration`,
+      env: {
+        OIDC_PORT: String(OIDC_PORT),
+        OIDC_REDIRECT_URIS: `${APP_URL}/oauth2callback`,
+        OIDC_POST_LOGOUT_REDIRECT_URIS: `${APP_URL}/`,
+      },
+      reuseExistingServer: false,
+      stdout: 'ignore',
+    },
+    {
+      name: 'app',
+      // Built by `cargo leptos build` (the Makefile's test target runs it first).
+      command: '../target/debug/server',
+      url: `${APP_URL}/`,
+      env: {
+        LEPTOS_SITE_ADDR: `127.0.0.1:${APP_PORT}`,
+        LEPTOS_SITE_ROOT: '../target/site',
+        LEPTOS_OUTPUT_NAME: 'leptos-auth',
+        AUTH_SECRETS_FILE: 'secrets.e2e.toml',
+        RUST_LOG: 'info',
+      },
+      reuseExistingServer: false,
+      stdout: 'pipe',
+    },
+  ],
+});

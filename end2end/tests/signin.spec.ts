@@ -1,0 +1,148 @@
+import { expect, test } from '@playwright/test';
+import { greeting, hydrated, logIn } from './helpers/app';
+import { signInAtProvider } from './helpers/idp';
+
+test('log in, reload, see the claims, log out', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  await expect(page.getByText('You are not signed in.')).toBeVisible();
+
+  await logIn(page, 'alice');
+  await expect(page).toHaveURL('/');
+  await expect(greeting(page)).toHaveText('Hello, Alice Example!');
+
+  await page.reload();
+  await expect(greeting(page)).toHaveText('Hello, Alice Example!');
+
+  await page.getByRole('link', { name: 'Your claims' }).click();
+  const claims = page.locator('#claims');
+  await expect(claims.getByRole('row', { name: /^email / })).toContainText('alice@example.com');
+  await expect(claims.getByRole('row', { name: /^sub / })).toContainText('alice');
+  await expect(claims.getByRole('row', { name: /^iss / })).toContainText('http://127.0.0.1:9210');
+  await expect(claims).not.toContainText('nonce');
+
+  await page.getByRole('link', { name: 'Home' }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+  await expect(greeting(page)).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+});
+
+test('the members page sends a visitor to log in and back', async ({ page }) => {
+  await page.goto('/private');
+  await expect(page).toHaveURL('/login?next=/private');
+  await expect(page.getByRole('heading', { name: 'Sign in to continue' })).toBeVisible();
+  await hydrated(page);
+  await logIn(page, 'bob');
+  await expect(page).toHaveURL('/private');
+  await expect(page.locator('#private')).toHaveText("Welcome to the members' page, Bob Builder.");
+});
+
+test('login returns to the page it started from', async ({ page }) => {
+  await page.goto('/claims');
+  await hydrated(page);
+  await logIn(page, 'carol');
+  await expect(page).toHaveURL('/claims');
+  await expect(page.locator('#claims')).toContainText('carol@example.com');
+});
+
+test.describe('with JavaScript off', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('log in and log out are plain form posts', async ({ page }) => {
+    await page.goto('/');
+    await logIn(page, 'alice');
+    await expect(page).toHaveURL('/');
+    await expect(greeting(page)).toHaveText('Hello, Alice Example!');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expect(page).toHaveURL('/');
+    await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+    await expect(greeting(page)).toHaveCount(0);
+  });
+});
+
+test('a tab keeps its user after another logs out, but the server refuses it', async ({ context }) => {
+  const first = await context.newPage();
+  await first.goto('/');
+  await hydrated(first);
+  await logIn(first, 'alice');
+  await expect(greeting(first)).toHaveText('Hello, Alice Example!');
+
+  const second = await context.newPage();
+  await second.goto('/');
+  await hydrated(second);
+  await expect(greeting(second)).toHaveText('Hello, Alice Example!');
+  await second.getByRole('button', { name: 'Ask the server who I am' }).click();
+  await expect(second.locator('#whoami-answer')).toHaveText('The server knows you as Alice Example.');
+
+  await hydrated(first);
+  await first.getByRole('button', { name: 'Log out' }).click();
+  await expect(first.getByRole('button', { name: 'Log in' })).toBeVisible();
+
+  // As in Streamlit, the other tab's page keeps the user it loaded with...
+  await expect(greeting(second)).toHaveText('Hello, Alice Example!');
+  // ...but it can no longer act as them.
+  await second.getByRole('button', { name: 'Ask the server who I am' }).click();
+  await expect(second.locator('#whoami-answer')).toHaveText('You are not signed in.');
+  await second.reload();
+  await expect(second.getByRole('button', { name: 'Log in' })).toBeVisible();
+});
+
+test('the identity cookie is HttpOnly, SameSite=Lax, and the login state is gone', async ({ page, context }) => {
+  await page.goto('/');
+  await hydrated(page);
+  await logIn(page, 'alice');
+  await expect(greeting(page)).toBeVisible();
+  const cookies = await context.cookies('http://127.0.0.1:3210/');
+  const identity = cookies.find((cookie) => cookie.name === 'auth_user');
+  expect(identity).toBeDefined();
+  expect(identity).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/', secure: false });
+  // About 30 days, as in Streamlit.
+  const days = ((identity?.expires ?? 0) * 1000 - Date.now()) / 86_400_000;
+  expect(days).toBeGreaterThan(29.9);
+  expect(days).toBeLessThanOrEqual(30);
+  // The claims are encrypted, not merely signed.
+  expect(identity?.value).not.toContain('alice');
+  expect(cookies.filter((cookie) => cookie.name.startsWith('auth_login_'))).toEqual([]);
+  // Page scripts cannot read it.
+  expect(await page.evaluate(() => document.cookie)).not.toContain('auth_user');
+});
+
+test('cancelling at the provider shows an error page with a way home', async ({ page, context }) => {
+  await page.goto('/');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/interaction\//);
+  await page.locator('#cancel').click();
+  await expect(page.getByRole('heading', { name: 'Sign-in failed' })).toBeVisible();
+  await expect(page.locator('#auth-error')).toContainText('access_denied');
+  expect((await context.cookies()).map((cookie) => cookie.name)).not.toContain('auth_user');
+  await page.getByRole('link', { name: 'Back to the home page' }).click();
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+});
+
+test('a forged identity cookie means signed out, not an error', async ({ page, context }) => {
+  await context.addCookies([{ name: 'auth_user', value: 'forged-value', url: 'http://127.0.0.1:3210/' }]);
+  const response = await page.goto('/');
+  expect(response?.status()).toBe(200);
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+  // The bad cookie is cleared.
+  expect((await context.cookies()).map((cookie) => cookie.name)).not.toContain('auth_user');
+});
+
+test('two logins started in two tabs both finish', async ({ context }) => {
+  const first = await context.newPage();
+  const second = await context.newPage();
+  for (const page of [first, second]) {
+    await page.goto('/');
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/interaction\//);
+  }
+  await signInAtProvider(first, 'alice');
+  await expect(greeting(first)).toHaveText('Hello, Alice Example!');
+  await signInAtProvider(second, 'bob');
+  await expect(greeting(second)).toHaveText('Hello, Bob Builder!');
+});

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what `make dev` (setup.sh dev) or `make test` (setup.sh test) needs, skipping
+# whatever is already there. Nothing here downloads a prebuilt binary: Rust tools come from
+# the crate registry, the browser from Debian, JavaScript packages from npm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-dev}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+CARGO_LEPTOS_VERSION=0.3.11
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# The toolchain and wasm32 target pinned in rust-toolchain.toml (rustup installs on first use).
+if ! command -v rustup >/dev/null; then
+  echo "rustup is missing: install Rust from your distribution or with rustup first." >&2
+  exit 1
+fi
+rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+rustc --print target-list >/dev/null
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# cargo-leptos, at the version this workspace's settings are written for.
+if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes, once)"
+  cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
+fi
+
+# wasm-bindgen's CLI must match the wasm-bindgen crate in Cargo.lock exactly; cargo-leptos
+# would download it otherwise.
+wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wasm_bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $wasm_bindgen_version (about 2 minutes, once)"
+  # Not --locked: its lockfile names a webpki-roots release the registry no longer serves.
+  cargo install --force wasm-bindgen-cli --version "$wasm_bindgen_version"
+fi
+
+debian_install() {
+  # $1: the package; $2: what it is for.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's $1 ($2)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  else
+    echo "Please install $1 ($2), e.g. 'sudo apt-get install $1', then run this again." >&2
+    exit 1
+  fi
+}
+
+# wasm-opt, for release builds (`cargo leptos build --release`); cargo-leptos would download it.
+if ! command -v wasm-opt >/dev/null; then
+  debian_install binaryen "wasm-opt, for release builds"
+fi
+
+if [ "$what" = test ]; then
+  chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+  if [ ! -x "$chromium" ]; then
+    debian_install chromium "the browser the end-to-end tests drive"
+  fi
+  if ! command -v npm >/dev/null; then
+    debian_install npm "Node.js, for Playwright and the test OpenID provider"
+  fi
+  # npm ci only when the lockfile changed since the last install.
+  if [ ! -f end2end/node_modules/.package-lock.json ] ||
+     [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    say "installing the end-to-end suite's npm packages"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
