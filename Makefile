@@ -16,7 +16,7 @@ test:
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
-	cargo clippy -p auth -p app --target wasm32-unknown-unknown --features hydrate -- -D warnings
+	cargo clippy -p auth -p app --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 
 unit:
 	cargo test --workspace --features ssr

@@ -4,6 +4,9 @@ import { defineConfig } from '@playwright/test';
 export const APP_PORT = 3210;
 export const OIDC_PORT = 9210;
 export const APP_URL = `http://127.0.0.1:${APP_PORT}`;
+// The same server with no configuration at all: it signs in through its development provider.
+export const DEV_APP_PORT = 3211;
+export const DEV_APP_URL = `http://127.0.0.1:${DEV_APP_PORT}`;
 export const ISSUER = `http://127.0.0.1:${OIDC_PORT}`;
 process.env.OIDC_ISSUER = ISSUER;
 
@@ -55,6 +58,21 @@ export default defineConfig({
         LEPTOS_SITE_ROOT: '../target/site',
         LEPTOS_OUTPUT_NAME: 'leptos-auth',
         AUTH_SECRETS_FILE: 'secrets.e2e.toml',
+        RUST_LOG: 'info',
+      },
+      reuseExistingServer: false,
+      stdout: 'pipe',
+    },
+    {
+      name: 'app-unconfigured',
+      command: '../target/debug/server',
+      url: `${DEV_APP_URL}/`,
+      env: {
+        LEPTOS_SITE_ADDR: `127.0.0.1:${DEV_APP_PORT}`,
+        LEPTOS_SITE_ROOT: '../target/site',
+        LEPTOS_OUTPUT_NAME: 'leptos-auth',
+        // No secrets.toml in end2end/, and none named: nothing configured.
+        AUTH_SECRETS_FILE: '',
         RUST_LOG: 'info',
       },
       reuseExistingServer: false,

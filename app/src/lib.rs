@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/leptos-auth.css" />
         <Title text="Leptos sign-in" />
+        <auth::DevProviderBanner />
         <Router>
             <main>
                 <Routes fallback=|| "Page not found.".into_view()>

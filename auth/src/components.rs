@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
-use crate::{AuthError, Login, Logout};
+use crate::{AuthError, Login, Logout, context::DevProvider};
 
 /// "Log in": sends the visitor to their provider and back to this page.
 #[component]
@@ -19,6 +19,11 @@ pub fn LoginButton(
     next: Option<String>,
 ) -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    Effect::new(move || {
+        if let Some(Ok(url)) = login.value().get() {
+            let _ = window().location().set_href(&url);
+        }
+    });
     let location = use_location();
     let next = move || {
         next.clone().unwrap_or_else(|| {
@@ -39,7 +44,7 @@ pub fn LoginButton(
                 {label}
             </button>
         </ActionForm>
-        {action_error(move || login.value().get())}
+        {action_error(move || login.value().get().map(|result| result.map(drop)))}
     }
 }
 
@@ -81,4 +86,19 @@ fn action_error(
             }
         })
     }
+}
+
+/// A warning across the page while sign-in goes through the development provider, where
+/// anyone can sign in as anyone. Renders nothing otherwise; put it in the app's root.
+#[component]
+pub fn DevProviderBanner() -> impl IntoView {
+    let DevProvider(active) = use_context::<DevProvider>().unwrap_or_default();
+    active.then(|| {
+        view! {
+            <p id="dev-provider-banner" class="auth-dev-banner" role="status">
+                "Development sign-in: anyone can sign in as anyone. "
+                "Configure a real provider in secrets.toml before you deploy."
+            </p>
+        }
+    })
 }

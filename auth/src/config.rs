@@ -127,7 +127,9 @@ pub struct ConfigError {
 /// `Ok(None)` means there is no `[auth]` configuration at all (no file and no `AUTH_*`
 /// variables); a file named by [`SECRETS_FILE_ENV`] must exist.
 pub fn load() -> Result<Option<AuthConfig>, ConfigError> {
-    let named = std::env::var_os(SECRETS_FILE_ENV).map(PathBuf::from);
+    let named = std::env::var_os(SECRETS_FILE_ENV)
+        .filter(|name| !name.is_empty())
+        .map(PathBuf::from);
     let path = named
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_SECRETS_FILE));

@@ -1,7 +1,19 @@
 //! `use_user()`: the visitor, read once per page load.
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::User;
+
+/// What a page knows about sign-in, computed on the server and carried in the page.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct PageAuth {
+    user: User,
+    dev_provider: bool,
+}
+
+/// Whether sign-in goes through the embedded development provider.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DevProvider(pub bool);
 
 /// Call once at the root of the app, inside the component tree (before any `use_user()`).
 ///
@@ -9,8 +21,9 @@ use crate::User;
 /// written into the page, and the browser reads it back while hydrating instead of asking
 /// again. A tab keeps this user until it loads a page again, as a Streamlit session does.
 pub fn provide_user() {
-    let user = SharedValue::new(user_of_this_request).into_inner();
-    provide_context(user);
+    let page = SharedValue::new(this_request).into_inner();
+    provide_context(page.user);
+    provide_context(DevProvider(page.dev_provider));
 }
 
 /// The visitor of this page load; signed out if nobody is (or `provide_user` was not called).
@@ -19,18 +32,21 @@ pub fn use_user() -> User {
 }
 
 #[cfg(feature = "ssr")]
-fn user_of_this_request() -> User {
+fn this_request() -> PageAuth {
     match server::request_auth() {
-        Some((auth, cookies)) => auth.user(&cookies),
-        None => User::default(),
+        Some((auth, cookies)) => PageAuth {
+            user: auth.user(&cookies),
+            dev_provider: auth.dev_provider_active(),
+        },
+        None => PageAuth::default(),
     }
 }
 
 /// In the browser the value comes from the page; this runs only when rendering client-side
 /// without server data, where nobody can be known.
 #[cfg(not(feature = "ssr"))]
-fn user_of_this_request() -> User {
-    User::default()
+fn this_request() -> PageAuth {
+    PageAuth::default()
 }
 
 /// Server functions that need a signed-in user start with this.
@@ -48,9 +64,8 @@ pub mod server {
         let auth = parts.extensions.get::<Auth>().cloned();
         let cookies = parts.extensions.get::<Cookies>().cloned();
         if auth.is_none() || cookies.is_none() {
-            tracing::error!(
-                "use_user()/require_user(): the router is missing `auth.install(router)`"
-            );
+            // Also true while leptos_axum renders the app once at start-up to list its routes.
+            tracing::debug!("no Auth in this request: is `auth.install(router)` missing?");
         }
         Some((auth?, cookies?))
     }

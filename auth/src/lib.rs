@@ -16,6 +16,10 @@ mod user;
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod cookies;
+#[cfg(feature = "dev-idp")]
+pub mod dev_idp;
+#[cfg(feature = "ssr")]
+mod html;
 #[cfg(feature = "ssr")]
 pub mod oidc;
 #[cfg(feature = "ssr")]
@@ -25,7 +29,7 @@ mod routes;
 #[cfg(feature = "ssr")]
 mod state;
 
-pub use components::{LoginButton, LogoutButton};
+pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 #[cfg(feature = "ssr")]
 pub use context::server::require_user;
 pub use context::{provide_user, use_user};

@@ -13,6 +13,7 @@ use tower_cookies::Cookies;
 use crate::{
     Auth, User,
     cookies::{LoginState, TooLarge},
+    html,
     oidc::{Completion, OidcError},
 };
 
@@ -149,28 +150,12 @@ fn take_login_state(auth: &Auth, cookies: &Cookies, state: &str) -> Option<Login
 /// so it is escaped.
 fn error_page(status: StatusCode, message: &str) -> Response {
     let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign-in failed</title></head>\
-         <body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto\">\
-         <h1>Sign-in failed</h1><p id=\"auth-error\">{}</p>\
-         <p><a href=\"/\">Back to the home page</a></p></body></html>",
-        escape_html(message)
+        "<h1>Sign-in failed</h1><p id=\"auth-error\">{}</p>\
+         <p><a href=\"/\">Back to the home page</a></p>",
+        html::escape(message)
     );
-    (status, Html(body)).into_response()
+    (status, Html(html::page("Sign-in failed", &body))).into_response()
 }
 
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            _ => escaped.push(c),
-        }
-    }
-    escaped
-}
+#[cfg(test)]
+mod tests;

@@ -3,11 +3,16 @@ use leptos::prelude::*;
 
 use crate::AuthError;
 
-/// Sends the visitor to their OpenID provider. `provider` picks an `[auth.NAME]` table
-/// (`None`: the unnamed one); `next` is the path to come back to (default: the page the
-/// request came from).
+/// Starts a login and returns the provider's authorization URL to send the visitor to.
+/// `provider` picks an `[auth.NAME]` table (`None`: the unnamed one); `next` is the path to
+/// come back to (default: the page the request came from).
+///
+/// A plain form post (JavaScript off) is redirected there by the server; `<LoginButton/>`
+/// navigates there itself. Code calling `login` directly does the same with the returned URL
+/// (`window().location().set_href(&url)`): a full navigation, since the router would treat a
+/// same-origin provider (the development one) as one of the app's own pages.
 #[server(prefix = "/api/auth", endpoint = "login")]
-pub async fn login(provider: Option<String>, next: Option<String>) -> Result<(), AuthError> {
+pub async fn login(provider: Option<String>, next: Option<String>) -> Result<String, AuthError> {
     let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     let referer = referer();
     let url = auth
@@ -18,8 +23,10 @@ pub async fn login(provider: Option<String>, next: Option<String>) -> Result<(),
             referer.as_deref(),
         )
         .await?;
-    leptos_axum::redirect(url.as_str());
-    Ok(())
+    if is_plain_form_post() {
+        leptos_axum::redirect(url.as_str());
+    }
+    Ok(url.into())
 }
 
 /// Forgets the visitor: deletes the identity cookie. A plain form post is redirected home;

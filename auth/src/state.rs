@@ -1,7 +1,7 @@
 //! `Auth`: what one server process knows about sign-in: the configuration, the cookie keys
 //! and the providers. Cheap to clone; shared by the callback route and the server functions
 //! through the request's extensions.
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{Extension, Router};
 use cookie::Key;
@@ -28,6 +28,42 @@ struct Inner {
     origin: Url,
     callback_path: String,
     configured: bool,
+    #[cfg(feature = "dev-idp")]
+    dev_idp: Option<Arc<crate::dev_idp::DevIdp>>,
+}
+
+/// Set to exactly this value, allows the development provider in a release build: for demos
+/// only, since anyone can then sign in as anyone.
+pub const DEV_PROVIDER_IN_RELEASE_ENV: &str = "AUTH_DEV_PROVIDER_IN_RELEASE";
+pub const DEV_PROVIDER_IN_RELEASE_VALUE: &str = "anyone-can-sign-in-as-anyone";
+
+/// How the server signs people in, decided once at start-up.
+#[derive(Debug, PartialEq, Eq)]
+enum Startup {
+    /// With the `[auth]` configuration.
+    Configured,
+    /// With the embedded development provider.
+    DevProvider,
+    /// Not at all (a debug build whose app compiled the development provider out).
+    SignInOff,
+}
+
+/// Without configuration only a debug build (or an explicit opt-in) may start.
+fn startup(
+    configured: bool,
+    debug_build: bool,
+    release_opt_in: bool,
+) -> Result<Startup, SetupError> {
+    let dev_idp_compiled = cfg!(feature = "dev-idp");
+    match (configured, debug_build || release_opt_in) {
+        (true, _) => Ok(Startup::Configured),
+        (false, true) if dev_idp_compiled => Ok(Startup::DevProvider),
+        (false, _) if debug_build => Ok(Startup::SignInOff),
+        (false, _) => Err(SetupError::NotConfigured {
+            file: config::DEFAULT_SECRETS_FILE.to_owned(),
+            env: config::SECRETS_FILE_ENV,
+        }),
+    }
 }
 
 /// Why the server cannot start with this sign-in configuration.
@@ -43,27 +79,63 @@ pub enum SetupError {
     NotConfigured { file: String, env: &'static str },
     #[error("cannot build the HTTP client for the providers: {0}")]
     Http(String),
+    #[error("{0}")]
+    DevProvider(String),
 }
 
 impl Auth {
-    /// Reads the secrets file and the environment. Without any `[auth]` configuration a debug
-    /// build starts with sign-in switched off (and says so); a release build refuses.
-    pub fn from_env() -> Result<Self, SetupError> {
-        match config::load()? {
-            Some(config) => Self::new(config),
-            None if cfg!(debug_assertions) => {
+    /// Reads the secrets file and the environment. `site_addr` is where this server listens,
+    /// for the development provider: without any `[auth]` configuration a debug build signs
+    /// in through it (feature `dev-idp`), and a release build refuses to start.
+    pub fn from_env(site_addr: SocketAddr) -> Result<Self, SetupError> {
+        let config = config::load()?;
+        let opt_in = std::env::var(DEV_PROVIDER_IN_RELEASE_ENV).ok();
+        let opt_in = opt_in.as_deref() == Some(DEV_PROVIDER_IN_RELEASE_VALUE);
+        match (
+            startup(config.is_some(), cfg!(debug_assertions), opt_in)?,
+            config,
+        ) {
+            (Startup::Configured, Some(config)) => Self::new(config),
+            (Startup::DevProvider, _) => Self::with_dev_provider(site_addr),
+            _ => {
                 tracing::warn!(
-                    "sign-in is not configured: add an [auth] table to {} (see the README); \
-                     \"Log in\" will explain this until then",
+                    "sign-in is switched off: add an [auth] table to {} (see the README)",
                     config::DEFAULT_SECRETS_FILE
                 );
                 Ok(Self::unconfigured())
             }
-            None => Err(SetupError::NotConfigured {
-                file: config::DEFAULT_SECRETS_FILE.to_owned(),
-                env: config::SECRETS_FILE_ENV,
-            }),
         }
+    }
+
+    #[cfg(feature = "dev-idp")]
+    pub(crate) fn with_dev_provider(site_addr: SocketAddr) -> Result<Self, SetupError> {
+        let (idp, config) = crate::dev_idp::DevIdp::start(site_addr)
+            .map_err(|error| SetupError::DevProvider(error.to_string()))?;
+        tracing::warn!(
+            "sign-in uses the development provider at {}: anyone can sign in as anyone. \
+             To use a real provider, write an [auth] table (redirect_uri, cookie_secret, \
+             client_id, client_secret, server_metadata_url) in {} (see the README)",
+            idp.issuer(),
+            config::DEFAULT_SECRETS_FILE
+        );
+        let mut auth = Self::new(config)?;
+        if let Some(inner) = Arc::get_mut(&mut auth.0) {
+            inner.dev_idp = Some(idp);
+        }
+        Ok(auth)
+    }
+
+    #[cfg(not(feature = "dev-idp"))]
+    fn with_dev_provider(_site_addr: SocketAddr) -> Result<Self, SetupError> {
+        Ok(Self::unconfigured())
+    }
+
+    /// Whether sign-in goes through the development provider (pages show a banner).
+    pub fn dev_provider_active(&self) -> bool {
+        #[cfg(feature = "dev-idp")]
+        return self.0.dev_idp.is_some();
+        #[cfg(not(feature = "dev-idp"))]
+        false
     }
 
     pub fn new(config: AuthConfig) -> Result<Self, SetupError> {
@@ -79,6 +151,8 @@ impl Auth {
             origin: config.redirect_uri.clone(),
             callback_path: config.redirect_uri.path().to_owned(),
             configured: true,
+            #[cfg(feature = "dev-idp")]
+            dev_idp: None,
         })))
     }
 
@@ -91,12 +165,19 @@ impl Auth {
             origin,
             callback_path: "/oauth2callback".to_owned(),
             configured: false,
+            #[cfg(feature = "dev-idp")]
+            dev_idp: None,
         }))
     }
 
     /// Adds the callback route and what the sign-in server functions and `use_user()` need
     /// (the cookie layer and this `Auth`) to the app's router.
     pub fn install(&self, router: Router) -> Router {
+        #[cfg(feature = "dev-idp")]
+        let router = match &self.0.dev_idp {
+            Some(idp) => router.merge(idp.router()),
+            None => router,
+        };
         router
             .merge(crate::routes::callback_router(&self.0.callback_path))
             .layer(Extension(self.clone()))
@@ -168,7 +249,7 @@ impl Auth {
         Ok(authorization.url)
     }
 
-    fn provider(&self, name: Option<&str>) -> Result<&Provider, AuthError> {
+    pub(crate) fn provider(&self, name: Option<&str>) -> Result<&Provider, AuthError> {
         let wanted = name.filter(|name| !name.is_empty());
         if let Some(found) = self
             .0
@@ -202,5 +283,91 @@ impl Auth {
             .providers
             .iter()
             .find(|p| p.config().name.as_deref() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(providers: &str) -> Auth {
+        let text = format!(
+            "[auth]\nredirect_uri = \"http://localhost:3000/oauth2callback\"\n\
+             cookie_secret = \"0123456789abcdef0123456789abcdef\"\n\
+             client_secret = \"s\"\n\
+             server_metadata_url = \"https://idp.example/.well-known/openid-configuration\"\n{providers}"
+        );
+        let config = config::from_sources(std::path::Path::new("t.toml"), Some(&text), |_| None)
+            .expect("valid")
+            .expect("configured");
+        Auth::new(config).expect("auth")
+    }
+
+    fn chosen(auth: &Auth, name: Option<&str>) -> Result<Option<String>, AuthError> {
+        auth.provider(name).map(|p| p.config().name.clone())
+    }
+
+    #[test]
+    fn the_unnamed_provider_is_the_default() {
+        let auth = auth("client_id = \"a\"\n[auth.google]\nclient_id = \"g\"\n");
+        assert_eq!(chosen(&auth, None), Ok(None));
+        assert_eq!(chosen(&auth, Some("")), Ok(None));
+        assert_eq!(chosen(&auth, Some("google")), Ok(Some("google".to_owned())));
+    }
+
+    #[test]
+    fn a_single_named_provider_needs_no_name() {
+        let auth = auth("[auth.google]\nclient_id = \"g\"\n");
+        assert_eq!(chosen(&auth, None), Ok(Some("google".to_owned())));
+    }
+
+    #[test]
+    fn ambiguous_or_unknown_names_list_the_choices() {
+        let auth = auth("[auth.google]\nclient_id = \"g\"\n[auth.microsoft]\nclient_id = \"m\"\n");
+        assert_eq!(
+            chosen(&auth, None),
+            Err(AuthError::Provider(
+                "Several sign-in providers are configured; choose one of: google, microsoft."
+                    .to_owned()
+            ))
+        );
+        assert_eq!(
+            chosen(&auth, Some("github")),
+            Err(AuthError::Provider(
+                "There is no sign-in provider called \"github\"; the choices are: google, microsoft."
+                    .to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_release_build_without_configuration_refuses_to_start() {
+        let Err(error) = startup(false, false, false) else {
+            panic!("a release build must not start without configuration")
+        };
+        let message = error.to_string();
+        assert!(message.contains("write an [auth] table"), "{message}");
+        assert!(message.contains("secrets.toml"), "{message}");
+        assert!(message.contains("AUTH_SECRETS_FILE"), "{message}");
+    }
+
+    #[test]
+    fn configuration_always_wins() {
+        for (debug, opt_in) in [(false, false), (true, false), (false, true)] {
+            assert_eq!(startup(true, debug, opt_in).ok(), Some(Startup::Configured));
+        }
+    }
+
+    #[test]
+    fn the_development_provider_runs_in_debug_or_by_opt_in() {
+        let expected = if cfg!(feature = "dev-idp") {
+            Startup::DevProvider
+        } else {
+            Startup::SignInOff
+        };
+        assert_eq!(startup(false, true, false).ok(), Some(expected));
+        if cfg!(feature = "dev-idp") {
+            assert_eq!(startup(false, false, true).ok(), Some(Startup::DevProvider));
+        }
     }
 }
