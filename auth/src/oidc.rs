@@ -146,7 +146,15 @@ pub struct Provider {
 
 struct Discovered {
     metadata: CoreProviderMetadata,
-    jwks_fetched_at: Instant,
+    /// When an unknown key id last made us fetch the JWKS again; `None`: not yet.
+    jwks_refetched_at: Option<Instant>,
+}
+
+impl Discovered {
+    fn may_refetch_jwks(&self) -> bool {
+        self.jwks_refetched_at
+            .is_none_or(|at| at.elapsed() >= JWKS_REFETCH_COOLDOWN)
+    }
 }
 
 impl Provider {
@@ -165,10 +173,10 @@ impl Provider {
 
     /// The HTTP client every provider call goes through: no redirects (a provider that
     /// redirects a token request is misconfigured or hostile) and a timeout.
-    pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(PROVIDER_TIMEOUT)
+            .timeout(timeout)
             .build()
     }
 
@@ -246,7 +254,7 @@ impl Provider {
         match self.verify_with(&discovered, id_token, nonce) {
             Err(openidconnect::ClaimsVerificationError::SignatureVerification(
                 openidconnect::SignatureVerificationError::NoMatchingKey,
-            )) if discovered.jwks_fetched_at.elapsed() >= JWKS_REFETCH_COOLDOWN => {
+            )) if discovered.may_refetch_jwks() => {
                 let refreshed = self.refresh_jwks(&discovered).await?;
                 self.verify_with(&refreshed, id_token, nonce)
             }
@@ -326,7 +334,7 @@ impl Provider {
             })?;
         let found = Arc::new(Discovered {
             metadata,
-            jwks_fetched_at: Instant::now(),
+            jwks_refetched_at: None,
         });
         *slot = Some(found.clone());
         tracing::info!(provider = %self.config.label(), "discovered {}", self.config.issuer);
@@ -335,8 +343,9 @@ impl Provider {
 
     async fn refresh_jwks(&self, stale: &Discovered) -> Result<Arc<Discovered>, OidcError> {
         let mut slot = self.discovered.write().await;
+        // Another login may have refetched while this one waited for the lock.
         if let Some(current) = slot.as_ref()
-            && current.jwks_fetched_at > stale.jwks_fetched_at
+            && current.jwks_refetched_at > stale.jwks_refetched_at
         {
             return Ok(current.clone());
         }
@@ -349,7 +358,7 @@ impl Provider {
         tracing::info!(provider = %self.config.label(), "refetched the JWKS after an unknown key id");
         let refreshed = Arc::new(Discovered {
             metadata: stale.metadata.clone().set_jwks(jwks),
-            jwks_fetched_at: Instant::now(),
+            jwks_refetched_at: Some(Instant::now()),
         });
         *slot = Some(refreshed.clone());
         Ok(refreshed)

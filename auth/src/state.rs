@@ -139,7 +139,16 @@ impl Auth {
     }
 
     pub fn new(config: AuthConfig) -> Result<Self, SetupError> {
-        let http = Provider::http_client().map_err(|error| SetupError::Http(error.to_string()))?;
+        Self::with_provider_timeout(config, crate::oidc::PROVIDER_TIMEOUT)
+    }
+
+    /// As [`Auth::new`], with another limit on each call to a provider (tests use a short one).
+    pub fn with_provider_timeout(
+        config: AuthConfig,
+        timeout: std::time::Duration,
+    ) -> Result<Self, SetupError> {
+        let http =
+            Provider::http_client(timeout).map_err(|error| SetupError::Http(error.to_string()))?;
         let providers = config
             .providers
             .iter()
