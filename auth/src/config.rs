@@ -61,6 +61,8 @@ pub struct AuthConfig {
     /// Where providers send the visitor back; its path is where the callback is served.
     pub redirect_uri: Url,
     pub cookie_secret: Secret,
+    /// Retired cookie secrets: cookies sealed with them still open, and are sealed anew.
+    pub previous_cookie_secrets: Vec<Secret>,
     /// The unnamed provider (from `[auth]` itself) first, then `[auth.NAME]` by name.
     pub providers: Vec<ProviderConfig>,
 }
@@ -167,13 +169,23 @@ pub fn from_sources(
     reader.config(&auth).map(Some)
 }
 
-/// `AUTH_REDIRECT_URI`, `AUTH_CLIENT_ID`, … override `[auth]`; `AUTH_<NAME>_CLIENT_ID`, …
+/// `AUTH_REDIRECT_URI`, `AUTH_CLIENT_ID`, `AUTH_PREVIOUS_COOKIE_SECRETS`, … override `[auth]`; `AUTH_<NAME>_CLIENT_ID`, …
 /// override `[auth.NAME]` (NAME upper-cased, `-` as `_`).
 fn apply_env_overrides(auth: &mut Table, env: &impl Fn(&str) -> Option<String>) {
     for key in SHARED_KEYS.iter().chain(&PROVIDER_KEYS) {
         if let Some(value) = env(&env_name(None, key)) {
             auth.insert((*key).to_owned(), Value::String(value));
         }
+    }
+    // A comma-separated list (cookie secrets made as advised are base64: no commas).
+    if let Some(list) = env(&env_name(None, "previous_cookie_secrets")) {
+        let secrets = list
+            .split(',')
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .map(|secret| Value::String(secret.to_owned()))
+            .collect();
+        auth.insert("previous_cookie_secrets".to_owned(), Value::Array(secrets));
     }
     for (name, table) in auth.iter_mut() {
         let Value::Table(table) = table else { continue };
@@ -240,6 +252,7 @@ impl Reader {
     fn config(&self, auth: &Table) -> Result<AuthConfig, ConfigError> {
         for (key, value) in auth {
             let known = SHARED_KEYS.contains(&key.as_str())
+                || key == "previous_cookie_secrets"
                 || PROVIDER_KEYS.contains(&key.as_str())
                 || key == "client_kwargs"
                 || key == "expose_tokens"
@@ -247,8 +260,9 @@ impl Reader {
             if !known {
                 return Err(self.error(
                     format!("auth.{key}"),
-                    "unknown key; [auth] takes redirect_uri, cookie_secret, client_id, \
-                     client_secret, server_metadata_url, client_kwargs and [auth.NAME] tables",
+                    "unknown key; [auth] takes redirect_uri, cookie_secret, previous_cookie_secrets, \
+                     client_id, client_secret, server_metadata_url, client_kwargs and \
+                     [auth.NAME] tables",
                 ));
             }
         }
@@ -261,6 +275,7 @@ impl Reader {
 
         let redirect_uri = self.redirect_uri(auth)?;
         let cookie_secret = self.cookie_secret(auth)?;
+        let previous_cookie_secrets = self.previous_cookie_secrets(auth)?;
         let shared_kwargs = self.kwargs(auth, "auth")?;
 
         let mut providers = Vec::new();
@@ -280,6 +295,7 @@ impl Reader {
         Ok(AuthConfig {
             redirect_uri,
             cookie_secret,
+            previous_cookie_secrets,
             providers,
         })
     }
@@ -338,9 +354,31 @@ impl Reader {
 
     fn cookie_secret(&self, auth: &Table) -> Result<Secret, ConfigError> {
         let secret = self.required(auth, "auth", "cookie_secret")?;
+        self.long_enough("auth.cookie_secret", secret)
+    }
+
+    fn previous_cookie_secrets(&self, auth: &Table) -> Result<Vec<Secret>, ConfigError> {
+        let key = "auth.previous_cookie_secrets";
+        let Some(value) = auth.get("previous_cookie_secrets") else {
+            return Ok(Vec::new());
+        };
+        let Value::Array(secrets) = value else {
+            return Err(self.error(key, "must be a list of strings, e.g. [\"old secret\"]"));
+        };
+        secrets
+            .iter()
+            .enumerate()
+            .map(|(index, secret)| match secret {
+                Value::String(secret) => self.long_enough(&format!("{key}[{index}]"), secret),
+                _ => Err(self.error(format!("{key}[{index}]"), "must be a string (in quotes)")),
+            })
+            .collect()
+    }
+
+    fn long_enough(&self, key: &str, secret: &str) -> Result<Secret, ConfigError> {
         if secret.len() < MIN_COOKIE_SECRET_BYTES {
             return Err(self.error(
-                "auth.cookie_secret",
+                key,
                 format!(
                     "is {} bytes; it must be at least {MIN_COOKIE_SECRET_BYTES} \
                      (make one with `openssl rand -base64 32`)",

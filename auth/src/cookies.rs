@@ -71,6 +71,13 @@ struct Sealed<T> {
     content: T,
 }
 
+/// What an opened cookie held, and which key opened it.
+struct Opened<T> {
+    content: T,
+    expires_at: i64,
+    with_current_key: bool,
+}
+
 /// The claims are too large for one cookie even with only the standard claims.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("the provider's claims take {0} bytes, more than one cookie can hold")]
@@ -79,7 +86,10 @@ pub struct TooLarge(pub usize);
 /// Names, flags, sealing and opening of both cookies.
 #[derive(Clone)]
 pub struct CookieCodec {
+    /// Seals, and opens first.
     key: Key,
+    /// Retired secrets' keys: they still open cookies, which are then sealed anew.
+    previous: Vec<Key>,
     secure: bool,
 }
 
@@ -90,7 +100,20 @@ impl CookieCodec {
     }
 
     pub fn with_key(key: Key, secure: bool) -> Self {
-        Self { key, secure }
+        Self {
+            key,
+            previous: Vec::new(),
+            secure,
+        }
+    }
+
+    /// Also opens cookies sealed with these retired secrets (`previous_cookie_secrets`).
+    pub fn with_previous_secrets(mut self, previous: &[Secret]) -> Self {
+        self.previous = previous
+            .iter()
+            .map(|secret| Key::derive_from(secret.expose().as_bytes()))
+            .collect();
+        self
     }
 
     pub fn identity_name(&self) -> String {
@@ -122,7 +145,7 @@ impl CookieCodec {
         now: OffsetDateTime,
     ) -> Result<Cookie<'static>, TooLarge> {
         let name = self.identity_name();
-        let cookie = self.seal(&name, user, now, IDENTITY_LIFETIME);
+        let cookie = self.seal(&name, user, now + IDENTITY_LIFETIME, IDENTITY_LIFETIME);
         let size = name.len() + cookie.value().len();
         if size <= MAX_COOKIE_BYTES {
             return Ok(cookie);
@@ -140,7 +163,7 @@ impl CookieCodec {
             .map(String::as_str)
             .collect();
         let trimmed = User::signed_in(standard, user.provider().map(str::to_owned));
-        let cookie = self.seal(&name, &trimmed, now, IDENTITY_LIFETIME);
+        let cookie = self.seal(&name, &trimmed, now + IDENTITY_LIFETIME, IDENTITY_LIFETIME);
         let trimmed_size = name.len() + cookie.value().len();
         if trimmed_size > MAX_COOKIE_BYTES {
             return Err(TooLarge(size));
@@ -154,10 +177,29 @@ impl CookieCodec {
 
     /// The signed-in user, or `None` when the cookie is forged, damaged, foreign or expired.
     pub fn open_identity(&self, cookie: &Cookie<'static>, now: OffsetDateTime) -> Option<User> {
+        self.open_identity_and_reissue(cookie, now)
+            .map(|(user, _)| user)
+    }
+
+    /// As [`Self::open_identity`]; when the cookie opened only with a retired secret, also
+    /// the same cookie sealed with the current one (same expiry), to send back.
+    pub fn open_identity_and_reissue(
+        &self,
+        cookie: &Cookie<'static>,
+        now: OffsetDateTime,
+    ) -> Option<(User, Option<Cookie<'static>>)> {
         if cookie.name() != self.identity_name() {
             return None;
         }
-        self.open::<User>(cookie, now).filter(User::is_logged_in)
+        let opened = self.open::<User>(cookie, now)?;
+        if !opened.content.is_logged_in() {
+            return None;
+        }
+        let reissue = (!opened.with_current_key).then(|| {
+            let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).unwrap_or(now);
+            self.seal(cookie.name(), &opened.content, expires_at, expires_at - now)
+        });
+        Some((opened.content, reissue))
     }
 
     pub fn login_state_cookie(
@@ -166,7 +208,12 @@ impl CookieCodec {
         now: OffsetDateTime,
     ) -> Option<Cookie<'static>> {
         let name = self.login_state_name(&login.state)?;
-        Some(self.seal(&name, login, now, LOGIN_STATE_LIFETIME))
+        Some(self.seal(
+            &name,
+            login,
+            now + LOGIN_STATE_LIFETIME,
+            LOGIN_STATE_LIFETIME,
+        ))
     }
 
     /// The login under way, if the cookie is ours, intact, fresh and for this `state`.
@@ -180,6 +227,7 @@ impl CookieCodec {
             return None;
         }
         self.open::<LoginState>(cookie, now)
+            .map(|opened| opened.content)
             .filter(|login| login.state == state)
     }
 
@@ -190,15 +238,17 @@ impl CookieCodec {
         cookie
     }
 
+    /// `content` sealed with the current key, void after `expires_at`; the browser keeps it
+    /// for `max_age`.
     fn seal<T: Serialize>(
         &self,
         name: &str,
         content: &T,
-        now: OffsetDateTime,
-        lifetime: Duration,
+        expires_at: OffsetDateTime,
+        max_age: Duration,
     ) -> Cookie<'static> {
         let sealed = Sealed {
-            expires_at: (now + lifetime).unix_timestamp(),
+            expires_at: expires_at.unix_timestamp(),
             content,
         };
         // Serializing plain data with string keys to JSON cannot fail.
@@ -211,22 +261,29 @@ impl CookieCodec {
             .map(|cookie| cookie.value().to_owned())
             .unwrap_or_default();
         let mut cookie = self.with_flags(Cookie::new(name.to_owned(), encrypted));
-        cookie.set_max_age(lifetime);
+        cookie.set_max_age(max_age);
         cookie
     }
 
+    /// The content, if some key (the current one first) opens the cookie and it is not void.
     fn open<T: DeserializeOwned>(
         &self,
         cookie: &Cookie<'static>,
         now: OffsetDateTime,
-    ) -> Option<T> {
-        let jar = CookieJar::new();
-        let plain = jar.private(&self.key).decrypt(Cookie::new(
-            cookie.name().to_owned(),
-            cookie.value().to_owned(),
-        ))?;
-        let sealed: Sealed<T> = serde_json::from_str(plain.value()).ok()?;
-        (now.unix_timestamp() < sealed.expires_at).then_some(sealed.content)
+    ) -> Option<Opened<T>> {
+        let keys = std::iter::once(&self.key).chain(&self.previous);
+        keys.enumerate().find_map(|(index, key)| {
+            let plain = CookieJar::new().private(key).decrypt(Cookie::new(
+                cookie.name().to_owned(),
+                cookie.value().to_owned(),
+            ))?;
+            let sealed: Sealed<T> = serde_json::from_str(plain.value()).ok()?;
+            (now.unix_timestamp() < sealed.expires_at).then_some(Opened {
+                content: sealed.content,
+                expires_at: sealed.expires_at,
+                with_current_key: index == 0,
+            })
+        })
     }
 
     fn with_flags(&self, mut cookie: Cookie<'static>) -> Cookie<'static> {

@@ -155,7 +155,8 @@ impl Auth {
             .map(|provider| Provider::new(provider.clone(), &config.redirect_uri, http.clone()))
             .collect();
         Ok(Self(Arc::new(Inner {
-            codec: CookieCodec::new(&config.cookie_secret, config.is_https()),
+            codec: CookieCodec::new(&config.cookie_secret, config.is_https())
+                .with_previous_secrets(&config.previous_cookie_secrets),
             providers,
             origin: config.redirect_uri.clone(),
             callback_path: config.redirect_uri.path().to_owned(),
@@ -203,12 +204,20 @@ impl Auth {
         let Some(cookie) = cookies.get(&name) else {
             return User::default();
         };
-        match self
+        let opened = self
             .0
             .codec
-            .open_identity(&cookie.into_owned(), OffsetDateTime::now_utc())
-        {
-            Some(user) => user,
+            .open_identity_and_reissue(&cookie.into_owned(), OffsetDateTime::now_utc());
+        match opened {
+            Some((user, reissue)) => {
+                if let Some(fresh) = reissue {
+                    tracing::debug!(
+                        "re-sealed an identity cookie made with a previous cookie_secret"
+                    );
+                    cookies.add(fresh);
+                }
+                user
+            }
             None => {
                 tracing::info!(
                     "cleared an identity cookie that did not open (forged, damaged, old key or expired)"
@@ -378,5 +387,92 @@ mod tests {
         if cfg!(feature = "dev-idp") {
             assert_eq!(startup(false, false, true).ok(), Some(Startup::DevProvider));
         }
+    }
+
+    /// The identity cookie as an app route sees it: `Auth::user` behind `Auth::install`.
+    async fn visit(auth: &Auth, cookie: &str) -> (String, Vec<String>) {
+        use axum::{body::Body, http::Request, routing::get};
+        use tower::ServiceExt;
+        let route = get(
+            |Extension(auth): Extension<Auth>, cookies: Cookies| async move {
+                auth.user(&cookies).name().unwrap_or("nobody").to_owned()
+            },
+        );
+        let response = auth
+            .install(Router::new().route("/who", route))
+            .oneshot(
+                Request::get("/who")
+                    .header("cookie", cookie)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        let set_cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok().map(str::to_owned))
+            .collect();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (String::from_utf8_lossy(&body).into_owned(), set_cookies)
+    }
+
+    fn alice_cookie(secret: &str) -> String {
+        let serde_json::Value::Object(claims) = serde_json::json!({"sub": "a", "name": "Alice"})
+        else {
+            unreachable!()
+        };
+        let cookie = CookieCodec::new(&config::Secret::new(secret), false)
+            .identity_cookie(&User::signed_in(claims, None), OffsetDateTime::now_utc())
+            .expect("fits");
+        format!("{}={}", cookie.name(), cookie.value())
+    }
+
+    #[tokio::test]
+    async fn rotating_cookie_secret_keeps_people_signed_in_and_reseals() {
+        let old = "the cookie secret of last year, 32+ bytes";
+        let auth = auth(&format!(
+            "client_id = \"a\"\nprevious_cookie_secrets = [\"{old}\"]\n"
+        ));
+        let (who, set_cookies) = visit(&auth, &alice_cookie(old)).await;
+        assert_eq!(who, "Alice");
+        let [fresh] = set_cookies.as_slice() else {
+            panic!("expected one re-sealed cookie, got {set_cookies:?}")
+        };
+        assert!(
+            fresh.starts_with("auth_user=") && fresh.contains("HttpOnly"),
+            "{fresh}"
+        );
+        let fresh_value = fresh
+            .trim_start_matches("auth_user=")
+            .split(';')
+            .next()
+            .expect("a value");
+        let (who, set_cookies) = visit(&auth, &format!("auth_user={fresh_value}")).await;
+        assert_eq!(who, "Alice");
+        assert!(
+            set_cookies.is_empty(),
+            "a current cookie is left alone: {set_cookies:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cookie_no_secret_opens_signs_out_and_is_cleared() {
+        let auth = auth("client_id = \"a\"\n");
+        let (who, set_cookies) = visit(
+            &auth,
+            &alice_cookie("some stranger's secret, 32+ bytes long"),
+        )
+        .await;
+        assert_eq!(who, "nobody");
+        assert!(
+            set_cookies
+                .iter()
+                .any(|c| c.starts_with("auth_user=;") && c.contains("Max-Age=0")),
+            "{set_cookies:?}"
+        );
     }
 }

@@ -313,3 +313,35 @@ fn a_named_secrets_file_must_exist() {
         "{message}"
     );
 }
+
+#[test]
+fn previous_cookie_secrets_are_read_and_checked() {
+    let old = "an older cookie secret of at least 32 bytes";
+    let text = format!(
+        "{}previous_cookie_secrets = [\"{old}\"]\n",
+        single_provider()
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    assert_eq!(config.previous_cookie_secrets, [Secret::new(old)]);
+
+    let text = format!(
+        "{}previous_cookie_secrets = [\"{old}\", \"short\"]\n",
+        single_provider()
+    );
+    assert_eq!(
+        error(&text),
+        "secrets.toml: auth.previous_cookie_secrets[1]: is 5 bytes; it must be at least 32 \
+         (make one with `openssl rand -base64 32`)"
+    );
+    let text = format!("{}previous_cookie_secrets = \"{old}\"\n", single_provider());
+    assert!(error(&text).starts_with("secrets.toml: auth.previous_cookie_secrets: must be a list"));
+
+    let env = format!("{old}, another retired secret of 32+ bytes");
+    let config = parse_with_env(
+        &single_provider(),
+        &[("AUTH_PREVIOUS_COOKIE_SECRETS", &env)],
+    )
+    .expect("valid")
+    .expect("configured");
+    assert_eq!(config.previous_cookie_secrets.len(), 2);
+}

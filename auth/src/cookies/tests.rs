@@ -194,3 +194,53 @@ fn standard_claims_too_large_are_an_error() {
     let result = codec(SECRET, false).identity_cookie(&User::signed_in(claims, None), now());
     assert!(matches!(result, Err(TooLarge(_))));
 }
+
+#[test]
+fn a_retired_secret_still_opens_and_the_cookie_is_sealed_anew() {
+    let old = codec(OTHER_SECRET, false)
+        .identity_cookie(&alice(), now())
+        .expect("fits");
+    let rotated = codec(SECRET, false).with_previous_secrets(&[Secret::new(OTHER_SECRET)]);
+    let later = now() + Duration::days(1);
+    let (user, reissue) = rotated
+        .open_identity_and_reissue(&old, later)
+        .expect("opens");
+    assert_eq!(user, alice());
+    let fresh = reissue.expect("re-sealed with the current secret");
+    // The current secret alone opens the new cookie, which keeps the old expiry.
+    assert_eq!(
+        codec(SECRET, false).open_identity(&fresh, later),
+        Some(alice())
+    );
+    assert_eq!(fresh.max_age(), Some(IDENTITY_LIFETIME - Duration::days(1)));
+    assert_eq!(
+        codec(SECRET, false).open_identity(&fresh, now() + IDENTITY_LIFETIME),
+        None
+    );
+    assert_eq!(fresh.http_only(), Some(true));
+}
+
+#[test]
+fn a_current_cookie_is_not_reissued() {
+    let rotated = codec(SECRET, false).with_previous_secrets(&[Secret::new(OTHER_SECRET)]);
+    let cookie = rotated.identity_cookie(&alice(), now()).expect("fits");
+    let (_, reissue) = rotated
+        .open_identity_and_reissue(&cookie, now())
+        .expect("opens");
+    assert!(reissue.is_none());
+}
+
+#[test]
+fn a_secret_dropped_from_the_list_no_longer_opens() {
+    let old = codec(OTHER_SECRET, false)
+        .identity_cookie(&alice(), now())
+        .expect("fits");
+    assert_eq!(codec(SECRET, false).open_identity(&old, now()), None);
+    let expired = now() + IDENTITY_LIFETIME;
+    let rotated = codec(SECRET, false).with_previous_secrets(&[Secret::new(OTHER_SECRET)]);
+    assert_eq!(
+        rotated.open_identity(&old, expired),
+        None,
+        "expiry still holds"
+    );
+}

@@ -117,6 +117,7 @@ impl DevIdp {
         let config = AuthConfig {
             redirect_uri: parse_url(&redirect_uri)?,
             cookie_secret: Secret::new(COOKIE_SECRET),
+            previous_cookie_secrets: Vec::new(),
             providers: vec![ProviderConfig {
                 name: None,
                 client_id: CLIENT_ID.to_owned(),
