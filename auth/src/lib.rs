@@ -18,6 +18,8 @@ pub mod config;
 pub mod cookies;
 #[cfg(feature = "dev-idp")]
 pub mod dev_idp;
+#[cfg(all(test, feature = "dev-idp"))]
+mod flow_tests;
 #[cfg(feature = "ssr")]
 mod html;
 #[cfg(feature = "ssr")]

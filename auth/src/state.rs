@@ -130,6 +130,11 @@ impl Auth {
         Ok(Self::unconfigured())
     }
 
+    #[cfg(all(test, feature = "dev-idp"))]
+    pub(crate) fn dev_provider(&self) -> Option<&Arc<crate::dev_idp::DevIdp>> {
+        self.0.dev_idp.as_ref()
+    }
+
     /// Whether sign-in goes through the development provider (pages show a banner).
     pub fn dev_provider_active(&self) -> bool {
         #[cfg(feature = "dev-idp")]

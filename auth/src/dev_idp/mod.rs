@@ -146,6 +146,16 @@ impl DevIdp {
         &self.issuer
     }
 
+    #[cfg(test)]
+    pub(crate) fn client_secret(&self) -> &str {
+        &self.client_secret
+    }
+
+    #[cfg(test)]
+    pub(crate) fn access_tokens(&self) -> Vec<String> {
+        lock(&self.tokens).keys().cloned().collect()
+    }
+
     /// The provider's endpoints, to be served under [`MOUNT`].
     pub fn router(self: &Arc<Self>) -> Router {
         let routes = Router::new()

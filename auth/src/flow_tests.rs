@@ -1,0 +1,332 @@
+//! A whole sign-in through the server functions, the callback and the development provider,
+//! played by a hostile browser: spoofed hosts, replayed codes, cross-site GETs; and the log
+//! of it all searched for anything secret.
+use std::{
+    io::Write,
+    sync::{Arc, LazyLock, Mutex},
+};
+
+use axum::{
+    Router,
+    http::{StatusCode, header},
+    routing::post,
+};
+use openidconnect::reqwest;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::{Auth, cookies::LoginState};
+
+/// Everything every test in this binary logs, at every level.
+static LOG: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(|| {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || LogWriter(sink.clone()))
+        .try_init();
+    log
+});
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn log_text() -> String {
+    let log = LOG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    String::from_utf8_lossy(&log).into_owned()
+}
+
+struct Site {
+    auth: Auth,
+    origin: String,
+    http: reqwest::Client,
+}
+
+/// The app's server as `server/` wires it (server functions plus `Auth::install`), with the
+/// development provider, on a loopback port.
+async fn site() -> Site {
+    LazyLock::force(&LOG);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let auth = Auth::with_dev_provider(addr).expect("dev provider");
+    let app = Router::new().route("/api/{*fn_name}", post(leptos_axum::handle_server_fns));
+    let app = auth.install(app);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    Site {
+        auth,
+        origin: format!("http://{addr}"),
+        http,
+    }
+}
+
+/// `name=value` of a `Set-Cookie` header.
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// What a login left behind, for the checks.
+struct Login {
+    authorization: Url,
+    login_cookie: String,
+    code: String,
+    state: String,
+}
+
+impl Site {
+    /// Posts `login` as the hydrated `<LoginButton/>` does, with hostile `Host` headers.
+    async fn start_login(&self, next: &str) -> (Url, String) {
+        let response = self
+            .http
+            .post(format!("{}/api/auth/login", self.origin))
+            .header(header::ACCEPT, "application/json")
+            .header(header::HOST, "evil.example")
+            .header("x-forwarded-host", "evil.example")
+            .form(&[("next", next)])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookies = set_cookies(&response);
+        let login_cookie = cookies
+            .iter()
+            .find(|cookie| cookie.starts_with("auth_login_"))
+            .map(|cookie| cookie_pair(cookie))
+            .expect("a login-state cookie");
+        let body = response.text().await.expect("body");
+        let url: String = serde_json::from_str(&body).expect("the authorization URL");
+        (Url::parse(&url).expect("absolute"), login_cookie)
+    }
+
+    /// Signs in at the development provider as Ada and comes back with a code.
+    async fn login(&self, next: &str) -> Login {
+        let (authorization, login_cookie) = self.start_login(next).await;
+        let mut form: Vec<(String, String)> = authorization.query_pairs().into_owned().collect();
+        form.push(("name".to_owned(), "Ada Lovelace".to_owned()));
+        form.push(("email".to_owned(), "ada@example.com".to_owned()));
+        let mut action = authorization.clone();
+        action.set_query(None);
+        let response = self
+            .http
+            .post(action)
+            .form(&form)
+            .send()
+            .await
+            .expect("sign in");
+        let back = response.headers()[header::LOCATION]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let back = Url::parse(&back).expect("absolute");
+        Login {
+            authorization,
+            login_cookie,
+            code: param(&back, "code").expect("code"),
+            state: param(&back, "state").expect("state"),
+        }
+    }
+
+    async fn callback(&self, login: &Login, with_cookie: bool) -> reqwest::Response {
+        let mut request = self.http.get(format!(
+            "{}/oauth2callback?code={}&state={}",
+            self.origin, login.code, login.state
+        ));
+        if with_cookie {
+            request = request.header(header::COOKIE, &login.login_cookie);
+        }
+        request.send().await.expect("callback")
+    }
+}
+
+fn identity_cookie(response: &reqwest::Response) -> Option<String> {
+    set_cookies(response)
+        .iter()
+        .find(|cookie| cookie.starts_with("auth_user=") && !cookie.contains("Max-Age=0"))
+        .map(|cookie| cookie_pair(cookie))
+}
+
+#[tokio::test]
+async fn spoofed_hosts_do_not_move_the_redirect_uri_and_the_login_returns_home() {
+    let site = site().await;
+    let login = site.login("/private?tab=2").await;
+    assert_eq!(
+        param(&login.authorization, "redirect_uri"),
+        Some(format!("{}/oauth2callback", site.origin))
+    );
+    assert!(login.authorization.as_str().starts_with(&site.origin));
+
+    let response = site.callback(&login, true).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "/private?tab=2");
+    assert!(identity_cookie(&response).is_some());
+}
+
+#[tokio::test]
+async fn an_off_site_next_is_ignored() {
+    let site = site().await;
+    for hostile in [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "/%09/evil.example",
+    ] {
+        let login = site.login(hostile).await;
+        let response = site.callback(&login, true).await;
+        let location = response.headers()[header::LOCATION]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            location == "/" || (location.starts_with('/') && !location.starts_with("//")),
+            "{hostile:?} led to {location:?}"
+        );
+        assert!(
+            !location.contains("evil.example") || location.starts_with("/%09"),
+            "{location}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_callback_twice_signs_in_once() {
+    let site = site().await;
+    let login = site.login("/").await;
+    let first = site.callback(&login, true).await;
+    assert!(identity_cookie(&first).is_some());
+
+    // The browser dropped the login-state cookie: the state is unknown.
+    let again = site.callback(&login, false).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(identity_cookie(&again).is_none());
+    // An attacker who kept the cookie too: the provider refuses the used code.
+    let replay = site.callback(&login, true).await;
+    assert!(replay.status().is_client_error() || replay.status().is_server_error());
+    assert!(identity_cookie(&replay).is_none());
+    let page = replay.text().await.expect("page");
+    assert!(page.contains("Sign-in failed"), "{page}");
+}
+
+#[tokio::test]
+async fn two_logins_at_once_both_finish_as_themselves() {
+    let site = site().await;
+    let first = site.login("/one").await;
+    let second = site.login("/two").await;
+    assert_ne!(first.state, second.state);
+    let second_done = site.callback(&second, true).await;
+    let first_done = site.callback(&first, true).await;
+    assert_eq!(first_done.headers()[header::LOCATION], "/one");
+    assert_eq!(second_done.headers()[header::LOCATION], "/two");
+    // Each callback only accepts its own login's cookie.
+    let crossed = Login {
+        login_cookie: first.login_cookie.clone(),
+        ..site.login("/three").await
+    };
+    assert_eq!(
+        site.callback(&crossed, true).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn cross_site_gets_cannot_log_in_or_out() {
+    let site = site().await;
+    for path in ["/api/auth/login?next=/", "/api/auth/logout"] {
+        let response = site
+            .http
+            .get(format!("{}{path}", site.origin))
+            .header(header::COOKIE, "auth_user=something")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert!(set_cookies(&response).is_empty(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn nothing_secret_reaches_the_log() {
+    let site = site().await;
+    let login = site.login("/").await;
+    let done = site.callback(&login, true).await;
+    let identity = identity_cookie(&done).expect("signed in");
+    // And a failed one: the replay.
+    let failed = site.callback(&login, true).await;
+    assert!(identity_cookie(&failed).is_none());
+
+    let (name, sealed) = login.login_cookie.split_once('=').expect("name=value");
+    let opened: LoginState = site
+        .auth
+        .codec()
+        .open_login_state(
+            &cookie::Cookie::new(name.to_owned(), sealed.to_owned()),
+            &login.state,
+            OffsetDateTime::now_utc(),
+        )
+        .expect("our own login-state cookie");
+    let idp = site.auth.dev_provider().expect("dev provider");
+    let mut secrets = vec![
+        ("the code", login.code.clone()),
+        ("the state", login.state.clone()),
+        ("the nonce", opened.nonce.clone()),
+        ("the PKCE verifier", opened.pkce_verifier.clone()),
+        ("the login-state cookie", sealed.to_owned()),
+        (
+            "the identity cookie",
+            identity.trim_start_matches("auth_user=").to_owned(),
+        ),
+        ("the client secret", idp.client_secret().to_owned()),
+    ];
+    for token in idp.access_tokens() {
+        secrets.push(("an access token", token));
+    }
+    assert!(secrets.len() > 7, "the provider issued an access token");
+
+    let log = log_text();
+    if std::env::var_os("SHOW_LOG").is_some() {
+        eprintln!("{log}");
+    }
+    assert!(log.contains("signed in"), "the log was captured:\n{log}");
+    assert!(
+        log.contains("sign-in failed"),
+        "the failure was logged:\n{log}"
+    );
+    for (what, secret) in secrets {
+        assert!(!log.contains(&secret), "{what} is in the log");
+    }
+}
