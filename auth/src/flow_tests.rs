@@ -330,3 +330,36 @@ async fn nothing_secret_reaches_the_log() {
         assert!(!log.contains(&secret), "{what} is in the log");
     }
 }
+
+#[tokio::test]
+async fn another_sites_forms_cannot_log_in_or_out() {
+    let site = site().await;
+    for (path, body) in [("/api/auth/login", "next=%2F"), ("/api/auth/logout", "")] {
+        let response = site
+            .http
+            .post(format!("{}{path}", site.origin))
+            .header(header::ACCEPT, "text/html")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "cross-site")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            set_cookies(&response).is_empty(),
+            "{path}: {:?}",
+            set_cookies(&response)
+        );
+    }
+    // The app's own pages (same-origin) may.
+    let response = site
+        .http
+        .post(format!("{}/api/auth/logout", site.origin))
+        .header(header::ACCEPT, "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+}

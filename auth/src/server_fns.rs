@@ -13,6 +13,7 @@ use crate::AuthError;
 /// same-origin provider (the development one) as one of the app's own pages.
 #[server(prefix = "/api/auth", endpoint = "login")]
 pub async fn login(provider: Option<String>, next: Option<String>) -> Result<String, AuthError> {
+    refuse_cross_site()?;
     let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     let referer = referer();
     let url = auth
@@ -33,12 +34,32 @@ pub async fn login(provider: Option<String>, next: Option<String>) -> Result<Str
 /// `<LogoutButton/>` loads the home page itself, so the new page starts signed out.
 #[server(prefix = "/api/auth", endpoint = "logout")]
 pub async fn logout() -> Result<(), AuthError> {
+    refuse_cross_site()?;
     let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     cookies.add(auth.codec().removal(&auth.codec().identity_name()));
     if is_plain_form_post() {
         leptos_axum::redirect("/");
     }
     Ok(())
+}
+
+/// Another site's page may not log a visitor in or out (login and logout CSRF): browsers say
+/// where a request comes from in `Sec-Fetch-Site`. Requests without it (old browsers, tools)
+/// pass; SameSite=Lax cookies already keep them from acting on a signed-in session.
+#[cfg(feature = "ssr")]
+fn refuse_cross_site() -> Result<(), AuthError> {
+    let cross_site = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.headers.get("sec-fetch-site").cloned())
+        .is_some_and(|site| site.as_bytes() == b"cross-site");
+    if !cross_site {
+        return Ok(());
+    }
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::FORBIDDEN);
+    }
+    Err(AuthError::Request(
+        "Another site cannot sign you in or out here.".to_owned(),
+    ))
 }
 
 #[cfg(feature = "ssr")]
