@@ -23,6 +23,24 @@ const chromium = {
   ],
 };
 
+/** The server `cargo leptos build` made (the Makefile's test target builds it first). */
+function appServer(name: string, port: number, env: Record<string, string>) {
+  return {
+    name,
+    command: '../target/debug/server',
+    url: `http://127.0.0.1:${port}/`,
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: '../target/site',
+      LEPTOS_OUTPUT_NAME: 'leptos-auth',
+      RUST_LOG: 'info',
+      ...env,
+    },
+    reuseExistingServer: false,
+    stdout: 'pipe' as const,
+  };
+}
+
 export default defineConfig({
   testDir: './tests',
   workers: 1,
@@ -48,35 +66,8 @@ export default defineConfig({
       reuseExistingServer: false,
       stdout: 'ignore',
     },
-    {
-      name: 'app',
-      // Built by `cargo leptos build` (the Makefile's test target runs it first).
-      command: '../target/debug/server',
-      url: `${APP_URL}/`,
-      env: {
-        LEPTOS_SITE_ADDR: `127.0.0.1:${APP_PORT}`,
-        LEPTOS_SITE_ROOT: '../target/site',
-        LEPTOS_OUTPUT_NAME: 'leptos-auth',
-        AUTH_SECRETS_FILE: 'secrets.e2e.toml',
-        RUST_LOG: 'info',
-      },
-      reuseExistingServer: false,
-      stdout: 'pipe',
-    },
-    {
-      name: 'app-unconfigured',
-      command: '../target/debug/server',
-      url: `${DEV_APP_URL}/`,
-      env: {
-        LEPTOS_SITE_ADDR: `127.0.0.1:${DEV_APP_PORT}`,
-        LEPTOS_SITE_ROOT: '../target/site',
-        LEPTOS_OUTPUT_NAME: 'leptos-auth',
-        // No secrets.toml in end2end/, and none named: nothing configured.
-        AUTH_SECRETS_FILE: '',
-        RUST_LOG: 'info',
-      },
-      reuseExistingServer: false,
-      stdout: 'pipe',
-    },
+    appServer('app', APP_PORT, { AUTH_SECRETS_FILE: 'secrets.e2e.toml' }),
+    // No secrets.toml in end2end/, and none named: nothing configured.
+    appServer('app-unconfigured', DEV_APP_PORT, { AUTH_SECRETS_FILE: '' }),
   ],
 });

@@ -28,6 +28,8 @@ struct CallbackParams {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// RFC 9207: which provider sent the visitor back, against mix-up attacks.
+    iss: Option<String>,
 }
 
 /// Why a callback did not sign anyone in. `Display` is for the log; the page says less.
@@ -48,6 +50,8 @@ enum CallbackFailure {
     MissingCode,
     #[error("the provider of this login is no longer configured")]
     ProviderGone,
+    #[error("the callback names issuer {0:?}, not the provider this login went to")]
+    WrongIssuer(String),
     #[error("{0}")]
     Oidc(#[from] OidcError),
     #[error("{0}")]
@@ -69,7 +73,7 @@ impl CallbackFailure {
                 Some(description) => format!("The sign-in provider said: {error}: {description}"),
                 None => format!("The sign-in provider said: {error}"),
             },
-            Self::BadQuery(_) | Self::MissingState | Self::MissingCode => {
+            Self::BadQuery(_) | Self::MissingState | Self::MissingCode | Self::WrongIssuer(_) => {
                 "This is not a valid sign-in response. Please start again.".to_owned()
             }
             Self::UnknownState => {
@@ -121,6 +125,11 @@ async fn finish_login(
     let provider = auth
         .provider_named(login.provider.as_deref())
         .ok_or(CallbackFailure::ProviderGone)?;
+    if let Some(iss) = params.iss
+        && iss != provider.config().issuer
+    {
+        return Err(CallbackFailure::WrongIssuer(iss));
+    }
     let claims = provider
         .complete(Completion {
             code,

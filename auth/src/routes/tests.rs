@@ -233,3 +233,23 @@ async fn the_callback_answers_only_get() {
         .expect("infallible");
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn callback_from_another_issuer_is_refused_before_the_code_is_used() {
+    // RFC 9207: a provider that says who it is must be the one this login went to.
+    let auth = auth();
+    let cookie = login_cookie(&auth, "s5");
+    let answer = get(
+        &auth,
+        "/oauth2callback?code=abc&state=s5&iss=https%3A%2F%2Fevil.example",
+        Some(cookie),
+    )
+    .await;
+    // Not 502: the unreachable provider was never called.
+    assert_error_page(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "not a valid sign-in response",
+    );
+    assert!(removes(&answer, "auth_login_s5"));
+}
