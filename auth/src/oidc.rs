@@ -84,7 +84,7 @@ type ProviderClient = Client<
 pub enum OidcError {
     #[error("discovery at {url} failed: {reason}")]
     Discovery { url: String, reason: String },
-    #[error("the token endpoint refused the code: {0}")]
+    #[error("the code exchange at the token endpoint failed: {0}")]
     TokenExchange(String),
     #[error("the token response holds no ID token")]
     NoIdToken,
@@ -225,7 +225,7 @@ impl Provider {
         let response = request
             .request_async(&self.http)
             .await
-            .map_err(|error| OidcError::TokenExchange(describe_request_error(&error)))?;
+            .map_err(|error| OidcError::TokenExchange(describe_error(&error)))?;
         let id_token = response.id_token().ok_or(OidcError::NoIdToken)?;
         let nonce = Nonce::new(completion.nonce.to_owned());
 
@@ -260,7 +260,8 @@ impl Provider {
             }
             other => other,
         }
-        .map_err(|error| OidcError::IdToken(error.to_string()))
+        // With its causes: "Signature verification failed" alone does not say why.
+        .map_err(|error| OidcError::IdToken(describe_error(&error)))
     }
 
     fn verify_with(
@@ -301,7 +302,7 @@ impl Provider {
         let claims: openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim> = request
             .request_async(&self.http)
             .await
-            .map_err(|error| OidcError::UserInfo(describe_request_error(&error)))?;
+            .map_err(|error| OidcError::UserInfo(describe_error(&error)))?;
         match serde_json::to_value(claims) {
             Ok(Value::Object(map)) => Ok(Some(map)),
             _ => Err(OidcError::UserInfo(
@@ -330,7 +331,7 @@ impl Provider {
             .await
             .map_err(|error| OidcError::Discovery {
                 url: self.config.server_metadata_url.to_string(),
-                reason: describe_request_error(&error),
+                reason: describe_error(&error),
             })?;
         let found = Arc::new(Discovered {
             metadata,
@@ -353,7 +354,7 @@ impl Provider {
             .await
             .map_err(|error| OidcError::Discovery {
                 url: stale.metadata.jwks_uri().to_string(),
-                reason: describe_request_error(&error),
+                reason: describe_error(&error),
             })?;
         tracing::info!(provider = %self.config.label(), "refetched the JWKS after an unknown key id");
         let refreshed = Arc::new(Discovered {
@@ -399,7 +400,7 @@ fn asymmetric_algs(metadata: &CoreProviderMetadata) -> Vec<CoreJwsSigningAlgorit
 }
 
 /// An error and its causes on one line, without response bodies (which may echo tokens).
-fn describe_request_error(error: &dyn std::error::Error) -> String {
+fn describe_error(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

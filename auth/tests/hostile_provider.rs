@@ -1,0 +1,822 @@
+//! The security checklist's "Hostile identity provider" table, one test per row, against a
+//! programmable fake provider (see `support/`). Every login goes through the crate's real
+//! callback (`Auth::install`), the real HTTP client and `openidconnect`'s checks.
+//!
+//! The happy path against the real `oidc-provider` package is Playwright's (end2end/).
+mod support;
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use support::{
+    CLIENT_ID, CLIENT_SECRET, Harness, REDIRECT_URI, SUBJECT,
+    jwt::{Jwt, with_payload},
+    keys::{EC_A, EC_FORGER, HmacKey, RSA_A, RSA_B, RSA_FORGER},
+    provider::Endpoint,
+};
+
+/// What the visitor reads when the ID token fails a check.
+const SECURITY_CHECKS: &str = "failed our security checks";
+/// What the visitor reads when the token endpoint did not give a usable answer.
+const NOT_COMPLETED: &str = "did not complete the sign-in";
+
+fn without(mut claims: Value, name: &str) -> Value {
+    claims
+        .as_object_mut()
+        .expect("claims are an object")
+        .remove(name);
+    claims
+}
+
+fn with(mut claims: Value, name: &str, value: Value) -> Value {
+    claims[name] = value;
+    claims
+}
+
+// --- code flow happy path, RS256 -------------------------------------------------------------
+
+#[tokio::test]
+async fn rs256_code_flow_signs_in_with_the_providers_claims() {
+    let h = Harness::start().await;
+    h.idp.set_userinfo(json!({
+        "sub": SUBJECT,
+        "locale": "fr-CH",
+        "email": "not-the-id-tokens@example.com",
+    }));
+    let login = h.login();
+    let claims = with(h.claims(&login), "groups", json!(["admins", "ops"]));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.sub(), Some(SUBJECT));
+    assert_eq!(user.name(), Some("Alice Example"));
+    // The ID token's claims win over userinfo's; userinfo adds what the token lacks.
+    assert_eq!(user.email(), Some("alice@example.com"));
+    assert_eq!(user.get_str("locale"), Some("fr-CH"));
+    assert_eq!(user.get("groups"), Some(&json!(["admins", "ops"])));
+    assert_eq!(user.get_str("iss"), Some(h.idp.issuer()));
+    assert_eq!(user.get("nonce"), None, "the nonce is not kept");
+    assert_eq!(user.provider(), None);
+
+    // The code exchange: the code, our PKCE verifier and redirect URI, HTTP Basic client auth.
+    let token_requests = h.idp.requests(Endpoint::Token);
+    assert_eq!(token_requests.len(), 1);
+    let form: Vec<(String, String)> =
+        url::form_urlencoded::parse(token_requests[0].body.as_bytes())
+            .into_owned()
+            .collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    assert_eq!(field("grant_type"), Some("authorization_code"));
+    assert_eq!(field("code"), Some(login.code.as_str()));
+    assert_eq!(field("code_verifier"), Some(login.pkce_verifier.as_str()));
+    assert_eq!(field("redirect_uri"), Some(REDIRECT_URI));
+    assert_eq!(
+        field("client_secret"),
+        None,
+        "the secret goes in the header"
+    );
+    let basic = token_requests[0]
+        .authorization
+        .as_deref()
+        .and_then(|value| value.strip_prefix("Basic "))
+        .expect("HTTP Basic client authentication");
+    let decoded = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, basic).expect("base64"),
+    )
+    .expect("UTF-8");
+    assert_eq!(decoded, format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    assert_eq!(h.idp.hits(Endpoint::Discovery), 1);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 1);
+    assert_eq!(h.idp.hits(Endpoint::Userinfo), 1);
+}
+
+// --- ES256 -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn es256_id_token_is_accepted_when_the_provider_advertises_it() {
+    let h = Harness::start().await;
+    h.idp.advertise(
+        "id_token_signing_alg_values_supported",
+        json!(["RS256", "ES256"]),
+    );
+    h.idp.set_jwks(vec![RSA_A.jwk(), EC_A.jwk()]);
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*EC_A))
+        .await;
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.sub(), Some(SUBJECT));
+}
+
+#[tokio::test]
+async fn es256_id_token_is_refused_when_the_provider_does_not_advertise_it() {
+    let h = Harness::start().await;
+    h.idp.set_jwks(vec![RSA_A.jwk(), EC_A.jwk()]);
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*EC_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "algorithm `ES256` is not one of: RS256",
+    );
+}
+
+// --- claims ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn issuer_other_than_the_discovered_one_is_refused() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = with(h.claims(&login), "iss", json!("http://127.0.0.1:1/evil"));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Invalid issuer",
+    );
+}
+
+#[tokio::test]
+async fn missing_subject_is_refused() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = without(h.claims(&login), "sub");
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    // `openidconnect` cannot even parse an ID token without `sub`: the token response is unusable.
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        NOT_COMPLETED,
+        "missing field `sub`",
+    );
+}
+
+#[tokio::test]
+async fn audience_not_our_client_is_refused() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = with(h.claims(&login), "aud", json!("some-other-client"));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Invalid audiences",
+    );
+}
+
+#[tokio::test]
+async fn our_audience_plus_an_untrusted_one_without_azp_is_refused() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = with(
+        h.claims(&login),
+        "aud",
+        json!([CLIENT_ID, "https://untrusted.example"]),
+    );
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "is not a trusted audience",
+    );
+}
+
+#[tokio::test]
+async fn audience_array_holding_our_client_is_accepted() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = with(h.claims(&login), "aud", json!([CLIENT_ID]));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.get("aud"), Some(&json!([CLIENT_ID])));
+}
+
+#[tokio::test]
+async fn missing_issue_time_is_refused() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = without(h.claims(&login), "iat");
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        NOT_COMPLETED,
+        "missing field `iat`",
+    );
+}
+
+#[tokio::test]
+async fn missing_expiry_is_refused() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = without(h.claims(&login), "exp");
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        NOT_COMPLETED,
+        "missing field `exp`",
+    );
+}
+
+#[tokio::test]
+async fn expired_id_token_is_refused() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = with(h.claims(&login), "exp", json!(support::now() - 60));
+    let claims = with(claims, "iat", json!(support::now() - 600));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "ID token expired",
+    );
+}
+
+// --- signatures and algorithms ---------------------------------------------------------------
+
+#[tokio::test]
+async fn invalid_rs256_signature_is_refused() {
+    let h = Harness::start().await;
+    // A genuine token whose payload was changed afterwards.
+    let login = h.login();
+    let genuine = Jwt::new(h.claims(&login)).sign(&*RSA_A);
+    let forged = with_payload(&genuine, &with(h.claims(&login), "sub", json!("mallory")));
+    let answer = h.return_with(&login, forged).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Signature verification failed: Crypto error",
+    );
+
+    // A token signed by a key the provider never published, naming the provider's key id.
+    let h = Harness::start().await;
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_FORGER))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Signature verification failed: Crypto error",
+    );
+}
+
+#[tokio::test]
+async fn invalid_es256_signature_is_refused() {
+    let h = Harness::start().await;
+    h.idp
+        .advertise("id_token_signing_alg_values_supported", json!(["ES256"]));
+    h.idp.set_jwks(vec![EC_A.jwk()]);
+    let login = h.login();
+    let genuine = Jwt::new(h.claims(&login)).sign(&*EC_A);
+    let forged = with_payload(&genuine, &with(h.claims(&login), "sub", json!("mallory")));
+    let answer = h.return_with(&login, forged).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Signature verification failed: Crypto error",
+    );
+
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*EC_FORGER))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Signature verification failed: Crypto error",
+    );
+}
+
+#[tokio::test]
+async fn alg_none_is_refused() {
+    // A documented deviation from the sig-none conformance test: never accept unsigned tokens.
+    let h = Harness::start().await;
+    h.idp.advertise(
+        "id_token_signing_alg_values_supported",
+        json!(["RS256", "none"]),
+    );
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).unsigned())
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "No signature found",
+    );
+}
+
+#[tokio::test]
+async fn hs256_signed_with_the_client_secret_is_refused() {
+    // Even when the provider advertises HS256: the client secret is not the provider's key.
+    let h = Harness::start().await;
+    h.idp.advertise(
+        "id_token_signing_alg_values_supported",
+        json!(["RS256", "HS256"]),
+    );
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login)).sign(&HmacKey(CLIENT_SECRET.to_owned()));
+    let answer = h.return_with(&login, token).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Disallowed signature algorithm: algorithm `HS256`",
+    );
+}
+
+// --- key ids and the JWKS --------------------------------------------------------------------
+
+#[tokio::test]
+async fn no_kid_with_a_single_key_is_accepted() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login))
+        .header("kid", Value::Null)
+        .sign(&*RSA_A);
+    let answer = h.return_with(&login, token).await;
+    h.assert_signed_in(&answer, &login);
+
+    // Nor does the key need one.
+    let h = Harness::start().await;
+    h.idp.set_jwks(vec![without(RSA_A.jwk(), "kid")]);
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login))
+        .header("kid", Value::Null)
+        .sign(&*RSA_A);
+    let answer = h.return_with(&login, token).await;
+    h.assert_signed_in(&answer, &login);
+}
+
+#[tokio::test]
+async fn no_kid_with_several_keys_is_refused() {
+    let h = Harness::start().await;
+    h.idp.set_jwks(vec![RSA_A.jwk(), RSA_B.jwk()]);
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login))
+        .header("kid", Value::Null)
+        .sign(&*RSA_A);
+    let answer = h.return_with(&login, token).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Ambiguous key identification",
+    );
+    assert_eq!(
+        h.idp.hits(Endpoint::Jwks),
+        1,
+        "ambiguity is no reason to refetch"
+    );
+}
+
+#[tokio::test]
+async fn rotated_keys_are_fetched_once_and_unknown_kids_then_wait_for_the_cooldown() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 1);
+
+    // The provider rotates to a new key: the first token with its kid refetches the JWKS.
+    h.idp.set_jwks(vec![RSA_B.jwk()]);
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_B))
+        .await;
+    h.assert_signed_in(&answer, &login);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
+
+    // More unknown kids inside the cool-down (a forger's storm): each refused, and the JWKS
+    // is not fetched again.
+    for kid in ["never-published", "rsa-c", "rsa-d"] {
+        let login = h.login();
+        let token = Jwt::new(h.claims(&login))
+            .header("kid", json!(kid))
+            .sign(&*RSA_FORGER);
+        let answer = h.return_with(&login, token).await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_REQUEST,
+            SECURITY_CHECKS,
+            "No matching key found",
+        );
+    }
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2, "{:?}", h.idp.hit_counts());
+
+    // Keys the cached set holds still work.
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_B))
+        .await;
+    h.assert_signed_in(&answer, &login);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
+}
+
+#[tokio::test]
+async fn unparseable_keys_beside_a_good_one_are_ignored() {
+    let h = Harness::start().await;
+    h.idp.set_jwks(vec![
+        json!({"kty": "RSA", "kid": "broken-base64", "n": "%%% not base64 %%%", "e": "AQAB"}),
+        json!({"kty": "RSA", "kid": 42, "n": [], "e": null}),
+        json!({"kty": "EC", "kid": "broken-curve", "crv": "P-999", "x": "AAAA", "y": "AAAA"}),
+        json!("not even an object"),
+        json!({}),
+        RSA_A.jwk(),
+    ]);
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+}
+
+// --- nonce -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn missing_nonce_is_refused() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = without(h.claims(&login), "nonce");
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "missing nonce claim",
+    );
+}
+
+#[tokio::test]
+async fn nonce_of_another_login_is_refused() {
+    let h = Harness::start().await;
+    let other = h.login();
+    let login = h.login();
+    let token = Jwt::new(h.claims(&other)).sign(&*RSA_A);
+    let answer = h.return_with(&login, token).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "nonce mismatch",
+    );
+}
+
+// --- userinfo --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn userinfo_naming_another_subject_is_refused() {
+    let h = Harness::start().await;
+    h.idp
+        .set_userinfo(json!({"sub": "mallory", "email": "mallory@example.com"}));
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        "did not confirm your profile",
+        "Invalid subject: expected `alice-0001` (found `mallory`)",
+    );
+}
+
+#[tokio::test]
+async fn the_access_token_reaches_userinfo_in_the_authorization_header_only() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+    let calls = h.idp.requests(Endpoint::Userinfo);
+    assert_eq!(calls.len(), 1);
+    let expected = format!("Bearer {}", h.idp.access_token());
+    assert_eq!(calls[0].authorization.as_deref(), Some(expected.as_str()));
+    assert!(
+        !calls[0].uri.contains(h.idp.access_token()) && !calls[0].uri.contains("access_token"),
+        "the access token was in the URL: {}",
+        calls[0].uri
+    );
+    assert!(calls[0].body.is_empty());
+}
+
+#[tokio::test]
+async fn an_invalid_id_token_means_no_call_to_userinfo() {
+    let h = Harness::start().await;
+    // Each a valid token but for one claim (and, last, a forged signature).
+    let cases = [
+        ("iss", json!("http://evil.example")),
+        ("aud", json!("someone-else")),
+        ("exp", json!(support::now() - 1)),
+        ("nonce", json!("replayed")),
+    ];
+    for (claim, value) in cases {
+        let login = h.login();
+        let token = Jwt::new(with(h.claims(&login), claim, value)).sign(&*RSA_A);
+        let answer = h.return_with(&login, token).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{claim}: {answer:?}"
+        );
+        assert!(answer.identity_cookie().is_none(), "{claim}");
+    }
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_FORGER))
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{answer:?}");
+
+    assert_eq!(h.idp.hits(Endpoint::Token), 5);
+    assert_eq!(
+        h.idp.hits(Endpoint::Userinfo),
+        0,
+        "{:?}",
+        h.idp.hit_counts()
+    );
+    h.assert_log_keeps_secrets();
+}
+
+// --- discovery -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_login_server_function_sends_the_visitor_to_a_sound_provider() {
+    // The control for the next test: the same call with an honest discovery document.
+    let h = Harness::start().await;
+    let answer = h.call_login_server_fn().await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}\n{}", h.log());
+    let url: String = serde_json::from_str(&answer.body).expect("a JSON string");
+    assert!(
+        url.starts_with(&format!("{}/authorize?", h.idp.issuer())),
+        "{url}"
+    );
+    assert!(
+        answer
+            .set_cookies
+            .iter()
+            .any(|cookie| cookie.starts_with("auth_login_")),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn discovery_naming_another_issuer_refuses_the_provider() {
+    let h = Harness::start().await;
+    h.idp.advertise("issuer", json!("https://impostor.example"));
+
+    // At login: an error, no login under way, no URL to go to.
+    let answer = h.call_login_server_fn().await;
+    assert_eq!(
+        answer.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{answer:?}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&answer.body).expect("an AuthError"),
+        json!({"Provider": "The sign-in provider cannot be reached right now. Please try again later."}),
+    );
+    assert!(!answer.body.contains("/authorize"), "{answer:?}");
+    assert!(answer.location.is_none(), "{answer:?}");
+    assert!(
+        !answer
+            .set_cookies
+            .iter()
+            .any(|cookie| cookie.starts_with("auth_login_")),
+        "{answer:?}"
+    );
+    let log = h.log();
+    assert!(log.contains("cannot start a login"), "{log}");
+    assert!(log.contains("impostor.example"), "the log says why: {log}");
+
+    // At the callback (a login begun before the provider changed its document): refused
+    // before any code is exchanged.
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        "cannot be reached",
+        "unexpected issuer URI `https://impostor.example`",
+    );
+    assert_eq!(h.idp.hits(Endpoint::Token), 0);
+    assert_eq!(h.idp.hits(Endpoint::Authorize), 0);
+}
+
+#[tokio::test]
+async fn discovery_down_is_retried_on_the_next_login() {
+    let h = Harness::start().await;
+    h.idp.fail_discovery(Some(StatusCode::SERVICE_UNAVAILABLE));
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        "cannot be reached right now",
+        "discovery",
+    );
+    assert_eq!(h.get("/", None).await.status, StatusCode::OK);
+
+    h.idp.fail_discovery(None);
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+    assert_eq!(h.idp.hits(Endpoint::Discovery), 2);
+}
+
+// --- the provider's error, slow and dead endpoints -------------------------------------------
+
+#[tokio::test]
+async fn provider_error_with_crlf_and_html_is_escaped_and_logged_on_one_line() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let uri = format!(
+        "/oauth2callback?state={}&error=access_denied&error_description=\
+         %3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E%0D%0AINJECTED%20log%20line%0A%3Cscript%3Ex%3C%2Fscript%3E",
+        login.state
+    );
+    let answer = h.get(&uri, Some(&login.cookie)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        "access_denied",
+        "access_denied",
+    );
+    assert!(
+        answer.body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{}",
+        answer.body
+    );
+    assert!(!answer.body.contains("<img"), "{}", answer.body);
+    assert!(!answer.body.contains("<script>"), "{}", answer.body);
+    let log = h.log();
+    let injected: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("INJECTED"))
+        .collect();
+    assert!(
+        injected.len() == 1 && injected[0].contains("sign-in failed"),
+        "the description started a log line of its own:\n{log}"
+    );
+    assert_eq!(h.idp.hit_counts().len(), 0, "the provider was not called");
+}
+
+#[tokio::test]
+async fn slow_token_endpoint_times_out_while_other_pages_keep_working() {
+    let h = Harness::start().await;
+    h.idp.set_token_delay(Duration::from_secs(3));
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login)).sign(&*RSA_A);
+    let started = Instant::now();
+    let callback = async {
+        let answer = h.return_with(&login, token).await;
+        (answer, started.elapsed())
+    };
+    let home = async {
+        // Wait until the callback is stuck at the token endpoint, then ask for another page.
+        while h.idp.hits(Endpoint::Token) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let answer = h.get("/", None).await;
+        (answer, started.elapsed())
+    };
+    let ((answer, callback_took), (home, home_took)) = tokio::join!(callback, home);
+
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        NOT_COMPLETED,
+        "timed out",
+    );
+    assert!(
+        callback_took < Duration::from_secs(2),
+        "the timeout did not cut the call short: {callback_took:?}"
+    );
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home_took < callback_took,
+        "{home_took:?} vs {callback_took:?}"
+    );
+    assert_eq!(h.get("/", None).await.body, "home page");
+}
+
+#[tokio::test]
+async fn token_endpoint_down_is_a_bad_gateway_and_other_pages_keep_working() {
+    let h = Harness::start().await;
+    // A port nothing listens on: connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = closed.local_addr().expect("bound").port();
+    drop(closed);
+    h.idp.advertise(
+        "token_endpoint",
+        json!(format!("http://127.0.0.1:{port}/token")),
+    );
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        NOT_COMPLETED,
+        "Connection refused",
+    );
+    let home = h.get("/", None).await;
+    assert_eq!(
+        (home.status, home.body.as_str()),
+        (StatusCode::OK, "home page")
+    );
+}
+
+// --- claims too large for one cookie ---------------------------------------------------------
+
+#[tokio::test]
+async fn claims_too_large_for_one_cookie_keep_the_standard_ones() {
+    let h = Harness::start().await;
+    let groups: Vec<String> = (0..200).map(|i| format!("group-number-{i:04}")).collect();
+    let login = h.login();
+    let claims = with(h.claims(&login), "groups", json!(groups));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.sub(), Some(SUBJECT));
+    assert_eq!(user.email(), Some("alice@example.com"));
+    assert_eq!(user.name(), Some("Alice Example"));
+    assert_eq!(
+        user.get("groups"),
+        None,
+        "the non-standard claim is dropped"
+    );
+    let log = h.log();
+    assert!(log.contains("kept the standard claims only"), "{log}");
+    assert!(
+        log.contains("groups"),
+        "the log names what was dropped: {log}"
+    );
+}
+
+#[tokio::test]
+async fn standard_claims_too_large_for_one_cookie_are_a_clear_error() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let claims = with(h.claims(&login), "name", json!("A".repeat(5000)));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "too large",
+        "more than one cookie can hold",
+    );
+}

@@ -1,0 +1,405 @@
+//! A hostile-provider test bench: a programmable fake OpenID provider on a loopback port
+//! (`provider.rs`), keys and JWTs it signs with (`keys.rs`, `jwt.rs`), and [`Harness`], which
+//! drives the crate's real callback through `Auth::install` and captures its log.
+pub mod jwt;
+pub mod keys;
+pub mod provider;
+
+use std::{
+    cell::{Cell, RefCell},
+    io::Write,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use auth::{
+    Auth, User,
+    config::Secret,
+    cookies::{CookieCodec, LoginState},
+};
+use axum::{
+    Router,
+    body::{Body, to_bytes},
+    http::{Request, StatusCode, header},
+    routing::{get, post},
+};
+use rand::{Rng as _, distributions::Alphanumeric};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tower::ServiceExt as _;
+
+use provider::FakeProvider;
+
+pub const CLIENT_ID: &str = "hostile-suite-client";
+pub const CLIENT_SECRET: &str = "hostile-suite-client-secret-0123456789";
+pub const COOKIE_SECRET: &str = "hostile-suite cookie secret, 32+ bytes long";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:3000/oauth2callback";
+/// Whom the ID tokens name unless a test says otherwise.
+pub const SUBJECT: &str = "alice-0001";
+/// Where the logins in these tests started, so where a success returns.
+pub const RETURN_TO: &str = "/dashboard";
+/// Each call to the provider may take this long (short, for the slow-endpoint case).
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_millis(500);
+
+pub fn random_token() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
+}
+
+pub fn now() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970");
+    i64::try_from(since_epoch.as_secs()).expect("fits")
+}
+
+/// A login under way, as the `login` server function would have sealed it.
+pub struct Login {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub code: String,
+    /// `name=value` for the request's `Cookie:` header.
+    pub cookie: String,
+}
+
+/// What the app answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Answer {
+    /// The identity cookie this answer sets (not a removal), as sent.
+    pub fn identity_cookie(&self) -> Option<&str> {
+        self.set_cookies
+            .iter()
+            .map(String::as_str)
+            .find(|cookie| cookie.starts_with("auth_user=") && !cookie.contains("Max-Age=0"))
+    }
+
+    pub fn removes(&self, name: &str) -> bool {
+        self.set_cookies
+            .iter()
+            .any(|cookie| cookie.starts_with(&format!("{name}=")) && cookie.contains("Max-Age=0"))
+    }
+}
+
+/// The app under test (`Auth::install` around a home page and the server functions), the
+/// fake provider it is configured with, and everything the app logged during the test.
+pub struct Harness {
+    pub idp: FakeProvider,
+    pub app: Router,
+    codec: CookieCodec,
+    logs: Logs,
+    /// Values that must never appear in the log.
+    secrets: RefCell<Vec<String>>,
+    /// How much of the log the previous assertion looked at.
+    log_seen: Cell<usize>,
+    _log_guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        // Per thread: `#[tokio::test]` runs the test, the app and the provider on this one.
+        let log_guard = tracing::subscriber::set_default(subscriber);
+
+        let idp = FakeProvider::start().await;
+        let toml = format!(
+            r#"
+[auth]
+redirect_uri = "{REDIRECT_URI}"
+cookie_secret = "{COOKIE_SECRET}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+server_metadata_url = "{}"
+"#,
+            idp.discovery_url()
+        );
+        let config = auth::config::from_sources(Path::new("test.toml"), Some(&toml), |_| None)
+            .expect("a valid configuration")
+            .expect("configured");
+        assert_eq!(config.providers[0].issuer, idp.issuer());
+        let auth = Auth::with_provider_timeout(config, PROVIDER_TIMEOUT).expect("auth");
+        let app = auth.install(
+            Router::new()
+                .route("/", get(|| async { "home page" }))
+                .route("/api/{*fn_name}", post(leptos_axum::handle_server_fns)),
+        );
+        let secrets = vec![
+            CLIENT_SECRET.to_owned(),
+            COOKIE_SECRET.to_owned(),
+            idp.access_token().to_owned(),
+        ];
+        Self {
+            idp,
+            app,
+            codec: CookieCodec::new(&Secret::new(COOKIE_SECRET), false),
+            logs,
+            secrets: RefCell::new(secrets),
+            log_seen: Cell::new(0),
+            _log_guard: log_guard,
+        }
+    }
+
+    /// A fresh login under way: random `state`, `nonce`, PKCE verifier and code.
+    pub fn login(&self) -> Login {
+        let login = LoginState {
+            state: random_token(),
+            nonce: random_token(),
+            pkce_verifier: random_token(),
+            provider: None,
+            return_to: RETURN_TO.to_owned(),
+        };
+        let cookie = self
+            .codec
+            .login_state_cookie(&login, OffsetDateTime::now_utc())
+            .expect("a plausible state");
+        let code = format!("code-{}", random_token());
+        self.secrets.borrow_mut().extend([
+            code.clone(),
+            login.pkce_verifier.clone(),
+            cookie.value().to_owned(),
+        ]);
+        Login {
+            cookie: format!("{}={}", cookie.name(), cookie.value()),
+            state: login.state,
+            nonce: login.nonce,
+            pkce_verifier: login.pkce_verifier,
+            code,
+        }
+    }
+
+    /// A valid claim set for `login`: our issuer and client, fresh, its nonce.
+    pub fn claims(&self, login: &Login) -> Value {
+        json!({
+            "iss": self.idp.issuer(),
+            "sub": SUBJECT,
+            "aud": CLIENT_ID,
+            "iat": now(),
+            "exp": now() + 300,
+            "nonce": login.nonce,
+            "name": "Alice Example",
+            "email": "alice@example.com",
+        })
+    }
+
+    /// The provider's next code exchange answers `id_token`; then the browser comes back.
+    pub async fn return_with(&self, login: &Login, id_token: String) -> Answer {
+        {
+            let mut secrets = self.secrets.borrow_mut();
+            secrets.extend(id_token.split('.').map(str::to_owned));
+            secrets.push(id_token.clone());
+        }
+        self.idp.set_id_token(id_token);
+        self.callback(login).await
+    }
+
+    /// The browser comes back from the provider with `login`'s code and state.
+    pub async fn callback(&self, login: &Login) -> Answer {
+        let uri = format!("/oauth2callback?code={}&state={}", login.code, login.state);
+        self.get(&uri, Some(&login.cookie)).await
+    }
+
+    pub async fn get(&self, uri: &str, cookie: Option<&str>) -> Answer {
+        let mut request = Request::get(uri);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).expect("a request"))
+            .await
+    }
+
+    /// Calls the `login` server function as `<LoginButton/>`'s script does.
+    pub async fn call_login_server_fn(&self) -> Answer {
+        let request = Request::post("/api/auth/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(Body::from("next=%2Fdashboard"))
+            .expect("a request");
+        self.send(request).await
+    }
+
+    async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok().map(str::to_owned))
+            .collect();
+        let body = to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("a body");
+        let mut secrets = self.secrets.borrow_mut();
+        for cookie in &set_cookies {
+            if let Ok(parsed) = cookie::Cookie::parse(cookie.as_str())
+                && !parsed.value().is_empty()
+            {
+                secrets.push(parsed.value().to_owned());
+            }
+        }
+        Answer {
+            status,
+            location,
+            set_cookies,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    /// A success: back to where the login started, with an identity cookie that opens.
+    /// Returns the user it holds.
+    #[track_caller]
+    pub fn assert_signed_in(&self, answer: &Answer, login: &Login) -> User {
+        assert_eq!(
+            answer.status,
+            StatusCode::SEE_OTHER,
+            "expected a sign-in; got {answer:?}\nlog:\n{}",
+            self.log()
+        );
+        assert_eq!(answer.location.as_deref(), Some(RETURN_TO));
+        let set = answer
+            .identity_cookie()
+            .unwrap_or_else(|| panic!("no identity cookie in {:?}", answer.set_cookies));
+        assert!(
+            set.len() <= 4096,
+            "the identity cookie is {} bytes",
+            set.len()
+        );
+        let cookie = cookie::Cookie::parse(set.to_owned()).expect("a cookie");
+        let user = self
+            .codec
+            .open_identity(&cookie, OffsetDateTime::now_utc())
+            .expect("the identity cookie opens");
+        assert!(answer.removes(&format!("auth_login_{}", login.state)));
+        assert!(self.new_log().contains("signed in"));
+        self.assert_log_keeps_secrets();
+        user
+    }
+
+    /// A rejection as the checklist defines it: the error page with a link home and
+    /// `page_text`, `status`, no identity cookie, the login over, and exactly one log line
+    /// since the previous assertion saying why (holding `log_reason`), and no token, code,
+    /// cookie or secret anywhere in the log.
+    #[track_caller]
+    pub fn assert_rejected(
+        &self,
+        answer: &Answer,
+        login: &Login,
+        status: StatusCode,
+        page_text: &str,
+        log_reason: &str,
+    ) {
+        let log = self.new_log();
+        assert_eq!(answer.status, status, "{answer:?}\nlog:\n{log}");
+        assert!(
+            answer.body.contains("<h1>Sign-in failed</h1>"),
+            "{answer:?}"
+        );
+        assert!(
+            answer
+                .body
+                .contains("<a href=\"/\">Back to the home page</a>"),
+            "{answer:?}"
+        );
+        assert!(
+            answer.body.contains(page_text),
+            "expected {page_text:?} on the page: {answer:?}"
+        );
+        assert_eq!(
+            answer.identity_cookie(),
+            None,
+            "an identity cookie was set: {answer:?}"
+        );
+        assert!(
+            answer.removes(&format!("auth_login_{}", login.state)),
+            "the login-state cookie was not removed: {answer:?}"
+        );
+        let failures: Vec<&str> = log
+            .lines()
+            .filter(|line| line.contains("sign-in failed"))
+            .collect();
+        assert_eq!(failures.len(), 1, "one failure line expected; log:\n{log}");
+        assert!(
+            failures[0].contains(log_reason),
+            "expected {log_reason:?} in the log line: {}",
+            failures[0]
+        );
+        assert!(!log.contains("signed in"), "log:\n{log}");
+        self.assert_log_keeps_secrets();
+    }
+
+    /// No token, code, PKCE verifier, cookie value or secret seen in this test is in the log.
+    #[track_caller]
+    pub fn assert_log_keeps_secrets(&self) {
+        let log = self.log();
+        for secret in self.secrets.borrow().iter().filter(|s| s.len() >= 8) {
+            assert!(
+                !log.contains(secret.as_str()),
+                "the log holds a secret ({}…):\n{log}",
+                &secret[..8]
+            );
+        }
+    }
+
+    /// Everything logged in this test.
+    pub fn log(&self) -> String {
+        self.logs.text()
+    }
+
+    /// What was logged since the previous call.
+    fn new_log(&self) -> String {
+        let log = self.logs.text();
+        let fresh = log
+            .get(self.log_seen.get()..)
+            .unwrap_or_default()
+            .to_owned();
+        self.log_seen.set(log.len());
+        fresh
+    }
+}
+
+/// The test's log output, shared with the subscriber's writer.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
