@@ -84,6 +84,10 @@ type ProviderClient = Client<
 pub enum OidcError {
     #[error("discovery at {url} failed: {reason}")]
     Discovery { url: String, reason: String },
+    /// The document is there but wrong (another issuer, missing endpoints): not a passing
+    /// outage, and never a reason to send the visitor there.
+    #[error("the discovery document at {url} is not acceptable: {reason}")]
+    BadDiscovery { url: String, reason: String },
     #[error("the code exchange at the token endpoint failed: {0}")]
     TokenExchange(String),
     #[error("the token response holds no ID token")]
@@ -97,7 +101,7 @@ pub enum OidcError {
 impl OidcError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Discovery { .. } => StatusCode::BAD_GATEWAY,
+            Self::Discovery { .. } | Self::BadDiscovery { .. } => StatusCode::BAD_GATEWAY,
             Self::TokenExchange(_) | Self::UserInfo(_) => StatusCode::BAD_GATEWAY,
             Self::NoIdToken | Self::IdToken(_) => StatusCode::BAD_REQUEST,
         }
@@ -107,6 +111,10 @@ impl OidcError {
         match self {
             Self::Discovery { .. } => {
                 "The sign-in provider cannot be reached right now. Please try again later."
+            }
+            Self::BadDiscovery { .. } => {
+                "The sign-in provider's configuration does not match this site's, so sign-in is \
+                 unavailable. The site's administrator can find the details in its log."
             }
             Self::TokenExchange(_) => {
                 "The sign-in provider did not complete the sign-in. Please start again."
@@ -329,9 +337,15 @@ impl Provider {
         // Checks that the document names the configured issuer, and fetches the JWKS.
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|error| OidcError::Discovery {
-                url: self.config.server_metadata_url.to_string(),
-                reason: describe_error(&error),
+            .map_err(|error| {
+                let url = self.config.server_metadata_url.to_string();
+                let reason = describe_error(&error);
+                match error {
+                    openidconnect::DiscoveryError::Validation(_) => {
+                        OidcError::BadDiscovery { url, reason }
+                    }
+                    _ => OidcError::Discovery { url, reason },
+                }
             })?;
         let found = Arc::new(Discovered {
             metadata,

@@ -615,7 +615,9 @@ async fn discovery_naming_another_issuer_refuses_the_provider() {
     );
     assert_eq!(
         serde_json::from_str::<Value>(&answer.body).expect("an AuthError"),
-        json!({"Provider": "The sign-in provider cannot be reached right now. Please try again later."}),
+        json!({"Provider": "The sign-in provider's configuration does not match this site's, so \
+                            sign-in is unavailable. The site's administrator can find the \
+                            details in its log."}),
     );
     assert!(!answer.body.contains("/authorize"), "{answer:?}");
     assert!(answer.location.is_none(), "{answer:?}");
@@ -640,7 +642,7 @@ async fn discovery_naming_another_issuer_refuses_the_provider() {
         &answer,
         &login,
         StatusCode::BAD_GATEWAY,
-        "cannot be reached",
+        "does not match this site",
         "unexpected issuer URI `https://impostor.example`",
     );
     assert_eq!(h.idp.hits(Endpoint::Token), 0);
