@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (see scripts/setup.sh).
-.PHONY: dev test lint unit build e2e
+.PHONY: dev test lint unit build e2e fuzz bench
 
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
@@ -26,3 +26,14 @@ build:
 
 e2e:
 	cd end2end && npx playwright test
+
+# The property tests of auth/tests/fuzz.rs with many more cases (README, "Fuzzing"); not in `test`.
+FUZZ_CASES ?= 100000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p auth --features ssr --test fuzz --release
+
+# Sign-in timings, memory and cookie size on a release build (end2end/bench/); not in `test`.
+bench:
+	scripts/setup.sh test
+	cargo leptos build --release
+	cd end2end && SERVER_PROFILE=release npx playwright test -c bench.config.ts

@@ -23,11 +23,12 @@ const chromium = {
   ],
 };
 
-/** The server `cargo leptos build` made (the Makefile's test target builds it first). */
+/** The server `cargo leptos build` made (the Makefile's test target builds it first;
+ * `make bench` sets SERVER_PROFILE=release). */
 function appServer(name: string, port: number, env: Record<string, string>) {
   return {
     name,
-    command: '../target/debug/server',
+    command: `../target/${process.env.SERVER_PROFILE ?? 'debug'}/server`,
     url: `http://127.0.0.1:${port}/`,
     env: {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,

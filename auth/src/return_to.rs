@@ -21,7 +21,9 @@ pub fn same_site_path(candidate: &str, origin: &Url) -> Option<String> {
     }
     if let Some(query) = resolved.query() {
         path.push('?');
-        path.push_str(query);
+        // The URL standard leaves `\` as it is in a query: encode it, so that whatever reads
+        // the path later cannot take it for a `/`.
+        path.push_str(&query.replace('\\', "%5C"));
     }
     Some(path)
 }
@@ -88,6 +90,19 @@ mod tests {
         assert_eq!(path.as_deref(), Some("/%2F%2Fevil.example"));
         let path = same_site_path("/%5Cevil.example", &origin());
         assert_eq!(path.as_deref(), Some("/%5Cevil.example"));
+    }
+
+    #[test]
+    fn backslashes_in_the_query_are_encoded() {
+        assert_eq!(same_site_path("/?\\", &origin()).as_deref(), Some("/?%5C"));
+        assert_eq!(
+            same_site_path("/x?next=\\\\evil.example", &origin()).as_deref(),
+            Some("/x?next=%5C%5Cevil.example")
+        );
+        assert_eq!(
+            referer_path("http://app.example:3000/?a=\\b", &origin()).as_deref(),
+            Some("/?a=%5Cb")
+        );
     }
 
     #[test]
