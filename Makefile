@@ -1,7 +1,8 @@
 # The two commands of the README. Each installs what it needs first (see scripts/setup.sh).
 .PHONY: dev test lint unit build e2e fuzz bench
 
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+# wasm-opt from tools/ (npm's binaryen) first, then what `cargo install` put in ~/.cargo/bin.
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 # Run the reference app with live reload on http://127.0.0.1:3000.
 dev:

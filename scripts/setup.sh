@@ -49,9 +49,22 @@ debian_install() {
   fi
 }
 
-# wasm-opt, for release builds (`cargo leptos build --release`); cargo-leptos would download it.
-if ! command -v wasm-opt >/dev/null; then
-  debian_install binaryen "wasm-opt, for release builds"
+# wasm-opt, for release builds (`cargo leptos build --release`); cargo-leptos would download
+# it. From npm's binaryen (tools/package.json): Debian's binaryen 108 predates the reference
+# types Rust's wasm32 target emits and writes a module that cannot hydrate. The Makefile puts
+# tools/node_modules/.bin first on PATH.
+npm_ci() {
+  # $1: the folder; npm ci only when its lockfile changed since the last install.
+  if [ ! -f "$1/node_modules/.package-lock.json" ] ||
+     [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+    say "installing the npm packages of $1/"
+    (cd "$1" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+if command -v npm >/dev/null; then
+  npm_ci tools
+elif [ "$what" = dev ]; then
+  echo "note: without npm there is no wasm-opt, which only release builds need." >&2
 fi
 
 if [ "$what" = test ]; then
@@ -61,11 +74,7 @@ if [ "$what" = test ]; then
   fi
   if ! command -v npm >/dev/null; then
     debian_install npm "Node.js, for Playwright and the test OpenID provider"
+    npm_ci tools
   fi
-  # npm ci only when the lockfile changed since the last install.
-  if [ ! -f end2end/node_modules/.package-lock.json ] ||
-     [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
-    say "installing the end-to-end suite's npm packages"
-    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  npm_ci end2end
 fi
