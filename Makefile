@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (see scripts/setup.sh).
-.PHONY: dev test lint unit build e2e fuzz bench
+.PHONY: dev test lint unit build e2e release-e2e fuzz bench
 
 # wasm-opt from tools/ (npm's binaryen) first, then what `cargo install` put in ~/.cargo/bin.
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
@@ -12,7 +12,7 @@ dev:
 # Every check and test: formatting, lints (server and browser), Rust tests, Playwright.
 test:
 	scripts/setup.sh test
-	$(MAKE) --no-print-directory lint unit build e2e
+	$(MAKE) --no-print-directory lint unit build e2e release-e2e
 
 lint:
 	cargo fmt --all --check
@@ -27,6 +27,11 @@ build:
 
 e2e:
 	cd end2end && npx playwright test
+
+# The release build (wasm-opt and all) hydrates and signs in too.
+release-e2e:
+	cargo leptos build --release
+	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts
 
 # The property tests of auth/tests/fuzz.rs with many more cases (README, "Fuzzing"); not in `test`.
 FUZZ_CASES ?= 100000

@@ -2,12 +2,8 @@
 // bench/ instead of tests/.
 import config from './playwright.config';
 
-// A release build without configuration refuses to start: leave that server out.
-const servers = [config.webServer ?? []].flat().filter((server) => server.name !== 'app-unconfigured');
-
 export default {
   ...config,
-  webServer: servers,
   testDir: './bench',
   testMatch: /.*\.bench\.ts/,
   retries: 0,

@@ -23,12 +23,14 @@ const chromium = {
   ],
 };
 
-/** The server `cargo leptos build` made (the Makefile's test target builds it first;
- * `make bench` sets SERVER_PROFILE=release). */
+/** Which build of the server to test: `debug`, or `release` (`make release-e2e`, `make bench`). */
+const RELEASE = process.env.SERVER_PROFILE === 'release';
+
+/** The server `cargo leptos build` made (the Makefile builds it first). */
 function appServer(name: string, port: number, env: Record<string, string>) {
   return {
     name,
-    command: `../target/${process.env.SERVER_PROFILE ?? 'debug'}/server`,
+    command: `../target/${RELEASE ? 'release' : 'debug'}/server`,
     url: `http://127.0.0.1:${port}/`,
     env: {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
@@ -68,7 +70,8 @@ export default defineConfig({
       stdout: 'ignore',
     },
     appServer('app', APP_PORT, { AUTH_SECRETS_FILE: 'secrets.e2e.toml' }),
-    // No secrets.toml in end2end/, and none named: nothing configured.
-    appServer('app-unconfigured', DEV_APP_PORT, { AUTH_SECRETS_FILE: '' }),
+    // No secrets.toml in end2end/, and none named: nothing configured. (A release build
+    // refuses to start so; `make release-e2e` runs no test that needs it.)
+    ...(RELEASE ? [] : [appServer('app-unconfigured', DEV_APP_PORT, { AUTH_SECRETS_FILE: '' })]),
   ],
 });
