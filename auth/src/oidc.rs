@@ -22,16 +22,18 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
 use crate::config::ProviderConfig;
 
 /// How long any one call to a provider may take before the visitor sees an error page.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
-/// An unknown key id refetches the JWKS at most this often, so forged tokens cannot make us
-/// hammer the provider.
+/// An unknown key id refetches the JWKS at most this often (successful or not), so forged
+/// tokens cannot make us hammer the provider.
 pub const JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(60);
+/// After a failed discovery, logins fail fast for this long instead of each trying again.
+pub const DISCOVERY_RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// Every claim the provider sent beyond the ones `openidconnect` knows by name.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -80,7 +82,7 @@ type ProviderClient = Client<
 
 /// Why talking to a provider failed. The `Display` text goes to the log (it never holds a
 /// token or secret); [`OidcError::status`] and [`OidcError::public_message`] go to the visitor.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum OidcError {
     #[error("discovery at {url} failed: {reason}")]
     Discovery { url: String, reason: String },
@@ -145,24 +147,22 @@ pub struct Completion<'a> {
 }
 
 /// One configured provider, with its discovery document cached for the life of the process.
+///
+/// Network calls never hold the cache's lock: each of discovery and the JWKS refetch has a
+/// gate of its own, so that concurrent logins share one fetch in flight and its result.
 pub struct Provider {
     config: ProviderConfig,
     redirect_uri: RedirectUrl,
     http: reqwest::Client,
     discovered: RwLock<Option<Arc<Discovered>>>,
+    /// The last failed discovery, while it is recent enough to answer for.
+    discovery_gate: Mutex<Option<(Instant, OidcError)>>,
+    /// When the JWKS was last fetched again for an unknown key id.
+    jwks_gate: Mutex<Option<Instant>>,
 }
 
 struct Discovered {
     metadata: CoreProviderMetadata,
-    /// When an unknown key id last made us fetch the JWKS again; `None`: not yet.
-    jwks_refetched_at: Option<Instant>,
-}
-
-impl Discovered {
-    fn may_refetch_jwks(&self) -> bool {
-        self.jwks_refetched_at
-            .is_none_or(|at| at.elapsed() >= JWKS_REFETCH_COOLDOWN)
-    }
 }
 
 impl Provider {
@@ -172,6 +172,8 @@ impl Provider {
             redirect_uri: RedirectUrl::from_url(redirect_uri.clone()),
             http,
             discovered: RwLock::new(None),
+            discovery_gate: Mutex::new(None),
+            jwks_gate: Mutex::new(None),
         }
     }
 
@@ -262,10 +264,10 @@ impl Provider {
         match self.verify_with(&discovered, id_token, nonce) {
             Err(openidconnect::ClaimsVerificationError::SignatureVerification(
                 openidconnect::SignatureVerificationError::NoMatchingKey,
-            )) if discovered.may_refetch_jwks() => {
-                let refreshed = self.refresh_jwks(&discovered).await?;
-                self.verify_with(&refreshed, id_token, nonce)
-            }
+            )) => match self.refresh_jwks(&discovered).await? {
+                Some(refreshed) => self.verify_with(&refreshed, id_token, nonce),
+                None => self.verify_with(&discovered, id_token, nonce),
+            },
             other => other,
         }
         // With its causes: "Signature verification failed" alone does not say why.
@@ -319,26 +321,49 @@ impl Provider {
         }
     }
 
-    /// The discovery document, fetched on first use and kept. A failure is not cached, so a
-    /// provider that was down at start-up is tried again on the next login.
+    /// The discovery document, fetched on first use and kept. A failure is remembered for
+    /// [`DISCOVERY_RETRY_AFTER`], then the next login tries again: a provider that was down at
+    /// start-up is picked up when it comes back.
     async fn discovered(&self) -> Result<Arc<Discovered>, OidcError> {
         if let Some(found) = self.discovered.read().await.as_ref() {
             return Ok(found.clone());
         }
-        let mut slot = self.discovered.write().await;
-        if let Some(found) = slot.as_ref() {
+        let mut last_failure = self.discovery_gate.lock().await;
+        // Another login may have discovered it while this one waited at the gate.
+        if let Some(found) = self.discovered.read().await.as_ref() {
             return Ok(found.clone());
         }
+        if let Some((at, error)) = last_failure.as_ref()
+            && at.elapsed() < DISCOVERY_RETRY_AFTER
+        {
+            return Err(error.clone());
+        }
+        match self.discover().await {
+            Ok(metadata) => {
+                let found = Arc::new(Discovered { metadata });
+                *self.discovered.write().await = Some(found.clone());
+                *last_failure = None;
+                tracing::info!(provider = %self.config.label(), "discovered {}", self.config.issuer);
+                Ok(found)
+            }
+            Err(error) => {
+                *last_failure = Some((Instant::now(), error.clone()));
+                Err(error)
+            }
+        }
+    }
+
+    /// Fetches the discovery document (checking it names the configured issuer) and the JWKS.
+    async fn discover(&self) -> Result<CoreProviderMetadata, OidcError> {
+        let url = self.config.server_metadata_url.to_string();
         let issuer =
             IssuerUrl::new(self.config.issuer.clone()).map_err(|error| OidcError::Discovery {
-                url: self.config.server_metadata_url.to_string(),
+                url: url.clone(),
                 reason: format!("the issuer is not a URL: {error}"),
             })?;
-        // Checks that the document names the configured issuer, and fetches the JWKS.
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+        CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|error| {
-                let url = self.config.server_metadata_url.to_string();
                 let reason = describe_error(&error);
                 match error {
                     openidconnect::DiscoveryError::Validation(_) => {
@@ -346,24 +371,26 @@ impl Provider {
                     }
                     _ => OidcError::Discovery { url, reason },
                 }
-            })?;
-        let found = Arc::new(Discovered {
-            metadata,
-            jwks_refetched_at: None,
-        });
-        *slot = Some(found.clone());
-        tracing::info!(provider = %self.config.label(), "discovered {}", self.config.issuer);
-        Ok(found)
+            })
     }
 
-    async fn refresh_jwks(&self, stale: &Discovered) -> Result<Arc<Discovered>, OidcError> {
-        let mut slot = self.discovered.write().await;
-        // Another login may have refetched while this one waited for the lock.
-        if let Some(current) = slot.as_ref()
-            && current.jwks_refetched_at > stale.jwks_refetched_at
+    /// The provider may have rotated its keys: fetch the JWKS again, at most once per
+    /// [`JWKS_REFETCH_COOLDOWN`] whether it works or not. `None`: not now (too soon).
+    async fn refresh_jwks(
+        &self,
+        stale: &Arc<Discovered>,
+    ) -> Result<Option<Arc<Discovered>>, OidcError> {
+        let mut last_attempt = self.jwks_gate.lock().await;
+        // Another login may have refetched while this one waited at the gate.
+        if let Some(current) = self.discovered.read().await.as_ref()
+            && !Arc::ptr_eq(current, stale)
         {
-            return Ok(current.clone());
+            return Ok(Some(current.clone()));
         }
+        if last_attempt.is_some_and(|at| at.elapsed() < JWKS_REFETCH_COOLDOWN) {
+            return Ok(None);
+        }
+        *last_attempt = Some(Instant::now());
         let jwks = JsonWebKeySet::fetch_async(stale.metadata.jwks_uri(), &self.http)
             .await
             .map_err(|error| OidcError::Discovery {
@@ -373,10 +400,9 @@ impl Provider {
         tracing::info!(provider = %self.config.label(), "refetched the JWKS after an unknown key id");
         let refreshed = Arc::new(Discovered {
             metadata: stale.metadata.clone().set_jwks(jwks),
-            jwks_refetched_at: Some(Instant::now()),
         });
-        *slot = Some(refreshed.clone());
-        Ok(refreshed)
+        *self.discovered.write().await = Some(refreshed.clone());
+        Ok(Some(refreshed))
     }
 
     fn client(&self, metadata: &CoreProviderMetadata) -> ProviderClient {
@@ -413,7 +439,8 @@ fn asymmetric_algs(metadata: &CoreProviderMetadata) -> Vec<CoreJwsSigningAlgorit
     }
 }
 
-/// An error and its causes on one line, without response bodies (which may echo tokens).
+/// An error and its causes on one line (control characters escaped: a provider's
+/// `error_description` cannot forge log lines), without response bodies (which may echo tokens).
 fn describe_error(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -422,5 +449,13 @@ fn describe_error(error: &dyn std::error::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }

@@ -665,8 +665,18 @@ async fn discovery_down_is_retried_on_the_next_login() {
         "discovery",
     );
     assert_eq!(h.get("/", None).await.status, StatusCode::OK);
+    assert_eq!(h.idp.hits(Endpoint::Discovery), 1);
 
+    // Back up, but within DISCOVERY_RETRY_AFTER the failure still answers: no new fetch.
     h.idp.fail_discovery(None);
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(h.idp.hits(Endpoint::Discovery), 1);
+
+    tokio::time::sleep(auth::oidc::DISCOVERY_RETRY_AFTER).await;
     let login = h.login();
     let answer = h
         .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
