@@ -28,6 +28,12 @@ const RELEASE = process.env.SERVER_PROFILE === 'release';
 
 /** The server `cargo leptos build` made (the Makefile builds it first). */
 function appServer(name: string, port: number, env: Record<string, string>) {
+  // The developer's own AUTH_* variables must not configure the test servers.
+  const unset = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((key) => key.startsWith('AUTH_'))
+      .map((key) => [key, '']),
+  );
   return {
     name,
     command: `../target/${RELEASE ? 'release' : 'debug'}/server`,
@@ -37,6 +43,7 @@ function appServer(name: string, port: number, env: Record<string, string>) {
       LEPTOS_SITE_ROOT: '../target/site',
       LEPTOS_OUTPUT_NAME: 'leptos-auth',
       RUST_LOG: 'info',
+      ...unset,
       ...env,
     },
     reuseExistingServer: false,

@@ -10,6 +10,18 @@ export PATH="$HOME/.cargo/bin:$PATH"
 CARGO_LEPTOS_VERSION=0.3.11
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+debian_install() {
+  # $1: the package; $2: what it is for.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's $1 ($2)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  else
+    echo "Please install $1 ($2), e.g. 'sudo apt-get install $1', then run this again." >&2
+    exit 1
+  fi
+}
+
 # The toolchain and wasm32 target pinned in rust-toolchain.toml (rustup installs on first use).
 if ! command -v rustup >/dev/null; then
   echo "rustup is missing: install Rust from your distribution or with rustup first." >&2
@@ -20,6 +32,11 @@ rustc --print target-list >/dev/null
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+
+# A C compiler and linker: every Rust build links with one.
+if ! command -v cc >/dev/null; then
+  debian_install build-essential "a C compiler and linker, for Rust builds"
 fi
 
 # cargo-leptos, at the version this workspace's settings are written for.
@@ -37,17 +54,6 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wasm_bind
   cargo install --force wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
-debian_install() {
-  # $1: the package; $2: what it is for.
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing Debian's $1 ($2)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
-  else
-    echo "Please install $1 ($2), e.g. 'sudo apt-get install $1', then run this again." >&2
-    exit 1
-  fi
-}
 
 # wasm-opt, for release builds (`cargo leptos build --release`); cargo-leptos would download
 # it. From npm's binaryen (tools/package.json): Debian's binaryen 108 predates the reference
@@ -75,6 +81,11 @@ if [ "$what" = test ]; then
   if ! command -v npm >/dev/null; then
     debian_install npm "Node.js, for Playwright and the test OpenID provider"
     npm_ci tools
+  fi
+  node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')
+  if [ "${node_major:-0}" -lt 20 ]; then
+    echo "Playwright needs Node.js 20 or newer; this is $(node --version 2>/dev/null || echo none)." >&2
+    exit 1
   fi
   npm_ci end2end
 fi

@@ -24,7 +24,9 @@ const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
 const PROVIDER_KEYS: [&str; 3] = ["client_id", "client_secret", "server_metadata_url"];
 /// Authorization parameters the flow itself sets; letting `client_kwargs` change them would
 /// break PKCE, state or nonce.
-const RESERVED_PARAMS: [&str; 8] = [
+/// `response_mode` (`form_post` would arrive as a cross-site POST, without the Lax login-state
+/// cookie) and `request`/`request_uri` (which can replace state or redirect URI) likewise.
+const RESERVED_PARAMS: [&str; 11] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -33,6 +35,9 @@ const RESERVED_PARAMS: [&str; 8] = [
     "code_challenge",
     "code_challenge_method",
     "client_secret",
+    "response_mode",
+    "request",
+    "request_uri",
 ];
 
 /// A value that must never be printed: `Debug` shows only that it is there.
@@ -172,6 +177,8 @@ pub fn from_sources(
 /// `AUTH_REDIRECT_URI`, `AUTH_CLIENT_ID`, `AUTH_PREVIOUS_COOKIE_SECRETS`, … override `[auth]`; `AUTH_<NAME>_CLIENT_ID`, …
 /// override `[auth.NAME]` (NAME upper-cased, `-` as `_`).
 fn apply_env_overrides(auth: &mut Table, env: &impl Fn(&str) -> Option<String>) {
+    // An empty variable is an unset one (as `KEY= command` is meant).
+    let env = |name: &str| env(name).filter(|value| !value.is_empty());
     for key in SHARED_KEYS.iter().chain(&PROVIDER_KEYS) {
         if let Some(value) = env(&env_name(None, key)) {
             auth.insert((*key).to_owned(), Value::String(value));
@@ -348,6 +355,21 @@ impl Reader {
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(self.error("auth.redirect_uri", "must not have a query or fragment"));
+        }
+        // The path becomes the callback's route: it must be a plain one of its own.
+        let plain_path = url.path().len() > 1
+            && url.path().split('/').skip(1).all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            });
+        if !plain_path {
+            return Err(self.error(
+                "auth.redirect_uri",
+                "needs a path of its own for the callback, like /oauth2callback (letters, digits, \
+                 '-', '.', '_', '~' between slashes)",
+            ));
         }
         Ok(url)
     }

@@ -96,7 +96,8 @@ async fn callback(
     match finish_login(&auth, &cookies, params).await {
         Ok(return_to) => Redirect::to(&return_to).into_response(),
         Err(failure) => {
-            tracing::warn!("sign-in failed: {failure}");
+            // Debug-escaped: what the provider or the query says stays on one log line.
+            tracing::warn!("sign-in failed: {}", failure.to_string().escape_debug());
             error_page(failure.status(), &failure.public_message())
         }
     }
@@ -114,9 +115,11 @@ async fn finish_login(
     let state = params.state.ok_or(CallbackFailure::MissingState)?;
     // One use only: whatever happens next, this login is over.
     let login = take_login_state(auth, cookies, &state);
-    if let Some(error) = params.error {
+    // The provider's words are shown only for a login this browser started: otherwise any
+    // link could put text of its choosing on a page of this site.
+    if let (Some(error), Some(_)) = (&params.error, &login) {
         return Err(CallbackFailure::ProviderSaidNo {
-            error,
+            error: error.clone(),
             description: params.error_description,
         });
     }

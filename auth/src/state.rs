@@ -32,6 +32,31 @@ struct Inner {
     dev_idp: Option<Arc<crate::dev_idp::DevIdp>>,
 }
 
+impl Inner {
+    fn configured(config: AuthConfig, timeout: std::time::Duration) -> Result<Self, SetupError> {
+        let http =
+            Provider::http_client(timeout).map_err(|error| SetupError::Http(error.to_string()))?;
+        let providers = config
+            .providers
+            .iter()
+            .map(|provider| Provider::new(provider.clone(), &config.redirect_uri, http.clone()))
+            .collect();
+        Ok(Self {
+            codec: CookieCodec::new(&config.cookie_secret, config.is_https())
+                .with_previous_secrets(&config.previous_cookie_secrets),
+            providers,
+            origin: config.redirect_uri.clone(),
+            callback_path: config.redirect_uri.path().to_owned(),
+            configured: true,
+            #[cfg(feature = "dev-idp")]
+            dev_idp: None,
+        })
+    }
+}
+
+/// A longer return path is dropped for `/`.
+const MAX_RETURN_PATH_BYTES: usize = 1024;
+
 /// Set to exactly this value, allows the development provider in a release build: for demos
 /// only, since anyone can then sign in as anyone.
 pub const DEV_PROVIDER_IN_RELEASE_ENV: &str = "AUTH_DEV_PROVIDER_IN_RELEASE";
@@ -118,11 +143,9 @@ impl Auth {
             idp.issuer(),
             config::DEFAULT_SECRETS_FILE
         );
-        let mut auth = Self::new(config)?;
-        if let Some(inner) = Arc::get_mut(&mut auth.0) {
-            inner.dev_idp = Some(idp);
-        }
-        Ok(auth)
+        let mut inner = Inner::configured(config, crate::oidc::PROVIDER_TIMEOUT)?;
+        inner.dev_idp = Some(idp);
+        Ok(Self(Arc::new(inner)))
     }
 
     #[cfg(not(feature = "dev-idp"))]
@@ -152,23 +175,7 @@ impl Auth {
         config: AuthConfig,
         timeout: std::time::Duration,
     ) -> Result<Self, SetupError> {
-        let http =
-            Provider::http_client(timeout).map_err(|error| SetupError::Http(error.to_string()))?;
-        let providers = config
-            .providers
-            .iter()
-            .map(|provider| Provider::new(provider.clone(), &config.redirect_uri, http.clone()))
-            .collect();
-        Ok(Self(Arc::new(Inner {
-            codec: CookieCodec::new(&config.cookie_secret, config.is_https())
-                .with_previous_secrets(&config.previous_cookie_secrets),
-            providers,
-            origin: config.redirect_uri.clone(),
-            callback_path: config.redirect_uri.path().to_owned(),
-            configured: true,
-            #[cfg(feature = "dev-idp")]
-            dev_idp: None,
-        })))
+        Ok(Self(Arc::new(Inner::configured(config, timeout)?)))
     }
 
     /// Sign-in switched off: every visitor is signed out and `login` says why.
@@ -247,7 +254,11 @@ impl Auth {
         }
         let provider = self.provider(provider)?;
         let authorization = provider.authorize().await.map_err(|error| {
-            tracing::warn!(provider = %provider.config().label(), "cannot start a login: {error}");
+            tracing::warn!(
+                provider = %provider.config().label(),
+                "cannot start a login: {}",
+                error.to_string().escape_debug()
+            );
             AuthError::Provider(error.public_message().to_owned())
         })?;
         let return_to = next
@@ -255,6 +266,8 @@ impl Auth {
             .or_else(|| {
                 referer.and_then(|referer| return_to::referer_path(referer, &self.0.origin))
             })
+            // The login-state cookie must stay well inside a browser's 4 KB.
+            .filter(|path| path.len() <= MAX_RETURN_PATH_BYTES)
             .unwrap_or_else(|| "/".to_owned());
         let login = LoginState {
             state: authorization.state,

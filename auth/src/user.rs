@@ -30,6 +30,12 @@ impl User {
         self.get_str("sub")
     }
 
+    /// A stable key for this person to store their data under. `sub` is unique only within
+    /// one provider, so this is the issuer and the subject together.
+    pub fn id(&self) -> Option<String> {
+        Some(format!("{} {}", self.get_str("iss")?, self.sub()?))
+    }
+
     /// The display name, falling back to the preferred username.
     pub fn name(&self) -> Option<&str> {
         self.get_str("name")
@@ -90,6 +96,18 @@ mod tests {
         assert_eq!(alice.name(), Some("Alice"));
         assert_eq!(alice.email(), Some("alice@example.com"));
         assert_eq!(alice.get("groups"), Some(&json!(["admins"])));
+    }
+
+    #[test]
+    fn the_id_tells_providers_apart() {
+        let google = user(json!({"sub": "42", "iss": "https://accounts.google.com"}));
+        let other = user(json!({"sub": "42", "iss": "https://login.example"}));
+        assert_eq!(
+            google.id().as_deref(),
+            Some("https://accounts.google.com 42")
+        );
+        assert_ne!(google.id(), other.id());
+        assert_eq!(user(json!({"sub": "42"})).id(), None);
     }
 
     #[test]

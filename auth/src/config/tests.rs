@@ -345,3 +345,45 @@ fn previous_cookie_secrets_are_read_and_checked() {
     .expect("configured");
     assert_eq!(config.previous_cookie_secrets.len(), 2);
 }
+
+#[test]
+fn redirect_uri_needs_a_plain_callback_path() {
+    for bad in [
+        "http://localhost:3000",
+        "http://localhost:3000/",
+        "http://localhost:3000/:id",
+        "http://localhost:3000/a//b",
+        "http://localhost:3000/*rest",
+    ] {
+        let text = single_provider().replace("http://localhost:3000/oauth2callback", bad);
+        assert!(
+            error(&text).starts_with("secrets.toml: auth.redirect_uri: needs a path of its own"),
+            "{bad}: {}",
+            error(&text)
+        );
+    }
+    let text = single_provider().replace("/oauth2callback", "/auth/callback");
+    assert!(parse(&text).is_ok());
+}
+
+#[test]
+fn flow_breaking_kwargs_are_refused() {
+    for param in ["response_mode", "request", "request_uri"] {
+        let text = format!(
+            "{}[auth.client_kwargs]\n{param} = \"x\"\n",
+            single_provider()
+        );
+        assert!(
+            error(&text).contains("is set by the sign-in flow itself"),
+            "{param}"
+        );
+    }
+}
+
+#[test]
+fn empty_environment_variables_count_as_unset() {
+    let config = parse_with_env(&single_provider(), &[("AUTH_CLIENT_ID", "")])
+        .expect("valid")
+        .expect("configured");
+    assert_eq!(config.providers[0].client_id, "app");
+}

@@ -253,3 +253,20 @@ async fn callback_from_another_issuer_is_refused_before_the_code_is_used() {
     );
     assert!(removes(&answer, "auth_login_s5"));
 }
+
+#[tokio::test]
+async fn a_link_cannot_put_its_own_words_on_the_error_page() {
+    // Without a login under way, `error_description` is not shown: no content spoofing.
+    let answer = get(
+        &auth(),
+        "/oauth2callback?state=x&error=access_denied&error_description=Call%20support%20on%20555-0100",
+        None,
+    )
+    .await;
+    assert_error_page(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "expired or was already used",
+    );
+    assert!(!answer.body.contains("555-0100"), "{}", answer.body);
+}
