@@ -1,7 +1,7 @@
 //! `<LoginButton/>` and `<LogoutButton/>`: forms that post the server functions, so they work
 //! before hydration and with JavaScript off; once hydrated they post without a page load.
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_query_map};
 
 use crate::{AuthError, Login, Logout, context::DevProvider};
 
@@ -25,6 +25,14 @@ pub fn LoginButton(
         }
     });
     let location = use_location();
+    // A login posted without JavaScript that failed comes back with `?auth_error=CODE`.
+    let query = use_query_map();
+    let redirected_error = move || {
+        query
+            .read()
+            .get("auth_error")
+            .and_then(|code| AuthError::from_code(&code))
+    };
     let next = move || {
         next.clone().unwrap_or_else(|| {
             let search = location.search.get();
@@ -44,7 +52,9 @@ pub fn LoginButton(
                 {label}
             </button>
         </ActionForm>
-        {action_error(move || login.value().get().map(|result| result.map(drop)))}
+        {action_error(move || {
+            login.value().get().map(|result| result.map(drop)).or_else(|| redirected_error().map(Err))
+        })}
     }
 }
 

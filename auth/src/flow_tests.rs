@@ -363,3 +363,22 @@ async fn another_sites_forms_cannot_log_in_or_out() {
         .expect("post");
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_failed_login_without_javascript_comes_back_saying_so() {
+    let site = site().await;
+    let response = site
+        .http
+        .post(format!("{}/api/auth/login", site.origin))
+        .header(header::ACCEPT, "text/html")
+        .form(&[("provider", "nope"), ("next", "/claims?tab=1")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/claims?tab=1&auth_error=provider"
+    );
+    assert!(set_cookies(&response).is_empty(), "no login under way");
+}

@@ -14,7 +14,7 @@ use crate::{
     Auth, User,
     cookies::{LoginState, TooLarge},
     html,
-    oidc::{Completion, OidcError},
+    oidc::{Completion, OidcError, one_line},
 };
 
 pub(crate) fn callback_router(path: &str) -> Router {
@@ -96,8 +96,7 @@ async fn callback(
     match finish_login(&auth, &cookies, params).await {
         Ok(return_to) => Redirect::to(&return_to).into_response(),
         Err(failure) => {
-            // Debug-escaped: what the provider or the query says stays on one log line.
-            tracing::warn!("sign-in failed: {}", failure.to_string().escape_debug());
+            tracing::warn!("sign-in failed: {}", one_line(&failure.to_string()));
             error_page(failure.status(), &failure.public_message())
         }
     }

@@ -15,19 +15,29 @@ use crate::AuthError;
 pub async fn login(provider: Option<String>, next: Option<String>) -> Result<String, AuthError> {
     refuse_cross_site()?;
     let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
-    let referer = referer();
-    let url = auth
-        .start_login(
-            &cookies,
-            provider.as_deref(),
-            next.as_deref(),
-            referer.as_deref(),
-        )
-        .await?;
-    if is_plain_form_post() {
-        leptos_axum::redirect(url.as_str());
+    let return_to = auth.return_path(next.as_deref(), referer().as_deref());
+    match auth
+        .start_login(&cookies, provider.as_deref(), return_to.clone())
+        .await
+    {
+        Ok(url) => {
+            if is_plain_form_post() {
+                leptos_axum::redirect(url.as_str());
+            }
+            Ok(url.into())
+        }
+        Err(error) => {
+            // Without JavaScript nothing shows the error: back to the page, which says it.
+            if is_plain_form_post() {
+                let separator = if return_to.contains('?') { '&' } else { '?' };
+                leptos_axum::redirect(&format!(
+                    "{return_to}{separator}auth_error={}",
+                    error.code()
+                ));
+            }
+            Err(error)
+        }
     }
-    Ok(url.into())
 }
 
 /// Forgets the visitor: deletes the identity cookie. A plain form post is redirected home;

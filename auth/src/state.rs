@@ -240,14 +240,24 @@ impl Auth {
         }
     }
 
+    /// Where to come back to after a login: `next`, else the `Referer`, if it is a path on
+    /// this site and short enough for the login-state cookie; else `/`.
+    pub(crate) fn return_path(&self, next: Option<&str>, referer: Option<&str>) -> String {
+        next.and_then(|next| return_to::same_site_path(next, &self.0.origin))
+            .or_else(|| {
+                referer.and_then(|referer| return_to::referer_path(referer, &self.0.origin))
+            })
+            .filter(|path| path.len() <= MAX_RETURN_PATH_BYTES)
+            .unwrap_or_else(|| "/".to_owned())
+    }
+
     /// Starts a login with `provider`: seals a login-state cookie and returns where to send
-    /// the browser. `next` (else the `Referer`) is where to come back to, if it is on this site.
+    /// the browser.
     pub(crate) async fn start_login(
         &self,
         cookies: &Cookies,
         provider: Option<&str>,
-        next: Option<&str>,
-        referer: Option<&str>,
+        return_to: String,
     ) -> Result<Url, AuthError> {
         if !self.0.configured {
             return Err(AuthError::NotConfigured);
@@ -257,18 +267,10 @@ impl Auth {
             tracing::warn!(
                 provider = %provider.config().label(),
                 "cannot start a login: {}",
-                error.to_string().escape_debug()
+                crate::oidc::one_line(&error.to_string())
             );
             AuthError::Provider(error.public_message().to_owned())
         })?;
-        let return_to = next
-            .and_then(|next| return_to::same_site_path(next, &self.0.origin))
-            .or_else(|| {
-                referer.and_then(|referer| return_to::referer_path(referer, &self.0.origin))
-            })
-            // The login-state cookie must stay well inside a browser's 4 KB.
-            .filter(|path| path.len() <= MAX_RETURN_PATH_BYTES)
-            .unwrap_or_else(|| "/".to_owned());
         let login = LoginState {
             state: authorization.state,
             nonce: authorization.nonce,

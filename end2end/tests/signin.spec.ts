@@ -146,3 +146,15 @@ test('two logins started in two tabs both finish', async ({ context }) => {
   await signInAtProvider(second, 'bob');
   await expect(greeting(second)).toHaveText('Hello, Bob Builder!');
 });
+
+test.describe('with JavaScript off, a login that could not start', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('comes back to the page with a message', async ({ page }) => {
+    // Where `login` sends a plain form post that failed (see auth/src/server_fns.rs).
+    await page.goto('/?auth_error=provider');
+    await expect(page.getByRole('alert')).toContainText('Sign-in could not start');
+    await page.goto('/?auth_error=<script>');
+    await expect(page.getByRole('alert')).toHaveCount(0);
+  });
+});
