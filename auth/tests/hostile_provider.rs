@@ -406,6 +406,37 @@ async fn no_kid_with_several_keys_is_refused() {
 }
 
 #[tokio::test]
+async fn a_failed_jwks_refetch_also_waits_for_the_cooldown() {
+    let h = Harness::start().await;
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 1);
+
+    // The JWKS endpoint is down when an unknown kid arrives: one attempt, then none while
+    // the cool-down lasts, however many forged kids follow.
+    h.idp.fail_jwks(Some(StatusCode::SERVICE_UNAVAILABLE));
+    for kid in ["unknown-1", "unknown-2", "unknown-3"] {
+        let login = h.login();
+        let token = Jwt::new(h.claims(&login))
+            .header("kid", json!(kid))
+            .sign(&*RSA_FORGER);
+        let answer = h.return_with(&login, token).await;
+        assert!(answer.status.is_client_error() || answer.status.is_server_error());
+        assert!(
+            !answer
+                .set_cookies
+                .iter()
+                .any(|c| c.starts_with("auth_user=")),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2, "{:?}", h.idp.hit_counts());
+}
+
+#[tokio::test]
 async fn rotated_keys_are_fetched_once_and_unknown_kids_then_wait_for_the_cooldown() {
     let h = Harness::start().await;
     let login = h.login();

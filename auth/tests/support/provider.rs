@@ -41,6 +41,7 @@ struct Script {
     discovery_overrides: Map<String, Value>,
     /// When set, discovery fails with this status.
     discovery_status: Option<StatusCode>,
+    jwks_status: Option<StatusCode>,
     jwks: Value,
     id_token: Option<String>,
     token_delay: Duration,
@@ -84,6 +85,7 @@ impl FakeProvider {
             script: Mutex::new(Script {
                 discovery_overrides: Map::new(),
                 discovery_status: None,
+                jwks_status: None,
                 jwks: json!({ "keys": [super::keys::RSA_A.jwk()] }),
                 id_token: None,
                 token_delay: Duration::ZERO,
@@ -127,6 +129,11 @@ impl FakeProvider {
 
     pub fn fail_discovery(&self, status: Option<StatusCode>) {
         lock(&self.shared.script).discovery_status = status;
+    }
+
+    /// Makes the JWKS endpoint answer with this error status (`None`: serve the keys again).
+    pub fn fail_jwks(&self, status: Option<StatusCode>) {
+        lock(&self.shared.script).jwks_status = status;
     }
 
     pub fn set_jwks(&self, keys: Vec<Value>) {
@@ -218,8 +225,11 @@ async fn discovery(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderM
 
 async fn jwks(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     shared.record(Endpoint::Jwks, &uri, &headers, &[]);
-    let keys = lock(&shared.script).jwks.clone();
-    Json(keys).into_response()
+    let script = lock(&shared.script);
+    match script.jwks_status {
+        Some(status) => (status, "unavailable").into_response(),
+        None => Json(script.jwks.clone()).into_response(),
+    }
 }
 
 /// Never part of these tests' flows: a hit means a visitor was sent to the provider.
