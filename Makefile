@@ -28,10 +28,10 @@ build:
 e2e:
 	cd end2end && npx playwright test
 
-# The release build (wasm-opt and all) hydrates and signs in too.
+# The release build (wasm-opt and all) hydrates and signs in too, also behind nginx.
 release-e2e:
 	cargo leptos build --release
-	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts
+	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts tests/proxy.spec.ts
 
 # The property tests of auth/tests/fuzz.rs with many more cases (README, "Fuzzing"); not in `test`.
 FUZZ_CASES ?= 100000

@@ -78,6 +78,11 @@ if [ "$what" = test ]; then
   if [ ! -x "$chromium" ]; then
     debian_install chromium "the browser the end-to-end tests drive"
   fi
+  if [ ! -x "${NGINX:-/usr/sbin/nginx}" ]; then
+    debian_install nginx "the reverse proxy the end-to-end tests put in front of the app"
+    # The package starts a system-wide nginx on port 80; the tests run their own.
+    (service nginx stop || true) >/dev/null 2>&1
+  fi
   if ! command -v npm >/dev/null; then
     debian_install npm "Node.js, for Playwright and the test OpenID provider"
     npm_ci tools

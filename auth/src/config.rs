@@ -68,6 +68,8 @@ pub struct AuthConfig {
     pub cookie_secret: Secret,
     /// Retired cookie secrets: cookies sealed with them still open, and are sealed anew.
     pub previous_cookie_secrets: Vec<Secret>,
+    /// Other origins whose pages may sign visitors in and out (`redirect_uri`'s always may).
+    pub trusted_origins: Vec<Url>,
     /// The unnamed provider (from `[auth]` itself) first, then `[auth.NAME]` by name.
     pub providers: Vec<ProviderConfig>,
 }
@@ -184,15 +186,17 @@ fn apply_env_overrides(auth: &mut Table, env: &impl Fn(&str) -> Option<String>) 
             auth.insert((*key).to_owned(), Value::String(value));
         }
     }
-    // A comma-separated list (cookie secrets made as advised are base64: no commas).
-    if let Some(list) = env(&env_name(None, "previous_cookie_secrets")) {
-        let secrets = list
-            .split(',')
-            .map(str::trim)
-            .filter(|secret| !secret.is_empty())
-            .map(|secret| Value::String(secret.to_owned()))
-            .collect();
-        auth.insert("previous_cookie_secrets".to_owned(), Value::Array(secrets));
+    // Comma-separated lists (cookie secrets made as advised are base64: no commas).
+    for key in ["previous_cookie_secrets", "trusted_origins"] {
+        if let Some(list) = env(&env_name(None, key)) {
+            let items = list
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| Value::String(item.to_owned()))
+                .collect();
+            auth.insert(key.to_owned(), Value::Array(items));
+        }
     }
     for (name, table) in auth.iter_mut() {
         let Value::Table(table) = table else { continue };
@@ -260,6 +264,7 @@ impl Reader {
         for (key, value) in auth {
             let known = SHARED_KEYS.contains(&key.as_str())
                 || key == "previous_cookie_secrets"
+                || key == "trusted_origins"
                 || PROVIDER_KEYS.contains(&key.as_str())
                 || key == "client_kwargs"
                 || key == "expose_tokens"
@@ -268,7 +273,7 @@ impl Reader {
                 return Err(self.error(
                     format!("auth.{key}"),
                     "unknown key; [auth] takes redirect_uri, cookie_secret, previous_cookie_secrets, \
-                     client_id, client_secret, server_metadata_url, client_kwargs and \
+                     trusted_origins, client_id, client_secret, server_metadata_url, client_kwargs and \
                      [auth.NAME] tables",
                 ));
             }
@@ -283,6 +288,7 @@ impl Reader {
         let redirect_uri = self.redirect_uri(auth)?;
         let cookie_secret = self.cookie_secret(auth)?;
         let previous_cookie_secrets = self.previous_cookie_secrets(auth)?;
+        let trusted_origins = self.trusted_origins(auth)?;
         let shared_kwargs = self.kwargs(auth, "auth")?;
 
         let mut providers = Vec::new();
@@ -303,6 +309,7 @@ impl Reader {
             redirect_uri,
             cookie_secret,
             previous_cookie_secrets,
+            trusted_origins,
             providers,
         })
     }
@@ -393,6 +400,39 @@ impl Reader {
             .map(|(index, secret)| match secret {
                 Value::String(secret) => self.long_enough(&format!("{key}[{index}]"), secret),
                 _ => Err(self.error(format!("{key}[{index}]"), "must be a string (in quotes)")),
+            })
+            .collect()
+    }
+
+    fn trusted_origins(&self, auth: &Table) -> Result<Vec<Url>, ConfigError> {
+        let key = "auth.trusted_origins";
+        let Some(value) = auth.get("trusted_origins") else {
+            return Ok(Vec::new());
+        };
+        let Value::Array(origins) = value else {
+            return Err(self.error(
+                key,
+                "must be a list of origins, e.g. [\"https://admin.example.com\"]",
+            ));
+        };
+        origins
+            .iter()
+            .enumerate()
+            .map(|(index, origin)| {
+                let key = format!("{key}[{index}]");
+                let Value::String(text) = origin else {
+                    return Err(self.error(key, "must be a string (in quotes)"));
+                };
+                let url = Url::parse(text)
+                    .ok()
+                    .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+                    .filter(|url| url.path() == "/" && url.query().is_none());
+                url.ok_or_else(|| {
+                    self.error(
+                        key,
+                        "must be an origin: scheme, host and port only, like \"https://admin.example.com\"",
+                    )
+                })
             })
             .collect()
     }

@@ -58,9 +58,13 @@ pub mod server {
 
     use crate::{Auth, AuthError, User};
 
-    /// The [`Auth`] and cookies of the request being handled, from the layers `Auth::install` adds.
+    /// The [`Auth`] and cookies of the request being handled, from the layers `Auth::install`
+    /// adds. Whatever asks for them depends on who is signed in: its answer is not cached.
     pub(crate) fn request_auth() -> Option<(Auth, Cookies)> {
         let parts = use_context::<http::request::Parts>()?;
+        if let Some(personal) = parts.extensions.get::<crate::middleware::Personal>() {
+            personal.mark();
+        }
         let auth = parts.extensions.get::<Auth>().cloned();
         let cookies = parts.extensions.get::<Cookies>().cloned();
         if auth.is_none() || cookies.is_none() {
@@ -78,10 +82,11 @@ pub mod server {
             .map(|(auth, cookies)| auth.user(&cookies))
             .filter(User::is_logged_in);
         user.ok_or_else(|| {
+            let error = AuthError::NotSignedIn;
             if let Some(response) = use_context::<ResponseOptions>() {
-                response.set_status(http::StatusCode::UNAUTHORIZED);
+                response.set_status(error.status());
             }
-            AuthError::NotSignedIn
+            error
         })
     }
 }

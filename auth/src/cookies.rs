@@ -15,8 +15,21 @@ use crate::{config::Secret, user::User};
 pub const IDENTITY_LIFETIME: Duration = Duration::days(30);
 /// How long a visitor may take at their provider before the login must start again.
 pub const LOGIN_STATE_LIFETIME: Duration = Duration::minutes(10);
-/// Browsers keep at most 4096 bytes of name and value; stay clear of it.
-pub const MAX_COOKIE_BYTES: usize = 4000;
+/// Browsers keep at most 4096 bytes of name and value, and nginx's default
+/// `proxy_buffer_size` (4 KB) must hold the callback's whole header with this cookie in it.
+pub const MAX_COOKIE_BYTES: usize = 3500;
+/// Logins under way in one browser at once (tabs, double clicks, abandoned attempts): the
+/// oldest beyond this is forgotten, and finishing it says "start again".
+pub const MAX_LOGINS_IN_FLIGHT: usize = 4;
+/// The login-state cookies together (names and values) stay under this, so that a browser's
+/// Cookie header stays far below proxies' limits (nginx answers 400 past 8 KB) whatever the
+/// visitor clicks. The newest login is always kept.
+pub const MAX_LOGIN_STATE_BYTES: usize = 2800;
+/// More login-state cookies than this are not even opened to find the oldest: all go.
+const MAX_LOGIN_STATES_OPENED: usize = 16;
+/// At most this many are removed in one answer, to keep its header small (behind nginx, 4 KB);
+/// a browser holding more (from before the cap) loses the rest on its next logins.
+const MAX_REMOVALS_AT_ONCE: usize = 8;
 
 const IDENTITY_NAME: &str = "auth_user";
 const LOGIN_STATE_PREFIX: &str = "auth_login_";
@@ -216,6 +229,46 @@ impl CookieCodec {
         ))
     }
 
+    /// The names of the browser's login-state cookies to forget before it gets `new`: those
+    /// that do not open (forged, expired, an old key's) and the oldest beyond
+    /// [`MAX_LOGINS_IN_FLIGHT`] or [`MAX_LOGIN_STATE_BYTES`].
+    pub fn login_states_to_drop<'a, 'c: 'a>(
+        &self,
+        present: impl IntoIterator<Item = &'a Cookie<'c>>,
+        new: &Cookie<'_>,
+        now: OffsetDateTime,
+    ) -> Vec<String> {
+        let prefix = self.prefixed(LOGIN_STATE_PREFIX);
+        let present: Vec<&Cookie<'c>> = present
+            .into_iter()
+            .filter(|cookie| cookie.name().starts_with(&prefix) && cookie.name() != new.name())
+            .collect();
+        let mut drop = Vec::new();
+        let mut live = Vec::new();
+        for cookie in &present {
+            let opened = (present.len() <= MAX_LOGIN_STATES_OPENED)
+                .then(|| self.open::<LoginState>(cookie, now))
+                .flatten();
+            match opened {
+                Some(opened) => live.push((opened.expires_at, *cookie)),
+                None => drop.push(cookie.name().to_owned()),
+            }
+        }
+        // Newest first: keep while there is room, the new login's included.
+        live.sort_by_key(|(expires_at, _)| std::cmp::Reverse(*expires_at));
+        let mut count = 1;
+        let mut bytes = cookie_bytes(new);
+        for (_, cookie) in live {
+            count += 1;
+            bytes += cookie_bytes(cookie);
+            if count > MAX_LOGINS_IN_FLIGHT || bytes > MAX_LOGIN_STATE_BYTES {
+                drop.push(cookie.name().to_owned());
+            }
+        }
+        drop.truncate(MAX_REMOVALS_AT_ONCE);
+        drop
+    }
+
     /// The login under way, if the cookie is ours, intact, fresh and for this `state`.
     pub fn open_login_state(
         &self,
@@ -268,7 +321,7 @@ impl CookieCodec {
     /// The content, if some key (the current one first) opens the cookie and it is not void.
     fn open<T: DeserializeOwned>(
         &self,
-        cookie: &Cookie<'static>,
+        cookie: &Cookie<'_>,
         now: OffsetDateTime,
     ) -> Option<Opened<T>> {
         let keys = std::iter::once(&self.key).chain(&self.previous);
@@ -293,6 +346,11 @@ impl CookieCodec {
         cookie.set_secure(self.secure);
         cookie
     }
+}
+
+/// What a cookie adds to the Cookie header: `name=value; `.
+fn cookie_bytes(cookie: &Cookie<'_>) -> usize {
+    cookie.name().len() + cookie.value().len() + 3
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The errors the sign-in server functions (and `require_user`) return to the browser.
+//! The errors the sign-in server functions (and `require_user`) return to the browser, and
+//! the one place that gives each its HTTP status.
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
@@ -14,39 +15,85 @@ pub enum AuthError {
     /// The server runs without an `[auth]` configuration.
     #[error("Sign-in is not configured on this server: add an [auth] table to its secrets file.")]
     NotConfigured,
-    /// The chosen provider does not exist or cannot be reached; the text says which.
+    /// `login` named a provider this site does not have; the text lists the choices.
     #[error("{0}")]
-    Provider(String),
-    /// The server function call itself failed (network, encoding).
+    UnknownProvider(String),
+    /// The request to the server function was malformed (arguments that do not parse, a body
+    /// that is not text); the text says what.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request's body is larger than any sign-in request can be.
+    #[error("This sign-in request is too large.")]
+    TooLarge,
+    /// Another site's page asked to sign the visitor in or out (login/logout CSRF).
+    #[error("Another site cannot sign you in or out here.")]
+    CrossSite,
+    /// The provider cannot be reached or is misconfigured; the text says which.
+    #[error("{0}")]
+    ProviderUnavailable(String),
+    /// This server failed; the details are in its log.
+    #[error("Sign-in failed on this server. Please try again.")]
+    Internal,
+    /// The browser could not reach the server function (network, decoding its answer).
     #[error("{0}")]
     Request(String),
 }
 
 impl AuthError {
-    /// A short name for the kind of error, for a URL: a login form posted without JavaScript
-    /// comes back to its page with `?auth_error=CODE`.
+    /// A short name for the kind of error, for a URL: a sign-in form posted without
+    /// JavaScript that failed comes back to its page with `?auth_error=CODE`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotSignedIn => "not_signed_in",
             Self::NotConfigured => "not_configured",
-            Self::Provider(_) => "provider",
+            Self::UnknownProvider(_) => "unknown_provider",
+            Self::BadRequest(_) => "bad_request",
+            Self::TooLarge => "too_large",
+            Self::CrossSite => "cross_site",
+            Self::ProviderUnavailable(_) => "provider",
+            Self::Internal => "internal",
             Self::Request(_) => "request",
         }
     }
 
-    /// The error a code stands for, with a fixed text: the URL says only which kind.
+    /// The error a code stands for, with a fixed text: the URL says only which kind, so a
+    /// link cannot put words of its choosing on the page.
     pub fn from_code(code: &str) -> Option<Self> {
         Some(match code {
             "not_signed_in" => Self::NotSignedIn,
             "not_configured" => Self::NotConfigured,
-            "provider" => Self::Provider(
-                "Sign-in could not start: the sign-in provider is unknown or cannot be reached \
-                 right now. Please try again later."
+            "unknown_provider" => Self::UnknownProvider(
+                "Sign-in could not start: this site has no such sign-in provider.".to_owned(),
+            ),
+            "bad_request" => {
+                Self::BadRequest("Sign-in could not start: the request was malformed.".to_owned())
+            }
+            "too_large" => Self::TooLarge,
+            "cross_site" => Self::CrossSite,
+            "provider" => Self::ProviderUnavailable(
+                "Sign-in could not start: the sign-in provider cannot be reached right now. \
+                 Please try again later."
                     .to_owned(),
             ),
+            "internal" => Self::Internal,
             "request" => Self::Request("Sign-in could not start. Please try again.".to_owned()),
             _ => return None,
         })
+    }
+
+    /// The HTTP status this error is answered with.
+    #[cfg(feature = "ssr")]
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::NotSignedIn => StatusCode::UNAUTHORIZED,
+            Self::UnknownProvider(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal | Self::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 }
 
@@ -54,7 +101,20 @@ impl FromServerFnError for AuthError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Request(value.to_string())
+        match value {
+            // On the server: the request's arguments did not parse.
+            ServerFnErrorErr::Args(details)
+            | ServerFnErrorErr::Deserialization(details)
+            | ServerFnErrorErr::MissingArg(details) => {
+                // Parser messages can quote the whole input back: keep what a person reads.
+                let details: String = details.chars().take(200).collect();
+                Self::BadRequest(format!("The sign-in request was malformed: {details}"))
+            }
+            ServerFnErrorErr::UnsupportedRequestMethod(method) => {
+                Self::BadRequest(format!("Sign-in requests are POSTs, not {method}."))
+            }
+            other => Self::Request(other.to_string()),
+        }
     }
 }
 
@@ -62,17 +122,64 @@ impl FromServerFnError for AuthError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_code_stands_for_its_kind() {
-        for error in [
+    fn every_kind() -> [AuthError; 9] {
+        [
             AuthError::NotSignedIn,
             AuthError::NotConfigured,
-            AuthError::Provider("details".to_owned()),
+            AuthError::UnknownProvider("details".to_owned()),
+            AuthError::BadRequest("details".to_owned()),
+            AuthError::TooLarge,
+            AuthError::CrossSite,
+            AuthError::ProviderUnavailable("details".to_owned()),
+            AuthError::Internal,
             AuthError::Request("details".to_owned()),
-        ] {
+        ]
+    }
+
+    #[test]
+    fn every_code_stands_for_its_kind() {
+        for error in every_kind() {
             let back = AuthError::from_code(error.code()).expect("a known code");
             assert_eq!(back.code(), error.code());
         }
         assert_eq!(AuthError::from_code("<script>"), None);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn only_our_own_failures_are_5xx_and_the_visitors_are_4xx() {
+        use http::StatusCode;
+        let status = |error: AuthError| error.status();
+        assert_eq!(status(AuthError::NotSignedIn), StatusCode::UNAUTHORIZED);
+        assert_eq!(status(AuthError::CrossSite), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(AuthError::UnknownProvider(String::new())),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(AuthError::BadRequest(String::new())),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(status(AuthError::TooLarge), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            status(AuthError::ProviderUnavailable(String::new())),
+            StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(
+            status(AuthError::Internal),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn arguments_that_do_not_parse_are_the_callers_fault() {
+        let error = AuthError::from_server_fn_error(ServerFnErrorErr::Args(
+            "invalid utf-8 sequence".repeat(100),
+        ));
+        let AuthError::BadRequest(text) = error else {
+            panic!("expected BadRequest")
+        };
+        assert!(text.starts_with("The sign-in request was malformed: invalid utf-8"));
+        assert!(text.chars().count() < 300, "{text}");
     }
 }

@@ -378,7 +378,268 @@ async fn a_failed_login_without_javascript_comes_back_saying_so() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(
         response.headers()[header::LOCATION],
-        "/claims?tab=1&auth_error=provider"
+        "/claims?tab=1&auth_error=unknown_provider"
     );
     assert!(set_cookies(&response).is_empty(), "no login under way");
+}
+
+impl Site {
+    /// Posts `body` to the `login` server function with these headers, as some client might.
+    async fn post_login(
+        &self,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}/api/auth/login", self.origin))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(body).send().await.expect("post")
+    }
+}
+
+/// The error a refused server-function call carries, as the browser's client decodes it.
+async fn auth_error(response: reqwest::Response) -> crate::AuthError {
+    let body = response.text().await.expect("body");
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("an AuthError: {body}"))
+}
+
+const DATA: (&str, &str) = ("accept", "application/json");
+const HTML: (&str, &str) = ("accept", "text/html");
+
+#[tokio::test]
+async fn arguments_that_are_not_text_are_a_400_saying_so() {
+    let site = site().await;
+    let response = site.post_login(&[DATA], vec![b'n', b'=', 0xff, 0xfe]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(set_cookies(&response).is_empty());
+    let crate::AuthError::BadRequest(text) = auth_error(response).await else {
+        panic!("expected BadRequest")
+    };
+    assert!(text.contains("not text"), "{text}");
+}
+
+#[tokio::test]
+async fn a_huge_body_is_a_413_with_or_without_javascript() {
+    let site = site().await;
+    let huge = format!("next=/{}", "a".repeat(5 << 20));
+    let response = site.post_login(&[DATA], huge.clone()).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(auth_error(response).await, crate::AuthError::TooLarge);
+
+    let response = site.post_login(&[HTML], huge).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let page = response.text().await.expect("page");
+    assert!(
+        page.contains("This sign-in request is too large."),
+        "{page}"
+    );
+    assert!(page.contains("<a href=\"/\">"), "a way back: {page}");
+}
+
+#[tokio::test]
+async fn malformed_arguments_are_a_400_not_a_500() {
+    let site = site().await;
+    let response = site.post_login(&[DATA], "provider[=x&&next=%zz").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(matches!(
+        auth_error(response).await,
+        crate::AuthError::BadRequest(_)
+    ));
+}
+
+#[tokio::test]
+async fn an_unknown_provider_is_a_400_that_says_to_name_none() {
+    let site = site().await;
+    let response = site.post_login(&[DATA], "provider=github").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let crate::AuthError::UnknownProvider(text) = auth_error(response).await else {
+        panic!("expected UnknownProvider")
+    };
+    assert!(!text.contains("choices are: ."), "{text}");
+    assert!(text.contains("only its default provider"), "{text}");
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_reached_is_a_502() {
+    LazyLock::force(&LOG);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let text = format!(
+        "[auth]\nredirect_uri = \"http://{addr}/oauth2callback\"\n\
+         cookie_secret = \"a test cookie secret that is long enough\"\n\
+         client_id = \"app\"\nclient_secret = \"s\"\n\
+         server_metadata_url = \"http://127.0.0.1:9/.well-known/openid-configuration\"\n"
+    );
+    let config = crate::config::from_sources(std::path::Path::new("t.toml"), Some(&text), |_| None)
+        .expect("valid")
+        .expect("configured");
+    let auth =
+        Auth::with_provider_timeout(config, std::time::Duration::from_secs(2)).expect("auth");
+    let app =
+        auth.install(Router::new().route("/api/{*fn_name}", post(leptos_axum::handle_server_fns)));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/auth/login"))
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("next=%2F")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(matches!(
+        auth_error(response).await,
+        crate::AuthError::ProviderUnavailable(_)
+    ));
+}
+
+#[tokio::test]
+async fn without_sec_fetch_site_another_origin_cannot_log_in_or_out() {
+    let site = site().await;
+    let own_page = format!("{}/claims", site.origin);
+    for (path, headers, expected) in [
+        (
+            "login",
+            vec![("origin", "http://evil.example")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "logout",
+            vec![("origin", "http://evil.example")],
+            StatusCode::FORBIDDEN,
+        ),
+        ("login", vec![("origin", "null")], StatusCode::FORBIDDEN),
+        (
+            "login",
+            vec![("referer", "http://evil.example/x")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "login",
+            vec![
+                ("sec-fetch-site", "same-site"),
+                ("origin", "http://sub.127.0.0.1.nip"),
+            ],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "login",
+            vec![("origin", site.origin.as_str())],
+            StatusCode::OK,
+        ),
+        (
+            "login",
+            vec![("referer", own_page.as_str())],
+            StatusCode::OK,
+        ),
+        (
+            "logout",
+            vec![("origin", site.origin.as_str())],
+            StatusCode::OK,
+        ),
+    ] {
+        let mut request = site
+            .http
+            .post(format!("{}/api/auth/{path}", site.origin))
+            .header(header::ACCEPT, "application/json")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, "auth_user=whatever");
+        for (name, value) in &headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.body("next=%2F").send().await.expect("post");
+        assert_eq!(response.status(), expected, "{path} with {headers:?}");
+        if expected == StatusCode::FORBIDDEN {
+            assert!(set_cookies(&response).is_empty(), "{path} with {headers:?}");
+            assert_eq!(auth_error(response).await, crate::AuthError::CrossSite);
+        }
+    }
+}
+
+#[tokio::test]
+async fn sign_in_answers_are_never_cached_and_the_callback_is_never_framed() {
+    let site = site().await;
+    let started = site.post_login(&[DATA], "next=%2F").await;
+    assert_eq!(
+        started.headers()[header::CACHE_CONTROL],
+        "private, no-store"
+    );
+    let login = site.login("/").await;
+    for response in [
+        site.callback(&login, true).await,
+        site.callback(&login, false).await,
+    ] {
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "private, no-store"
+        );
+        assert_eq!(response.headers()[header::REFERRER_POLICY], "no-referrer");
+    }
+    let error_page = site.callback(&login, false).await;
+    assert_eq!(
+        error_page.headers()[header::CONTENT_SECURITY_POLICY],
+        "frame-ancestors 'none'"
+    );
+}
+
+#[tokio::test]
+async fn the_back_button_to_a_used_callback_goes_home_when_signed_in() {
+    let site = site().await;
+    let login = site.login("/claims").await;
+    let done = site.callback(&login, true).await;
+    let identity = identity_cookie(&done).expect("signed in");
+    let again = site
+        .http
+        .get(format!(
+            "{}/oauth2callback?code={}&state={}",
+            site.origin, login.code, login.state
+        ))
+        .header(header::COOKIE, &identity)
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.headers()[header::LOCATION], "/");
+    // Signed out, the same visit is a "start again" page.
+    let signed_out = site.callback(&login, false).await;
+    assert_eq!(signed_out.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        signed_out
+            .text()
+            .await
+            .expect("page")
+            .contains("Please start again")
+    );
+}
+
+#[tokio::test]
+async fn abandoned_logins_keep_the_cookie_header_small() {
+    let site = site().await;
+    let mut jar: Vec<String> = Vec::new();
+    for _ in 0..30 {
+        let response = site
+            .post_login(&[DATA, ("cookie", &jar.join("; "))], "next=%2F")
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        for set in set_cookies(&response) {
+            let pair = cookie_pair(&set);
+            let name = pair.split('=').next().unwrap_or_default().to_owned();
+            jar.retain(|kept| !kept.starts_with(&format!("{name}=")));
+            if !set.contains("Max-Age=0") {
+                jar.push(pair);
+            }
+        }
+    }
+    assert_eq!(jar.len(), crate::cookies::MAX_LOGINS_IN_FLIGHT, "{jar:?}");
+    let header_bytes = jar.join("; ").len();
+    assert!(
+        header_bytes < crate::cookies::MAX_LOGIN_STATE_BYTES,
+        "{header_bytes}"
+    );
 }

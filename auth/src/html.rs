@@ -28,3 +28,40 @@ pub(crate) fn escape(text: &str) -> String {
     }
     escaped
 }
+
+/// An error page: `heading`, the `message` (escaped: it may quote a provider), and a link
+/// back to `back` (a same-site path). Never cached, never framed, and the page's URL (which
+/// may hold a code and state) is not sent on as a `Referer`.
+pub(crate) fn error_page(
+    status: axum::http::StatusCode,
+    heading: &str,
+    message: &str,
+    back: &str,
+) -> axum::response::Response {
+    use axum::{http::header, response::IntoResponse};
+    let back_label = if back == "/" {
+        "Back to the home page"
+    } else {
+        "Back to the page you came from"
+    };
+    let body = format!(
+        "<h1>{}</h1><p id=\"auth-error\">{}</p><p><a href=\"{}\">{back_label}</a></p>",
+        escape(heading),
+        escape(message),
+        escape(back),
+    );
+    let mut response = (status, axum::response::Html(page(heading, &body))).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, NO_STORE),
+        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// For answers that depend on who asks: no cache, shared or the browser's, may keep them.
+pub(crate) const NO_STORE: &str = "private, no-store";

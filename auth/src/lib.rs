@@ -23,8 +23,11 @@ mod flow_tests;
 #[cfg(feature = "ssr")]
 mod html;
 #[cfg(feature = "ssr")]
-pub mod oidc;
+mod log;
 #[cfg(feature = "ssr")]
+mod middleware;
+#[cfg(feature = "ssr")]
+pub mod oidc;
 pub mod return_to;
 #[cfg(feature = "ssr")]
 mod routes;
@@ -36,6 +39,7 @@ pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 pub use context::server::require_user;
 pub use context::{provide_user, use_user};
 pub use error::AuthError;
+pub use return_to::local_path;
 pub use server_fns::{Login, Logout, login, logout};
 #[cfg(feature = "ssr")]
 pub use state::{Auth, SetupError};

@@ -1,11 +1,25 @@
 //! Where a visitor goes after signing in: a path on this site, never anywhere else.
+#[cfg(feature = "ssr")]
 use url::Url;
+
+/// `candidate` if it is plainly a path on this site, for redirects made in the browser too
+/// (where the server's URL parser is not at hand): it starts with one `/`, and holds no `\`,
+/// no whitespace and no control character that a browser might read as something else.
+pub fn local_path(candidate: &str) -> Option<&str> {
+    let plain = candidate.starts_with('/')
+        && !candidate.starts_with("//")
+        && !candidate
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    plain.then_some(candidate)
+}
 
 /// `candidate` as a path (with query) on `origin`'s site, or `None` if it would leave it.
 ///
 /// The browser is the judge of what a URL means, so the candidate is resolved the way a
 /// browser would (the `url` crate follows the WHATWG URL standard: `\` is `/`, tabs and
 /// newlines vanish) and kept only if it stays on the same origin.
+#[cfg(feature = "ssr")]
 pub fn same_site_path(candidate: &str, origin: &Url) -> Option<String> {
     if !candidate.starts_with('/') || candidate.chars().any(char::is_control) {
         return None;
@@ -29,6 +43,7 @@ pub fn same_site_path(candidate: &str, origin: &Url) -> Option<String> {
 }
 
 /// The path of a `Referer` header, if it points into this site.
+#[cfg(feature = "ssr")]
 pub fn referer_path(referer: &str, origin: &Url) -> Option<String> {
     let url = Url::parse(referer).ok()?;
     if url.origin() != origin.origin() {
@@ -38,9 +53,29 @@ pub fn referer_path(referer: &str, origin: &Url) -> Option<String> {
     same_site_path(path_and_query, origin)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_paths_are_plain_paths_only() {
+        for good in ["/", "/private?next=%2F", "/a/b#c"] {
+            assert_eq!(local_path(good), Some(good));
+            assert!(same_site_path(good, &origin()).is_some(), "{good:?}");
+        }
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "",
+            " /x",
+        ] {
+            assert_eq!(local_path(hostile), None, "{hostile:?}");
+        }
+    }
 
     fn origin() -> Url {
         Url::parse("http://app.example:3000/oauth2callback").expect("test origin")

@@ -2,8 +2,8 @@
 use axum::{
     Extension, Router,
     extract::{Query, rejection::QueryRejection},
-    http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
     routing::get,
 };
 use serde::Deserialize;
@@ -14,8 +14,12 @@ use crate::{
     Auth, User,
     cookies::{LoginState, TooLarge},
     html,
-    oidc::{Completion, OidcError, one_line},
+    log::{clip, one_line, outside_field},
+    oidc::{Completion, OidcError},
 };
+
+/// At most this much of a provider's `error_description` is shown to the visitor.
+const MAX_DESCRIPTION_CHARS: usize = 300;
 
 pub(crate) fn callback_router(path: &str) -> Router {
     Router::new().route(path, get(callback))
@@ -37,7 +41,11 @@ struct CallbackParams {
 enum CallbackFailure {
     #[error("malformed callback query: {0}")]
     BadQuery(String),
-    #[error("the provider returned error={error:?} error_description={description:?}")]
+    #[error(
+        "the provider returned error={} error_description={}",
+        outside_field(error),
+        description.as_deref().map(outside_field).unwrap_or_default()
+    )]
     ProviderSaidNo {
         error: String,
         description: Option<String>,
@@ -67,12 +75,42 @@ impl CallbackFailure {
         }
     }
 
+    /// Whether this browser's own login failed (its login-state cookie matched), rather than
+    /// a request nobody here started: those are always logged, the rest rate-limited.
+    fn own_login(&self) -> bool {
+        !matches!(
+            self,
+            Self::BadQuery(_) | Self::MissingState | Self::UnknownState
+        )
+    }
+
+    /// The kind, for rate-limiting the log lines of requests nobody here started.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::BadQuery(_) => "malformed callback",
+            Self::MissingState => "callback without state",
+            Self::UnknownState => "callback for no login under way",
+            _ => "failed login",
+        }
+    }
+
     fn public_message(&self) -> String {
         match self {
-            Self::ProviderSaidNo { error, description } => match description {
-                Some(description) => format!("The sign-in provider said: {error}: {description}"),
-                None => format!("The sign-in provider said: {error}"),
-            },
+            Self::ProviderSaidNo { error, description } => {
+                let said = |text: &str| {
+                    clip(text, MAX_DESCRIPTION_CHARS)
+                        .map(|start| format!("{start}…"))
+                        .unwrap_or_else(|| text.to_owned())
+                };
+                match description {
+                    Some(description) => format!(
+                        "The sign-in provider said: {}: {}",
+                        said(error),
+                        said(description)
+                    ),
+                    None => format!("The sign-in provider said: {}", said(error)),
+                }
+            }
             Self::BadQuery(_) | Self::MissingState | Self::MissingCode | Self::WrongIssuer(_) => {
                 "This is not a valid sign-in response. Please start again.".to_owned()
             }
@@ -93,12 +131,41 @@ async fn callback(
     cookies: Cookies,
     params: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Response {
-    match finish_login(&auth, &cookies, params).await {
+    let mut response = match finish_login(&auth, &cookies, params).await {
         Ok(return_to) => Redirect::to(&return_to).into_response(),
-        Err(failure) => {
-            tracing::warn!("sign-in failed: {}", one_line(&failure.to_string()));
-            error_page(failure.status(), &failure.public_message())
+        // The back button to a used callback, by someone signed in: nothing is wrong.
+        Err(CallbackFailure::UnknownState) if auth.user(&cookies).is_logged_in() => {
+            Redirect::to("/").into_response()
         }
+        Err(failure) => {
+            log_failure(&auth, &failure);
+            html::error_page(
+                failure.status(),
+                "Sign-in failed",
+                &failure.public_message(),
+                "/",
+            )
+        }
+    };
+    // The callback's URL holds a code and state: no page it leads to learns it.
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// A failure of this browser's own login is always logged; callbacks nobody here started
+/// (scanners, floods, stale bookmarks) at most once a minute per kind, with a count.
+fn log_failure(auth: &Auth, failure: &CallbackFailure) {
+    let line = one_line(&failure.to_string());
+    if failure.own_login() {
+        tracing::warn!("sign-in failed: {line}");
+    } else if let Some(suppressed) = auth
+        .log_throttle()
+        .admit(failure.kind(), std::time::Instant::now())
+    {
+        tracing::warn!("sign-in failed: {line} ({suppressed} more like it not logged)");
     }
 }
 
@@ -155,17 +222,6 @@ fn take_login_state(auth: &Auth, cookies: &Cookies, state: &str) -> Option<Login
     let cookie = cookies.get(&name)?.into_owned();
     cookies.add(codec.removal(&name));
     codec.open_login_state(&cookie, state, OffsetDateTime::now_utc())
-}
-
-/// A page that says what went wrong and links home; `message` may come from the provider,
-/// so it is escaped.
-fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<h1>Sign-in failed</h1><p id=\"auth-error\">{}</p>\
-         <p><a href=\"/\">Back to the home page</a></p>",
-        html::escape(message)
-    );
-    (status, Html(html::page("Sign-in failed", &body))).into_response()
 }
 
 #[cfg(test)]

@@ -11,9 +11,11 @@ use crate::AuthError;
 /// navigates there itself. Code calling `login` directly does the same with the returned URL
 /// (`window().location().set_href(&url)`): a full navigation, since the router would treat a
 /// same-origin provider (the development one) as one of the app's own pages.
+///
+/// Before it runs, the request must have come from one of this site's pages (see
+/// `middleware`), so another site cannot start a login in the visitor's name.
 #[server(prefix = "/api/auth", endpoint = "login")]
 pub async fn login(provider: Option<String>, next: Option<String>) -> Result<String, AuthError> {
-    refuse_cross_site()?;
     let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     let return_to = auth.return_path(next.as_deref(), referer().as_deref());
     match auth
@@ -44,32 +46,12 @@ pub async fn login(provider: Option<String>, next: Option<String>) -> Result<Str
 /// `<LogoutButton/>` loads the home page itself, so the new page starts signed out.
 #[server(prefix = "/api/auth", endpoint = "logout")]
 pub async fn logout() -> Result<(), AuthError> {
-    refuse_cross_site()?;
     let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     cookies.add(auth.codec().removal(&auth.codec().identity_name()));
     if is_plain_form_post() {
         leptos_axum::redirect("/");
     }
     Ok(())
-}
-
-/// Another site's page may not log a visitor in or out (login and logout CSRF): browsers say
-/// where a request comes from in `Sec-Fetch-Site`. Requests without it (old browsers, tools)
-/// pass; SameSite=Lax cookies already keep them from acting on a signed-in session.
-#[cfg(feature = "ssr")]
-fn refuse_cross_site() -> Result<(), AuthError> {
-    let cross_site = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.headers.get("sec-fetch-site").cloned())
-        .is_some_and(|site| site.as_bytes() == b"cross-site");
-    if !cross_site {
-        return Ok(());
-    }
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::FORBIDDEN);
-    }
-    Err(AuthError::Request(
-        "Another site cannot sign you in or out here.".to_owned(),
-    ))
 }
 
 #[cfg(feature = "ssr")]
@@ -79,17 +61,8 @@ fn referer() -> Option<String> {
     value.to_str().ok().map(str::to_owned)
 }
 
-/// A browser without JavaScript asks for HTML; the server-function client asks for data.
-/// (The same test `leptos_axum::redirect` makes.)
 #[cfg(feature = "ssr")]
 fn is_plain_form_post() -> bool {
     use_context::<http::request::Parts>()
-        .and_then(|parts| parts.headers.get(http::header::ACCEPT).cloned())
-        .and_then(|accept| {
-            accept
-                .to_str()
-                .ok()
-                .map(|accept| accept.contains("text/html"))
-        })
-        .unwrap_or(false)
+        .is_some_and(|parts| crate::middleware::accepts_html(&parts.headers))
 }

@@ -26,7 +26,11 @@ struct Inner {
     providers: Vec<Provider>,
     /// The app's own origin, from `redirect_uri`: return paths must stay on it.
     origin: Url,
+    /// Whose pages may sign a visitor in or out: `origin`'s and `trusted_origins`.
+    own_origins: Vec<url::Origin>,
     callback_path: String,
+    /// Rate-limits the log lines of callbacks nobody here started.
+    log_throttle: crate::log::Throttle,
     configured: bool,
     #[cfg(feature = "dev-idp")]
     dev_idp: Option<Arc<crate::dev_idp::DevIdp>>,
@@ -41,18 +45,26 @@ impl Inner {
             .iter()
             .map(|provider| Provider::new(provider.clone(), &config.redirect_uri, http.clone()))
             .collect();
+        let own_origins = std::iter::once(config.redirect_uri.origin())
+            .chain(config.trusted_origins.iter().map(Url::origin))
+            .collect();
         Ok(Self {
             codec: CookieCodec::new(&config.cookie_secret, config.is_https())
                 .with_previous_secrets(&config.previous_cookie_secrets),
             providers,
             origin: config.redirect_uri.clone(),
+            own_origins,
             callback_path: config.redirect_uri.path().to_owned(),
+            log_throttle: crate::log::Throttle::new(LOG_INTERVAL),
             configured: true,
             #[cfg(feature = "dev-idp")]
             dev_idp: None,
         })
     }
 }
+
+/// Refusals of requests nobody here started are logged at most this often, per kind.
+const LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A longer return path is dropped for `/`.
 const MAX_RETURN_PATH_BYTES: usize = 1024;
@@ -184,8 +196,10 @@ impl Auth {
         Self(Arc::new(Inner {
             codec: CookieCodec::with_key(Key::generate(), false),
             providers: Vec::new(),
+            own_origins: vec![origin.origin()],
             origin,
             callback_path: "/oauth2callback".to_owned(),
+            log_throttle: crate::log::Throttle::new(LOG_INTERVAL),
             configured: false,
             #[cfg(feature = "dev-idp")]
             dev_idp: None,
@@ -204,6 +218,33 @@ impl Auth {
             .merge(crate::routes::callback_router(&self.0.callback_path))
             .layer(Extension(self.clone()))
             .layer(CookieManagerLayer::new())
+            // Outermost, so that it sees the cookies the layer above sets.
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::middleware::layer,
+            ))
+    }
+
+    pub(crate) fn log_throttle(&self) -> &crate::log::Throttle {
+        &self.0.log_throttle
+    }
+
+    pub(crate) fn own_origins(&self) -> &[url::Origin] {
+        &self.0.own_origins
+    }
+
+    pub(crate) fn is_callback(&self, path: &str) -> bool {
+        path == self.0.callback_path
+    }
+
+    /// The page a request came from (its `Referer`), if on this site; else home.
+    pub(crate) fn back_path(&self, headers: &http::HeaderMap) -> String {
+        headers
+            .get(http::header::REFERER)
+            .and_then(|referer| referer.to_str().ok())
+            .and_then(|referer| return_to::referer_path(referer, &self.0.origin))
+            .filter(|path| path.len() <= MAX_RETURN_PATH_BYTES)
+            .unwrap_or_else(|| "/".to_owned())
     }
 
     pub(crate) fn codec(&self) -> &CookieCodec {
@@ -267,9 +308,9 @@ impl Auth {
             tracing::warn!(
                 provider = %provider.config().label(),
                 "cannot start a login: {}",
-                crate::oidc::one_line(&error.to_string())
+                crate::log::one_line(&error.to_string())
             );
-            AuthError::Provider(error.public_message().to_owned())
+            AuthError::ProviderUnavailable(error.public_message().to_owned())
         })?;
         let login = LoginState {
             state: authorization.state,
@@ -278,11 +319,16 @@ impl Auth {
             provider: provider.config().name.clone(),
             return_to,
         };
-        let cookie = self
-            .0
-            .codec
-            .login_state_cookie(&login, OffsetDateTime::now_utc())
-            .ok_or_else(|| AuthError::Provider("could not start the login".to_owned()))?;
+        let now = OffsetDateTime::now_utc();
+        let Some(cookie) = self.0.codec.login_state_cookie(&login, now) else {
+            tracing::error!("the provider library made a state unfit for a cookie name");
+            return Err(AuthError::Internal);
+        };
+        // However many logins this browser started and abandoned, only a few stay.
+        let present = cookies.list();
+        for name in self.0.codec.login_states_to_drop(&present, &cookie, now) {
+            cookies.add(self.0.codec.removal(&name));
+        }
         cookies.add(cookie);
         Ok(authorization.url)
     }
@@ -300,19 +346,35 @@ impl Auth {
         if let (None, [only]) = (wanted, self.0.providers.as_slice()) {
             return Ok(only);
         }
-        let choices = self
+        let named: Vec<&str> = self
             .0
             .providers
             .iter()
-            .filter_map(|p| p.config().name.clone())
-            .collect::<Vec<_>>()
-            .join(", ");
-        Err(AuthError::Provider(match wanted {
-            Some(name) => format!(
-                "There is no sign-in provider called \"{name}\"; the choices are: {choices}."
-            ),
-            None => format!("Several sign-in providers are configured; choose one of: {choices}."),
-        }))
+            .filter_map(|p| p.config().name.as_deref())
+            .collect();
+        let choices = named.join(", ");
+        let has_default = self.0.providers.iter().any(|p| p.config().name.is_none());
+        Err(AuthError::UnknownProvider(
+            match (wanted, named.is_empty()) {
+                (Some(name), true) => format!(
+                    "There is no sign-in provider called \"{}\": this site has only its default \
+                 provider, so name none.",
+                    crate::log::outside_field(name)
+                ),
+                (Some(name), false) => format!(
+                    "There is no sign-in provider called \"{}\"; the choices are: {choices}{}.",
+                    crate::log::outside_field(name),
+                    if has_default {
+                        ", or none for the default"
+                    } else {
+                        ""
+                    }
+                ),
+                (None, _) => {
+                    format!("Several sign-in providers are configured; choose one of: {choices}.")
+                }
+            },
+        ))
     }
 
     /// The provider a login-state cookie names, if it is still configured.
@@ -364,15 +426,37 @@ mod tests {
         let auth = auth("[auth.google]\nclient_id = \"g\"\n[auth.microsoft]\nclient_id = \"m\"\n");
         assert_eq!(
             chosen(&auth, None),
-            Err(AuthError::Provider(
+            Err(AuthError::UnknownProvider(
                 "Several sign-in providers are configured; choose one of: google, microsoft."
                     .to_owned()
             ))
         );
         assert_eq!(
             chosen(&auth, Some("github")),
-            Err(AuthError::Provider(
+            Err(AuthError::UnknownProvider(
                 "There is no sign-in provider called \"github\"; the choices are: google, microsoft."
+                    .to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_beside_only_the_default_says_to_name_none() {
+        let default_only = auth("client_id = \"a\"\n");
+        assert_eq!(
+            chosen(&default_only, Some("github")),
+            Err(AuthError::UnknownProvider(
+                "There is no sign-in provider called \"github\": this site has only its default \
+                 provider, so name none."
+                    .to_owned()
+            ))
+        );
+        let both = auth("client_id = \"a\"\n[auth.google]\nclient_id = \"g\"\n");
+        assert_eq!(
+            chosen(&both, Some("github")),
+            Err(AuthError::UnknownProvider(
+                "There is no sign-in provider called \"github\"; the choices are: google, or \
+                 none for the default."
                     .to_owned()
             ))
         );

@@ -14,7 +14,8 @@
 // One confidential client: leptos-app / leptos-app-secret (client_secret_basic),
 // authorization code flow with PKCE S256 required, RS256 ID tokens.
 // Any login name is accepted (the password is ignored); alice and bob have fixed
-// profiles. Consent is granted automatically, so the only page is the login form.
+// profiles; big-N has a name N characters long. Consent is granted automatically,
+// so the only page is the login form.
 // Every page is self-contained: nothing is loaded from outside.
 
 import http from 'node:http';
@@ -62,6 +63,11 @@ const normalizeLogin = (login) => String(login ?? '').trim().toLowerCase();
 
 function profileFor(login) {
   if (KNOWN_USERS[login]) return KNOWN_USERS[login];
+  // `big-N`: a name N characters long, for the largest claim sets an app may meet.
+  const big = /^big-(\d{1,5})$/.exec(login);
+  if (big) {
+    return { name: 'B'.repeat(Number(big[1])), email: `${login}@example.com`, email_verified: true };
+  }
   const name = login.charAt(0).toUpperCase() + login.slice(1);
   return {
     name,

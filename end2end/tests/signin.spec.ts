@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { greeting, hydrated, logIn } from './helpers/app';
-import { signInAtProvider } from './helpers/idp';
+import { ISSUER, signInAtProvider } from './helpers/idp';
+import { APP_URL } from '../playwright.config';
 
 test('log in, reload, see the claims, log out', async ({ page }) => {
   await page.goto('/');
@@ -18,7 +19,7 @@ test('log in, reload, see the claims, log out', async ({ page }) => {
   const claims = page.locator('#claims');
   await expect(claims.getByRole('row', { name: /^email / })).toContainText('alice@example.com');
   await expect(claims.getByRole('row', { name: /^sub / })).toContainText('alice');
-  await expect(claims.getByRole('row', { name: /^iss / })).toContainText('http://127.0.0.1:9210');
+  await expect(claims.getByRole('row', { name: /^iss / })).toContainText(ISSUER);
   await expect(claims).not.toContainText('nonce');
 
   await page.getByRole('link', { name: 'Home' }).click();
@@ -95,7 +96,7 @@ test('the identity cookie is HttpOnly, SameSite=Lax, and the login state is gone
   await hydrated(page);
   await logIn(page, 'alice');
   await expect(greeting(page)).toBeVisible();
-  const cookies = await context.cookies('http://127.0.0.1:3210/');
+  const cookies = await context.cookies(`${APP_URL}/`);
   const identity = cookies.find((cookie) => cookie.name === 'auth_user');
   expect(identity).toBeDefined();
   expect(identity).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/', secure: false });
@@ -124,7 +125,7 @@ test('cancelling at the provider shows an error page with a way home', async ({ 
 });
 
 test('a forged identity cookie means signed out, not an error', async ({ page, context }) => {
-  await context.addCookies([{ name: 'auth_user', value: 'forged-value', url: 'http://127.0.0.1:3210/' }]);
+  await context.addCookies([{ name: 'auth_user', value: 'forged-value', url: `${APP_URL}/` }]);
   const response = await page.goto('/');
   expect(response?.status()).toBe(200);
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
@@ -152,7 +153,7 @@ test.describe('with JavaScript off, a login that could not start', () => {
 
   test('comes back to the page with a message', async ({ page }) => {
     // Where `login` sends a plain form post that failed (see auth/src/server_fns.rs).
-    await page.goto('/?auth_error=provider');
+    await page.goto('/?auth_error=unknown_provider');
     await expect(page.getByRole('alert')).toContainText('Sign-in could not start');
     await page.goto('/?auth_error=<script>');
     await expect(page.getByRole('alert')).toHaveCount(0);

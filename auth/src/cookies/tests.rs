@@ -244,3 +244,80 @@ fn a_secret_dropped_from_the_list_no_longer_opens() {
         "expiry still holds"
     );
 }
+
+/// A login started at `now() + seconds`, with a realistic 43-character state and verifier.
+fn login_started(index: usize, seconds: i64, return_to: &str) -> Cookie<'static> {
+    let state = format!("{index:0>43}");
+    let login = LoginState {
+        state: state.clone(),
+        nonce: "n".repeat(43),
+        pkce_verifier: "v".repeat(43),
+        provider: None,
+        return_to: return_to.to_owned(),
+    };
+    codec(SECRET, false)
+        .login_state_cookie(&login, now() + Duration::seconds(seconds))
+        .expect("valid state")
+}
+
+#[test]
+fn logins_in_flight_are_capped_and_the_oldest_go_first() {
+    let codec = codec(SECRET, false);
+    let started: Vec<_> = (0..10).map(|i| login_started(i, i as i64, "/")).collect();
+    let new = login_started(99, 20, "/");
+    let dropped = codec.login_states_to_drop(&started, &new, now() + Duration::seconds(30));
+    // The three newest stay beside the new one; the seven oldest go.
+    let expected: Vec<String> = started[..7].iter().map(|c| c.name().to_owned()).collect();
+    let mut dropped_sorted = dropped.clone();
+    dropped_sorted.sort();
+    assert_eq!(dropped_sorted, expected);
+}
+
+#[test]
+fn two_logins_at_once_are_both_kept() {
+    let codec = codec(SECRET, false);
+    let first = login_started(1, 0, "/a");
+    let second = login_started(2, 1, "/b");
+    assert!(
+        codec
+            .login_states_to_drop([&first], &second, now())
+            .is_empty()
+    );
+}
+
+#[test]
+fn long_return_paths_cannot_grow_the_cookie_header_past_the_budget() {
+    let codec = codec(SECRET, false);
+    let long_path = format!("/{}", "p".repeat(1000));
+    let started: Vec<_> = (0..4)
+        .map(|i| login_started(i, i as i64, &long_path))
+        .collect();
+    let new = login_started(99, 10, &long_path);
+    let dropped = codec.login_states_to_drop(&started, &new, now());
+    let kept_bytes: usize = started
+        .iter()
+        .chain([&new])
+        .filter(|c| !dropped.contains(&c.name().to_owned()))
+        .map(|c| cookie_bytes(c))
+        .sum();
+    assert!(kept_bytes <= MAX_LOGIN_STATE_BYTES, "{kept_bytes}");
+    assert!(!dropped.contains(&new.name().to_owned()));
+    assert!(dropped.contains(&started[0].name().to_owned()));
+}
+
+#[test]
+fn forged_expired_and_other_cookies_are_handled_apart() {
+    let codec = codec(SECRET, false);
+    let forged = Cookie::new(format!("auth_login_{}", "f".repeat(43)), "garbage");
+    let expired = login_started(1, -3600, "/");
+    let identity = codec.identity_cookie(&alice(), now()).expect("fits");
+    let theirs = Cookie::new("session", "the app's own");
+    let new = login_started(2, 0, "/");
+    let mut dropped =
+        codec.login_states_to_drop([&forged, &expired, &identity, &theirs], &new, now());
+    dropped.sort();
+    assert_eq!(
+        dropped,
+        vec![expired.name().to_owned(), forged.name().to_owned()]
+    );
+}

@@ -118,6 +118,11 @@ impl DevIdp {
             redirect_uri: parse_url(&redirect_uri)?,
             cookie_secret: Secret::new(COOKIE_SECRET),
             previous_cookie_secrets: Vec::new(),
+            // The same server, as a developer may well type it.
+            trusted_origins: vec![parse_url(&format!(
+                "http://localhost:{}/",
+                site_addr.port()
+            ))?],
             providers: vec![ProviderConfig {
                 name: None,
                 client_id: CLIENT_ID.to_owned(),

@@ -270,3 +270,126 @@ async fn a_link_cannot_put_its_own_words_on_the_error_page() {
     );
     assert!(!answer.body.contains("555-0100"), "{}", answer.body);
 }
+
+/// Collects what is logged on this thread while it is alive.
+struct CapturedLog {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedLog {
+    fn start() -> Self {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || Writer(sink.clone()))
+            .finish();
+        Self {
+            lines,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn text(&self) -> String {
+        let bytes = self
+            .lines
+            .lock()
+            .map(|bytes| bytes.clone())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+struct Writer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut sink) = self.0.lock() {
+            sink.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_flood_of_stray_callbacks_writes_a_line_not_a_line_each() {
+    let log = CapturedLog::start();
+    let auth = auth();
+    for i in 0..2_000 {
+        let answer = get(&auth, &format!("/oauth2callback?code=c&state=s{i}"), None).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    }
+    let text = log.text();
+    let lines = text
+        .lines()
+        .filter(|line| line.contains("sign-in failed"))
+        .count();
+    assert_eq!(lines, 1, "{text}");
+
+    // This browser's own login failing is always told.
+    let state = "own-login";
+    for _ in 0..3 {
+        let cookie = login_cookie(&auth, state);
+        get(
+            &auth,
+            &format!("/oauth2callback?error=access_denied&state={state}"),
+            Some(cookie),
+        )
+        .await;
+    }
+    let text = log.text();
+    let own = text
+        .lines()
+        .filter(|line| line.contains("access_denied"))
+        .count();
+    assert_eq!(own, 3, "{text}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_huge_error_description_is_cut_short_in_the_log_and_on_the_page() {
+    let log = CapturedLog::start();
+    let auth = auth();
+    let state = "long-description";
+    let description = "d".repeat(60_000);
+    let answer = get(
+        &auth,
+        &format!(
+            "/oauth2callback?error=server_error&error_description={description}&state={state}"
+        ),
+        Some(login_cookie(&auth, state)),
+    )
+    .await;
+    assert!(answer.body.len() < 5_000, "{}", answer.body.len());
+    let text = log.text();
+    assert!(text.contains("(60000 bytes in all)"), "{text}");
+    assert!(text.len() < 2_000, "{}", text.len());
+}
+
+#[tokio::test]
+async fn a_used_callback_revisited_while_signed_in_goes_home() {
+    let auth = auth();
+    let identity = {
+        let serde_json::Value::Object(claims) = serde_json::json!({"sub": "a", "name": "A"}) else {
+            unreachable!()
+        };
+        let cookie = auth
+            .codec()
+            .identity_cookie(&User::signed_in(claims, None), OffsetDateTime::now_utc())
+            .expect("fits");
+        format!("{}={}", cookie.name(), cookie.value())
+    };
+    let answer = get(
+        &auth,
+        "/oauth2callback?code=used&state=gone",
+        Some(identity),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let answer = get(&auth, "/oauth2callback?code=used&state=gone", None).await;
+    assert_error_page(&answer, StatusCode::BAD_REQUEST, "Please start again");
+}

@@ -1,0 +1,268 @@
+//! The HTTP rules around everything sign-in touches, in the one layer `Auth::install` adds:
+//! - a request to the sign-in server functions (`/api/auth/…`) must come from this site's own
+//!   pages (against login and logout CSRF) and be a small text body; its errors leave with
+//!   the status [`AuthError::status`] gives them, never a blanket 500;
+//! - an answer that depends on who is signed in is never cached for someone else.
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
+use url::{Origin, Url};
+
+use crate::{Auth, AuthError, html};
+
+/// Where the sign-in server functions are served (the `prefix` of their `#[server]`).
+pub(crate) const API_PREFIX: &str = "/api/auth/";
+/// No sign-in request comes near this: a provider name and a return path.
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
+/// A server function's error answer is a short JSON text.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// Marked on a request once something read who sent it: its answer is personal.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Personal(Arc<AtomicBool>);
+
+impl Personal {
+    pub(crate) fn mark(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_marked(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
+    let personal = Personal::default();
+    request.extensions_mut().insert(personal.clone());
+    let path = request.uri().path();
+    let mut response = if path.starts_with(API_PREFIX) {
+        personal.mark();
+        sign_in_request(&auth, request, next).await
+    } else {
+        if auth.is_callback(path) {
+            personal.mark();
+        }
+        next.run(request).await
+    };
+    // Rendered for a user, or handing out a cookie: private to this browser. (`Vary: Cookie`
+    // would let a shared cache keep one copy per cookie; many ignore or mishandle it, and no
+    // page of a signed-in visitor is worth that risk.)
+    if personal.is_marked() || response.headers().contains_key(header::SET_COOKIE) {
+        response
+            .headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static(html::NO_STORE));
+    }
+    response
+}
+
+/// A call of `login` or `logout`: checked before it runs, its error given its status after.
+async fn sign_in_request(auth: &Auth, request: Request, next: Next) -> Response {
+    let plain_form = accepts_html(request.headers());
+    let back = auth.back_path(request.headers());
+    let request = match admit(auth, request).await {
+        Ok(request) => request,
+        Err(error) => return refusal(&error, plain_form, &back),
+    };
+    let response = next.run(request).await;
+    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_ERROR_BYTES)
+        .await
+        .unwrap_or_default();
+    let error = serde_json::from_slice::<AuthError>(&bytes).unwrap_or(AuthError::Internal);
+    if plain_form {
+        // `login` sends a form posted without JavaScript back to its page with the error's
+        // code; anything else gets a page of its own rather than a bare redirect.
+        let sent_back = parts
+            .headers
+            .get(header::LOCATION)
+            .and_then(|location| location.to_str().ok())
+            .is_some_and(|location| location.contains("auth_error="));
+        if !sent_back {
+            return refusal(&error, true, &back);
+        }
+    } else {
+        parts.status = error.status();
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The request again, if it may reach a sign-in server function.
+async fn admit(auth: &Auth, request: Request) -> Result<Request, AuthError> {
+    if !from_own_pages(request.headers(), auth.own_origins()) {
+        return Err(AuthError::CrossSite);
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(AuthError::TooLarge);
+    }
+    let (parts, body) = request.into_parts();
+    // Past the limit, or cut off: either way nothing to act on.
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| AuthError::TooLarge)?;
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(AuthError::BadRequest(
+            "The sign-in request is not text (UTF-8).".to_owned(),
+        ));
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Whether a request to sign in or out comes from one of `own` origins' pages. Browsers say
+/// so in `Sec-Fetch-Site`; where it is missing (older browsers, some webviews), `Origin` or
+/// else `Referer` must name an own origin. A request with none of them (a script, curl)
+/// passes: it carries no browser's cookies unless it was given them.
+fn from_own_pages(headers: &HeaderMap, own: &[Origin]) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let is_own = |url: &str| Url::parse(url).is_ok_and(|url| own.contains(&url.origin()));
+    match text("sec-fetch-site") {
+        Some("same-origin" | "none") => return true,
+        Some("cross-site") => return false,
+        // A sibling subdomain is another site's page unless configured as trusted.
+        Some("same-site") => return text("origin").is_some_and(is_own),
+        _ => {}
+    }
+    match (text("origin"), text("referer")) {
+        // `Origin: null` (sandboxed frames, privacy redirects) parses as no URL: refused.
+        (Some(origin), _) => is_own(origin),
+        (None, Some(referer)) => is_own(referer),
+        (None, None) => true,
+    }
+}
+
+/// A browser without JavaScript asks for HTML; the server-function client asks for data.
+pub(crate) fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `error` as the server-function client reads it, or as a page with a way back.
+fn refusal(error: &AuthError, plain_form: bool, back: &str) -> Response {
+    if plain_form {
+        return html::error_page(error.status(), "Sign-in refused", &error.to_string(), back);
+    }
+    let body = serde_json::to_string(error).unwrap_or_default();
+    let mut response = (error.status(), body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(SERVER_FN_ERROR_HEADER, HeaderValue::from_static("auth"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own() -> Vec<Origin> {
+        ["http://app.example:3000/", "https://admin.app.example/"]
+            .iter()
+            .map(|url| Url::parse(url).expect("url").origin())
+            .collect()
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                (
+                    header::HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_browser_says_where_a_request_comes_from() {
+        let own = own();
+        assert!(from_own_pages(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            &own
+        ));
+        assert!(!from_own_pages(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            &own
+        ));
+        // Sec-Fetch-Site wins over an Origin header that says otherwise.
+        assert!(!from_own_pages(
+            &headers(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://app.example:3000")
+            ]),
+            &own
+        ));
+    }
+
+    #[test]
+    fn a_sibling_subdomain_is_refused_unless_trusted() {
+        let own = own();
+        assert!(!from_own_pages(
+            &headers(&[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "https://evil.app.example")
+            ]),
+            &own
+        ));
+        assert!(!from_own_pages(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            &own
+        ));
+        assert!(from_own_pages(
+            &headers(&[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "https://admin.app.example")
+            ]),
+            &own
+        ));
+    }
+
+    #[test]
+    fn without_sec_fetch_site_the_origin_or_referer_decides() {
+        let own = own();
+        for (pairs, expected) in [
+            (&[("origin", "http://evil.example")][..], false),
+            (&[("origin", "null")][..], false),
+            (&[("origin", "http://app.example:3000")][..], true),
+            // Another port is another origin.
+            (&[("origin", "http://app.example:3001")][..], false),
+            (&[("referer", "http://evil.example/page")][..], false),
+            (
+                &[("referer", "http://app.example:3000/private?x=1")][..],
+                true,
+            ),
+            // Origin, when there, is what counts.
+            (
+                &[
+                    ("origin", "http://evil.example"),
+                    ("referer", "http://app.example:3000/"),
+                ][..],
+                false,
+            ),
+            (&[][..], true),
+        ] {
+            assert_eq!(from_own_pages(&headers(pairs), &own), expected, "{pairs:?}");
+        }
+    }
+}
