@@ -159,3 +159,46 @@ test.describe('with JavaScript off, a login that could not start', () => {
     await expect(page.getByRole('alert')).toHaveCount(0);
   });
 });
+
+test('the back button to a used sign-in goes on, not to an error', async ({ page, browser }) => {
+  let callback = '';
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/oauth2callback') callback = request.url();
+  });
+  await page.goto('/claims');
+  await hydrated(page);
+  await logIn(page, 'alice');
+  await expect(page).toHaveURL('/claims');
+  expect(callback).toContain('code=');
+
+  // Revisited while signed in (the back button, a reload of the old URL): home, signed in.
+  await page.goto(callback);
+  await expect(page).toHaveURL('/');
+  await expect(greeting(page)).toHaveText('Hello, Alice Example!');
+
+  // Anyone else who opens it is told to start again.
+  const stranger = await browser.newContext();
+  const strangerPage = await stranger.newPage();
+  await strangerPage.goto(callback);
+  await expect(strangerPage.locator('#auth-error')).toContainText('Please start again');
+  await stranger.close();
+});
+
+test('the login page sends someone already signed in straight on', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  await logIn(page, 'alice');
+  await page.goto('/login?next=/claims');
+  await expect(page).toHaveURL('/claims');
+  await page.goto('/login?next=//evil.example/');
+  await expect(page).toHaveURL('/');
+});
+
+test('pages that know who is signed in are never cached for someone else', async ({ page }) => {
+  const signedOut = await page.goto('/');
+  expect(signedOut?.headers()['cache-control']).toBe('private, no-store');
+  await hydrated(page);
+  await logIn(page, 'alice');
+  const signedIn = await page.goto('/claims');
+  expect(signedIn?.headers()['cache-control']).toBe('private, no-store');
+});
