@@ -8,7 +8,7 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
-use pages::{ClaimsPage, HomePage, LoginPage, PrivatePage};
+use pages::{ClaimsPage, HomePage, PrivatePage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -43,7 +43,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| "Page not found.".into_view()>
                     <Route path=StaticSegment("") view=HomePage />
                     <Route path=StaticSegment("claims") view=ClaimsPage />
-                    <Route path=StaticSegment("login") view=LoginPage />
+                    <Route path=StaticSegment("login") view=auth::LoginPage />
                     <Route path=StaticSegment("private") view=PrivatePage />
                 </Routes>
             </main>

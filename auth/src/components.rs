@@ -21,7 +21,7 @@ pub fn LoginButton(
     let login = ServerAction::<Login>::new();
     Effect::new(move || {
         if let Some(Ok(url)) = login.value().get() {
-            let _ = window().location().set_href(&url);
+            let _ = crate::server_fns::go_to(&url);
         }
     });
     let location = use_location();

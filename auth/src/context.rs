@@ -26,9 +26,26 @@ pub fn provide_user() {
     provide_context(DevProvider(page.dev_provider));
 }
 
-/// The visitor of this page load; signed out if nobody is (or `provide_user` was not called).
+/// The visitor of this page load; signed out if nobody is (or `provide_user` was not called,
+/// which a debug build says once).
 pub fn use_user() -> User {
-    use_context::<User>().unwrap_or_default()
+    use_context::<User>().unwrap_or_else(|| {
+        #[cfg(debug_assertions)]
+        warn_once_without_provide_user();
+        User::default()
+    })
+}
+
+#[cfg(debug_assertions)]
+fn warn_once_without_provide_user() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        leptos::logging::warn!(
+            "auth: use_user() found no user: call auth::provide_user() once at the root of the \
+             app (inside the component tree, before any use_user()); until then everyone looks \
+             signed out"
+        );
+    });
 }
 
 #[cfg(feature = "ssr")]
@@ -52,16 +69,20 @@ fn this_request() -> PageAuth {
 /// Server functions that need a signed-in user start with this.
 #[cfg(feature = "ssr")]
 pub mod server {
+    use axum::{
+        extract::{FromRequestParts, OptionalFromRequestParts},
+        response::{IntoResponse, Response},
+    };
+    use http::request::Parts;
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
     use tower_cookies::Cookies;
 
     use crate::{Auth, AuthError, User};
 
-    /// The [`Auth`] and cookies of the request being handled, from the layers `Auth::install`
-    /// adds. Whatever asks for them depends on who is signed in: its answer is not cached.
-    pub(crate) fn request_auth() -> Option<(Auth, Cookies)> {
-        let parts = use_context::<http::request::Parts>()?;
+    /// The [`Auth`] and cookies of a request, from the layers `Auth::install` adds. Whatever
+    /// asks for them depends on who is signed in: its answer is not cached.
+    pub(crate) fn auth_of(parts: &http::request::Parts) -> Option<(Auth, Cookies)> {
         if let Some(personal) = parts.extensions.get::<crate::middleware::Personal>() {
             personal.mark();
         }
@@ -74,19 +95,58 @@ pub mod server {
         Some((auth?, cookies?))
     }
 
+    /// [`auth_of`] the request being handled (inside a server function or a page render).
+    pub(crate) fn request_auth() -> Option<(Auth, Cookies)> {
+        auth_of(&use_context::<http::request::Parts>()?)
+    }
+
     /// The user this request's cookie names, read afresh (not the page's `use_user()`), so a
     /// tab still showing a signed-out user cannot act as them. Sets status 401 when nobody is
-    /// signed in.
+    /// signed in. The same as the [`User`] extractor, for server functions.
     pub async fn require_user() -> Result<User, AuthError> {
-        let user = request_auth()
-            .map(|(auth, cookies)| auth.user(&cookies))
-            .filter(User::is_logged_in);
-        user.ok_or_else(|| {
+        leptos_axum::extract::<User>().await.map_err(|_| {
             let error = AuthError::NotSignedIn;
             if let Some(response) = use_context::<ResponseOptions>() {
                 response.set_status(error.status());
             }
             error
         })
+    }
+
+    /// `async fn handler(user: auth::User)` answers 401 to anyone not signed in;
+    /// `Option<auth::User>` lets everyone in. Both need the layers of `Auth::install`.
+    impl<S: Send + Sync> FromRequestParts<S> for User {
+        type Rejection = NotSignedIn;
+
+        async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+            auth_of(parts)
+                .map(|(auth, cookies)| auth.user(&cookies))
+                .filter(User::is_logged_in)
+                .ok_or(NotSignedIn)
+        }
+    }
+
+    impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
+        type Rejection = std::convert::Infallible;
+
+        async fn from_request_parts(
+            parts: &mut Parts,
+            _: &S,
+        ) -> Result<Option<Self>, Self::Rejection> {
+            Ok(auth_of(parts)
+                .map(|(auth, cookies)| auth.user(&cookies))
+                .filter(User::is_logged_in))
+        }
+    }
+
+    /// The [`User`] extractor's refusal: 401, saying so as `require_user` does.
+    #[derive(Debug)]
+    pub struct NotSignedIn;
+
+    impl IntoResponse for NotSignedIn {
+        fn into_response(self) -> Response {
+            let error = AuthError::NotSignedIn;
+            (error.status(), error.to_string()).into_response()
+        }
     }
 }

@@ -9,6 +9,7 @@
 pub mod components;
 pub mod context;
 mod error;
+mod guards;
 pub mod server_fns;
 mod user;
 
@@ -39,8 +40,9 @@ pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 pub use context::server::require_user;
 pub use context::{provide_user, use_user};
 pub use error::AuthError;
+pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenSignedIn, is_signed_in, login_path};
 pub use return_to::local_path;
-pub use server_fns::{Login, Logout, login, logout};
+pub use server_fns::{Login, Logout, login, logout, sign_in};
 #[cfg(feature = "ssr")]
 pub use state::{Auth, SetupError};
 pub use user::User;

@@ -8,9 +8,7 @@ use crate::AuthError;
 /// come back to (default: the page the request came from).
 ///
 /// A plain form post (JavaScript off) is redirected there by the server; `<LoginButton/>`
-/// navigates there itself. Code calling `login` directly does the same with the returned URL
-/// (`window().location().set_href(&url)`): a full navigation, since the router would treat a
-/// same-origin provider (the development one) as one of the app's own pages.
+/// navigates there itself, and code does it in one call with [`sign_in`].
 ///
 /// Before it runs, the request must have come from one of this site's pages (see
 /// `middleware`), so another site cannot start a login in the visitor's name.
@@ -40,6 +38,26 @@ pub async fn login(provider: Option<String>, next: Option<String>) -> Result<Str
             Err(error)
         }
     }
+}
+
+/// Starts a login from code and takes the browser to the provider, e.g. from a click handler:
+/// `spawn_local(async { let _ = auth::sign_in(None, Some("/reports".into())).await; })`.
+/// Arguments as [`login`]'s. Inside a server function it redirects the response instead.
+pub async fn sign_in(provider: Option<String>, next: Option<String>) -> Result<(), AuthError> {
+    let url = login(provider, next).await?;
+    go_to(&url)
+}
+
+/// A full page load of `url`: the router would take a same-origin provider (the development
+/// one) for one of the app's own pages.
+pub(crate) fn go_to(url: &str) -> Result<(), AuthError> {
+    #[cfg(feature = "ssr")]
+    leptos_axum::redirect(url);
+    #[cfg(not(feature = "ssr"))]
+    window().location().set_href(url).map_err(|_| {
+        AuthError::Request("The browser did not leave for the sign-in page.".into())
+    })?;
+    Ok(())
 }
 
 /// Forgets the visitor: deletes the identity cookie. A plain form post is redirected home;

@@ -1,5 +1,5 @@
 //! Who the visitor is: the claims their provider vouched for.
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 /// The signed-in visitor, or nobody.
@@ -61,9 +61,51 @@ impl User {
         self.get(claim).and_then(Value::as_str)
     }
 
+    /// A claim as the type the app expects, e.g. `user.claim::<Vec<String>>("groups")`;
+    /// `None` when it is missing or of another shape.
+    pub fn claim<T: DeserializeOwned>(&self, claim: &str) -> Option<T> {
+        T::deserialize(self.get(claim)?).ok()
+    }
+
+    /// All claims as the app's own claims struct, declared once with
+    /// `#[derive(serde::Deserialize)]` (fields the provider did not send should be `Option`s
+    /// or `#[serde(default)]`). `None` when signed out or when the claims do not fit it.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Claims {
+    ///     email: String,
+    ///     #[serde(default)]
+    ///     groups: Vec<String>,
+    /// }
+    ///
+    /// fn is_admin(user: &auth::User) -> bool {
+    ///     user.claims_as::<Claims>()
+    ///         .is_some_and(|claims| claims.groups.iter().any(|group| group == "admins"))
+    /// }
+    /// # assert!(!is_admin(&auth::User::default()));
+    /// ```
+    pub fn claims_as<C: DeserializeOwned>(&self) -> Option<C> {
+        if !self.is_logged_in() {
+            return None;
+        }
+        C::deserialize(serde_json::Value::Object(self.claims.clone())).ok()
+    }
+
     /// All claims, for pages that list them.
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
+    }
+
+    /// Every claim's name and its value as text: strings as they are, anything else as JSON.
+    pub fn claims_as_text(&self) -> impl Iterator<Item = (&str, String)> {
+        self.claims.iter().map(|(name, value)| {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (name.as_str(), text)
+        })
     }
 }
 
@@ -108,6 +150,42 @@ mod tests {
         );
         assert_ne!(google.id(), other.id());
         assert_eq!(user(json!({"sub": "42"})).id(), None);
+    }
+
+    #[test]
+    fn claims_come_typed() {
+        let alice = user(json!({
+            "sub": "alice", "groups": ["admins", "staff"], "age": 36, "email_verified": true
+        }));
+        assert_eq!(
+            alice.claim::<Vec<String>>("groups"),
+            Some(vec!["admins".to_owned(), "staff".to_owned()])
+        );
+        assert_eq!(alice.claim::<u32>("age"), Some(36));
+        assert_eq!(alice.claim::<bool>("email_verified"), Some(true));
+        // Missing, or not of that shape.
+        assert_eq!(alice.claim::<String>("nickname"), None);
+        assert_eq!(alice.claim::<u32>("groups"), None);
+
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Claims {
+            sub: String,
+            groups: Vec<String>,
+            #[serde(default)]
+            nickname: Option<String>,
+        }
+        assert_eq!(
+            alice.claims_as::<Claims>(),
+            Some(Claims {
+                sub: "alice".to_owned(),
+                groups: vec!["admins".to_owned(), "staff".to_owned()],
+                nickname: None,
+            })
+        );
+        assert_eq!(User::default().claims_as::<Map<String, Value>>(), None);
+        let small = user(json!({"sub": "a", "age": 3}));
+        let text: Vec<_> = small.claims_as_text().collect();
+        assert_eq!(text, [("age", "3".to_owned()), ("sub", "a".to_owned())]);
     }
 
     #[test]

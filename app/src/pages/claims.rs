@@ -1,7 +1,7 @@
 use auth::{LoginButton, use_user};
 use leptos::prelude::*;
 
-/// Everything the provider said about the visitor, as `use_user().claims()` holds it.
+/// Everything the provider said about the visitor, as `use_user()` holds it.
 #[component]
 pub fn ClaimsPage() -> impl IntoView {
     let user = use_user();
@@ -14,16 +14,11 @@ pub fn ClaimsPage() -> impl IntoView {
         .into_any();
     }
     let rows = user
-        .claims()
-        .iter()
+        .claims_as_text()
         .map(|(claim, value)| {
-            let value = match value {
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
             view! {
                 <tr>
-                    <th scope="row">{claim.clone()}</th>
+                    <th scope="row">{claim.to_owned()}</th>
                     <td>{value}</td>
                 </tr>
             }

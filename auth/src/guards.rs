@@ -1,0 +1,148 @@
+//! Pages for signed-in visitors only: `<RequireUser>` (sends anyone else to log in and back),
+//! `<ShowWhenSignedIn>` (shows them something else), and [`is_signed_in`] with
+//! [`login_path`] for `leptos_router`'s `ProtectedRoute`. All read [`use_user()`], so the
+//! server's render and the browser's agree without a request.
+use leptos::{children::ViewFn, prelude::*};
+use leptos_router::{components::Redirect, hooks::use_location};
+
+use crate::{LoginButton, local_path, use_user};
+
+/// Where [`login_path`] and `<RequireUser>` send a signed-out visitor, unless told otherwise;
+/// mount [`LoginPage`] there (or a page of the app's own).
+pub const LOGIN_PATH: &str = "/login";
+
+/// Renders its children for a signed-in visitor; anyone else is sent to `login_path` and
+/// brought back to this page after signing in.
+///
+/// ```
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn MembersPage() -> impl IntoView {
+///     view! {
+///         <auth::RequireUser>
+///             <p>"Welcome, " {auth::use_user().name().unwrap_or("member").to_owned()}</p>
+///         </auth::RequireUser>
+///     }
+/// }
+/// ```
+#[component]
+pub fn RequireUser(
+    /// The sign-in page to send a signed-out visitor to, with `?next=` this page.
+    #[prop(into, default = LOGIN_PATH.into())]
+    login_path: String,
+    children: ChildrenFn,
+) -> impl IntoView {
+    if use_user().is_logged_in() {
+        children().into_any()
+    } else {
+        let path = login_path_from(&login_path);
+        view! { <Redirect path /> }.into_any()
+    }
+}
+
+/// Renders its children for a signed-in visitor, and `fallback` (nothing by default) for
+/// anyone else.
+#[component]
+pub fn ShowWhenSignedIn(
+    /// What a signed-out visitor sees instead.
+    #[prop(optional, into)]
+    fallback: ViewFn,
+    children: ChildrenFn,
+) -> impl IntoView {
+    if use_user().is_logged_in() {
+        children().into_any()
+    } else {
+        fallback.run()
+    }
+}
+
+/// `ProtectedRoute`'s condition: whether someone is signed in (never "still loading": the
+/// user arrives with the page).
+///
+/// ```
+/// use leptos::prelude::*;
+/// use leptos_router::{components::ProtectedRoute, path};
+///
+/// #[component]
+/// fn Settings() -> impl IntoView { "settings" }
+///
+/// #[component]
+/// fn Routes() -> impl IntoView {
+///     view! {
+///         <ProtectedRoute
+///             path=path!("/settings")
+///             view=Settings
+///             condition=auth::is_signed_in
+///             redirect_path=auth::login_path
+///         />
+///     }
+/// }
+/// ```
+pub fn is_signed_in() -> Option<bool> {
+    Some(use_user().is_logged_in())
+}
+
+/// [`LOGIN_PATH`] with `?next=` the page being shown, for `ProtectedRoute`'s redirect.
+pub fn login_path() -> String {
+    login_path_from(LOGIN_PATH)
+}
+
+fn login_path_from(login_path: &str) -> String {
+    let location = use_location();
+    let here = format!(
+        "{}{}",
+        location.pathname.get_untracked(),
+        location.search.get_untracked()
+    );
+    format!("{login_path}?next={}", encode_query_value(&here))
+}
+
+/// A sign-in page: "Sign in to continue" and a login button that comes back to `?next=`.
+/// Someone already signed in goes straight to `next` (home when it is not a path here).
+/// Mount it with `<Route path=StaticSegment("login") view=auth::LoginPage/>`; an app with
+/// several providers writes its own, with a `<LoginButton provider="…"/>` each.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let next = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("next")
+        .unwrap_or_else(|| "/".to_owned());
+    if use_user().is_logged_in() {
+        let path = local_path(&next).unwrap_or("/").to_owned();
+        return view! { <Redirect path /> }.into_any();
+    }
+    view! {
+        <h1>"Sign in to continue"</h1>
+        <LoginButton next />
+    }
+    .into_any()
+}
+
+/// `text` as one query value: everything but unreserved characters and `/` percent-encoded.
+fn encode_query_value(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_return_path_is_one_query_value() {
+        assert_eq!(encode_query_value("/private"), "/private");
+        assert_eq!(
+            encode_query_value("/a?b=1&c=d e#f"),
+            "/a%3Fb%3D1%26c%3Dd%20e%23f"
+        );
+        assert_eq!(encode_query_value("/é"), "/%C3%A9");
+    }
+}
