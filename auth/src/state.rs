@@ -390,7 +390,7 @@ impl Auth {
 mod tests {
     use super::*;
 
-    fn auth(providers: &str) -> Auth {
+    pub(super) fn auth(providers: &str) -> Auth {
         let text = format!(
             "[auth]\nredirect_uri = \"http://localhost:3000/oauth2callback\"\n\
              cookie_secret = \"0123456789abcdef0123456789abcdef\"\n\
@@ -524,7 +524,7 @@ mod tests {
         (String::from_utf8_lossy(&body).into_owned(), set_cookies)
     }
 
-    fn alice_cookie(secret: &str) -> String {
+    pub(super) fn alice_cookie(secret: &str) -> String {
         let serde_json::Value::Object(claims) = serde_json::json!({"sub": "a", "name": "Alice"})
         else {
             unreachable!()
@@ -577,6 +577,70 @@ mod tests {
                 .iter()
                 .any(|c| c.starts_with("auth_user=;") && c.contains("Max-Age=0")),
             "{set_cookies:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod extractor_tests {
+    use axum::{body::Body, http::Request, routing::get};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn app(auth: &Auth) -> Router {
+        auth.install(
+            Router::new()
+                .route(
+                    "/me",
+                    get(|user: User| async move { user.name().unwrap_or("?").to_owned() }),
+                )
+                .route(
+                    "/maybe",
+                    get(|user: Option<User>| async move {
+                        user.map_or("nobody".to_owned(), |user| {
+                            user.name().unwrap_or("?").to_owned()
+                        })
+                    }),
+                ),
+        )
+    }
+
+    async fn call(auth: &Auth, path: &str, cookie: Option<&str>) -> (http::StatusCode, String) {
+        let mut request = Request::get(path);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = app(auth)
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_handler_is_protected_by_its_user_argument() {
+        let auth = tests::auth("client_id = \"a\"\n");
+        let secret = "0123456789abcdef0123456789abcdef";
+        let alice = tests::alice_cookie(secret);
+        assert_eq!(
+            call(&auth, "/me", Some(&alice)).await,
+            (http::StatusCode::OK, "Alice".into())
+        );
+        let (status, body) = call(&auth, "/me", None).await;
+        assert_eq!(status, http::StatusCode::UNAUTHORIZED);
+        assert_eq!(body, "You are not signed in.");
+        let (status, _) = call(&auth, "/me", Some("auth_user=forged")).await;
+        assert_eq!(status, http::StatusCode::UNAUTHORIZED);
+
+        assert_eq!(call(&auth, "/maybe", Some(&alice)).await.1, "Alice");
+        assert_eq!(
+            call(&auth, "/maybe", None).await,
+            (http::StatusCode::OK, "nobody".into())
         );
     }
 }
