@@ -19,8 +19,8 @@ pub mod config;
 pub mod cookies;
 #[cfg(feature = "dev-idp")]
 pub mod dev_idp;
-#[cfg(all(test, feature = "dev-idp"))]
-mod flow_tests;
+#[cfg(feature = "ssr")]
+mod flow;
 #[cfg(feature = "ssr")]
 mod html;
 #[cfg(feature = "ssr")]
@@ -33,7 +33,7 @@ pub mod return_to;
 #[cfg(feature = "ssr")]
 mod routes;
 #[cfg(feature = "ssr")]
-mod state;
+mod service;
 
 pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 #[cfg(feature = "ssr")]
@@ -44,5 +44,5 @@ pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenSignedIn, is_signed
 pub use return_to::local_path;
 pub use server_fns::{Login, Logout, login, logout, sign_in};
 #[cfg(feature = "ssr")]
-pub use state::{Auth, SetupError};
+pub use service::{Auth, SetupError};
 pub use user::User;

@@ -6,7 +6,9 @@ use axum::{
 use tower::ServiceExt;
 
 use super::*;
-use crate::config;
+use crate::{User, config, cookies::LoginState};
+use axum::http::StatusCode;
+use time::OffsetDateTime;
 
 fn auth() -> Auth {
     auth_with_secret("a test cookie secret that is long enough")

@@ -12,7 +12,7 @@ use url::Url;
 use crate::{
     AuthError, User,
     config::{self, AuthConfig, ConfigError},
-    cookies::{CookieCodec, LoginState},
+    cookies::CookieCodec,
     oidc::Provider,
     return_to,
 };
@@ -247,6 +247,10 @@ impl Auth {
             .unwrap_or_else(|| "/".to_owned())
     }
 
+    pub(crate) fn is_configured(&self) -> bool {
+        self.0.configured
+    }
+
     pub(crate) fn codec(&self) -> &CookieCodec {
         &self.0.codec
     }
@@ -290,47 +294,6 @@ impl Auth {
             })
             .filter(|path| path.len() <= MAX_RETURN_PATH_BYTES)
             .unwrap_or_else(|| "/".to_owned())
-    }
-
-    /// Starts a login with `provider`: seals a login-state cookie and returns where to send
-    /// the browser.
-    pub(crate) async fn start_login(
-        &self,
-        cookies: &Cookies,
-        provider: Option<&str>,
-        return_to: String,
-    ) -> Result<Url, AuthError> {
-        if !self.0.configured {
-            return Err(AuthError::NotConfigured);
-        }
-        let provider = self.provider(provider)?;
-        let authorization = provider.authorize().await.map_err(|error| {
-            tracing::warn!(
-                provider = %provider.config().label(),
-                "cannot start a login: {}",
-                crate::log::one_line(&error.to_string())
-            );
-            AuthError::ProviderUnavailable(error.public_message().to_owned())
-        })?;
-        let login = LoginState {
-            state: authorization.state,
-            nonce: authorization.nonce,
-            pkce_verifier: authorization.pkce_verifier,
-            provider: provider.config().name.clone(),
-            return_to,
-        };
-        let now = OffsetDateTime::now_utc();
-        let Some(cookie) = self.0.codec.login_state_cookie(&login, now) else {
-            tracing::error!("the provider library made a state unfit for a cookie name");
-            return Err(AuthError::Internal);
-        };
-        // However many logins this browser started and abandoned, only a few stay.
-        let present = cookies.list();
-        for name in self.0.codec.login_states_to_drop(&present, &cookie, now) {
-            cookies.add(self.0.codec.removal(&name));
-        }
-        cookies.add(cookie);
-        Ok(authorization.url)
     }
 
     pub(crate) fn provider(&self, name: Option<&str>) -> Result<&Provider, AuthError> {
