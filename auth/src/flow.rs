@@ -101,6 +101,9 @@ pub(crate) enum CallbackFailure {
     MissingCode,
     #[error("the provider of this login is no longer configured")]
     ProviderGone,
+    /// The app's `map_claims` hook refused this account; the reason is the app's words.
+    #[error("the app refused this account: {}", outside_field(.0))]
+    RefusedByApp(String),
     #[error("the callback names issuer {0:?}, not the provider this login went to")]
     WrongIssuer(String),
     #[error("{0}")]
@@ -114,6 +117,7 @@ impl CallbackFailure {
         match self {
             Self::Oidc(error) => error.status(),
             Self::TooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RefusedByApp(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -161,6 +165,7 @@ impl CallbackFailure {
                 "This sign-in has expired or was already used. Please start again.".to_owned()
             }
             Self::ProviderGone => "This sign-in provider is no longer available.".to_owned(),
+            Self::RefusedByApp(reason) => reason.clone(),
             Self::Oidc(error) => error.public_message().to_owned(),
             Self::TooLarge(_) => {
                 "Your account's profile is too large for this app's sign-in cookie.".to_owned()
@@ -199,19 +204,23 @@ pub(crate) async fn finish_login(
     {
         return Err(CallbackFailure::WrongIssuer(iss));
     }
-    let claims = provider
+    let mut claims = provider
         .complete(Completion {
             code,
             pkce_verifier: login.pkce_verifier,
             nonce: &login.nonce,
         })
         .await?;
+    auth.hooks()
+        .map_claims(&mut claims, login.provider.as_deref())
+        .map_err(CallbackFailure::RefusedByApp)?;
     let user = User::signed_in(claims, login.provider);
     let cookie = auth
         .codec()
         .identity_cookie(&user, OffsetDateTime::now_utc())?;
     cookies.add(cookie);
     tracing::info!(provider = %provider.config().label(), "signed in");
+    auth.hooks().signed_in(&user);
     Ok(login.return_to)
 }
 

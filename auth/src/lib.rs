@@ -22,6 +22,8 @@ pub mod dev_idp;
 #[cfg(feature = "ssr")]
 mod flow;
 #[cfg(feature = "ssr")]
+mod hooks;
+#[cfg(feature = "ssr")]
 mod html;
 #[cfg(feature = "ssr")]
 mod log;
@@ -41,8 +43,15 @@ pub use context::server::require_user;
 pub use context::{provide_user, use_user};
 pub use error::AuthError;
 pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenSignedIn, is_signed_in, login_path};
+#[cfg(feature = "ssr")]
+pub use hooks::AuthEvent;
 pub use return_to::local_path;
 pub use server_fns::{Login, Logout, login, logout, sign_in};
 #[cfg(feature = "ssr")]
 pub use service::{Auth, SetupError};
 pub use user::User;
+
+/// A user's claims, as the provider sent them: names and JSON values.
+pub type Claims = serde_json::Map<String, serde_json::Value>;
+/// One claim's value.
+pub use serde_json::Value as ClaimValue;

@@ -65,7 +65,11 @@ pub(crate) fn go_to(url: &str) -> Result<(), AuthError> {
 #[server(prefix = "/api/auth", endpoint = "logout")]
 pub async fn logout() -> Result<(), AuthError> {
     let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
+    let user = auth.user(&cookies);
     cookies.add(auth.codec().removal(&auth.codec().identity_name()));
+    if user.is_logged_in() {
+        auth.hooks().signed_out(&user);
+    }
     if is_plain_form_post() {
         leptos_axum::redirect("/");
     }

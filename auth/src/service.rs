@@ -31,6 +31,7 @@ struct Inner {
     callback_path: String,
     /// Rate-limits the log lines of callbacks nobody here started.
     log_throttle: crate::log::Throttle,
+    hooks: crate::hooks::HookSet,
     configured: bool,
     #[cfg(feature = "dev-idp")]
     dev_idp: Option<Arc<crate::dev_idp::DevIdp>>,
@@ -56,6 +57,7 @@ impl Inner {
             own_origins,
             callback_path: config.redirect_uri.path().to_owned(),
             log_throttle: crate::log::Throttle::new(LOG_INTERVAL),
+            hooks: Default::default(),
             configured: true,
             #[cfg(feature = "dev-idp")]
             dev_idp: None,
@@ -121,10 +123,11 @@ pub enum SetupError {
 }
 
 impl Auth {
-    /// Reads the secrets file and the environment. `site_addr` is where this server listens,
-    /// for the development provider: without any `[auth]` configuration a debug build signs
-    /// in through it (feature `dev-idp`), and a release build refuses to start.
-    pub fn from_env(site_addr: SocketAddr) -> Result<Self, SetupError> {
+    /// Reads the secrets file and the environment. Without any `[auth]` configuration a
+    /// debug build signs in through the development provider (feature `dev-idp`), served on
+    /// the address Leptos's configuration names (`LEPTOS_SITE_ADDR` or the Cargo.toml
+    /// metadata); a release build refuses to start.
+    pub fn from_env() -> Result<Self, SetupError> {
         let config = config::load()?;
         let opt_in = std::env::var(DEV_PROVIDER_IN_RELEASE_ENV).ok();
         let opt_in = opt_in.as_deref() == Some(DEV_PROVIDER_IN_RELEASE_VALUE);
@@ -133,7 +136,11 @@ impl Auth {
             config,
         ) {
             (Startup::Configured, Some(config)) => Self::new(config),
-            (Startup::DevProvider, _) => Self::with_dev_provider(site_addr),
+            (Startup::DevProvider, _) => {
+                let leptos = leptos::config::get_configuration(None)
+                    .map_err(|error| SetupError::DevProvider(error.to_string()))?;
+                Self::with_dev_provider(leptos.leptos_options.site_addr)
+            }
             _ => {
                 tracing::warn!(
                     "sign-in is switched off: add an [auth] table to {} (see the README)",
@@ -200,6 +207,7 @@ impl Auth {
             origin,
             callback_path: "/oauth2callback".to_owned(),
             log_throttle: crate::log::Throttle::new(LOG_INTERVAL),
+            hooks: Default::default(),
             configured: false,
             #[cfg(feature = "dev-idp")]
             dev_idp: None,
@@ -223,6 +231,53 @@ impl Auth {
                 self.clone(),
                 crate::middleware::layer,
             ))
+    }
+
+    /// Calls `hook` after each sign-in, with who, which provider and when: for audit logs.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), auth::SetupError> {
+    /// let auth = auth::Auth::from_env()?.on_sign_in(|event| {
+    ///     tracing::info!(user = ?event.user.id(), "signed in");
+    /// });
+    /// # Ok(()) }
+    /// ```
+    pub fn on_sign_in(self, hook: impl Fn(&crate::AuthEvent) + Send + Sync + 'static) -> Self {
+        self.0.hooks.add(|hooks| hooks.on_sign_in(hook));
+        self
+    }
+
+    /// Calls `hook` after each logout of someone signed in.
+    pub fn on_sign_out(self, hook: impl Fn(&crate::AuthEvent) + Send + Sync + 'static) -> Self {
+        self.0.hooks.add(|hooks| hooks.on_sign_out(hook));
+        self
+    }
+
+    /// Lets `hook` change the claims (and the provider name, `None` for the unnamed one) of
+    /// each sign-in before they are kept: drop what the app does not need, rename, or refuse
+    /// the sign-in with `Err(reason)`, which the visitor reads on the error page (403).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), auth::SetupError> {
+    /// let auth = auth::Auth::from_env()?.map_claims(|claims, _provider| {
+    ///     claims.remove("picture");
+    ///     match claims.get("email").and_then(|email| email.as_str()) {
+    ///         Some(email) if email.ends_with("@example.com") => Ok(()),
+    ///         _ => Err("Only example.com accounts may sign in here.".to_owned()),
+    ///     }
+    /// });
+    /// # Ok(()) }
+    /// ```
+    pub fn map_claims(
+        self,
+        hook: impl Fn(&mut crate::Claims, Option<&str>) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.0.hooks.add(|hooks| hooks.map_claims(hook));
+        self
+    }
+
+    pub(crate) fn hooks(&self) -> &crate::hooks::HookSet {
+        &self.0.hooks
     }
 
     pub(crate) fn log_throttle(&self) -> &crate::log::Throttle {

@@ -26,7 +26,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let leptos_options = conf.leptos_options;
     let addr = leptos_options.site_addr;
     let routes = generate_route_list(App);
-    let auth = auth::Auth::from_env(addr)?;
+    let auth = auth::Auth::from_env()?;
 
     let app = Router::new()
         .leptos_routes(&leptos_options, routes, {

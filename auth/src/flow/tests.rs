@@ -61,12 +61,17 @@ struct Site {
 /// The app's server as `server/` wires it (server functions plus `Auth::install`), with the
 /// development provider, on a loopback port.
 async fn site() -> Site {
+    site_with(|auth| auth).await
+}
+
+/// [`site`], with the app's hooks.
+async fn site_with(hooks: impl FnOnce(Auth) -> Auth) -> Site {
     LazyLock::force(&LOG);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let auth = Auth::with_dev_provider(addr).expect("dev provider");
+    let auth = hooks(Auth::with_dev_provider(addr).expect("dev provider"));
     let app = Router::new().route("/api/{*fn_name}", post(leptos_axum::handle_server_fns));
     let app = auth.install(app);
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -641,5 +646,80 @@ async fn abandoned_logins_keep_the_cookie_header_small() {
     assert!(
         header_bytes < crate::cookies::MAX_LOGIN_STATE_BYTES,
         "{header_bytes}"
+    );
+}
+
+#[tokio::test]
+async fn the_apps_hooks_hear_of_sign_ins_and_outs_and_shape_the_claims() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let (heard_in, heard_out) = (events.clone(), events.clone());
+    let site = site_with(move |auth| {
+        auth.on_sign_in(move |event| {
+            if let Ok(mut events) = heard_in.lock() {
+                events.push(format!("in {}", event.user.name().unwrap_or("?")));
+            }
+        })
+        .on_sign_out(move |event| {
+            if let Ok(mut events) = heard_out.lock() {
+                events.push(format!("out {}", event.user.name().unwrap_or("?")));
+            }
+        })
+        .map_claims(|claims, _| {
+            claims.remove("email");
+            claims.insert("role".to_owned(), serde_json::json!("reader"));
+            Ok(())
+        })
+    })
+    .await;
+    let login = site.login("/").await;
+    let done = site.callback(&login, true).await;
+    let identity = identity_cookie(&done).expect("signed in");
+    let (name, value) = identity.split_once('=').expect("name=value");
+    let user = site
+        .auth
+        .codec()
+        .open_identity(
+            &cookie::Cookie::new(name.to_owned(), value.to_owned()),
+            OffsetDateTime::now_utc(),
+        )
+        .expect("our cookie");
+    assert_eq!(user.email(), None, "the hook dropped it");
+    assert_eq!(user.claim::<String>("role").as_deref(), Some("reader"));
+
+    let logout = site
+        .http
+        .post(format!("{}/api/auth/logout", site.origin))
+        .header(header::ACCEPT, "application/json")
+        .header(header::COOKIE, &identity)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), StatusCode::OK);
+    let events = events
+        .lock()
+        .map(|events| events.clone())
+        .unwrap_or_default();
+    assert_eq!(events, ["in Ada Lovelace", "out Ada Lovelace"]);
+}
+
+#[tokio::test]
+async fn an_account_the_app_refuses_is_not_signed_in_and_is_told_why() {
+    let site = site_with(|auth| {
+        auth.map_claims(
+            |claims, _| match claims.get("email").and_then(|e| e.as_str()) {
+                Some(email) if email.ends_with("@company.example") => Ok(()),
+                _ => Err("Only company.example accounts may sign in here.".to_owned()),
+            },
+        )
+    })
+    .await;
+    let login = site.login("/").await;
+    let refused = site.callback(&login, true).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(identity_cookie(&refused).is_none());
+    let page = refused.text().await.expect("page");
+    assert!(
+        page.contains("Only company.example accounts may sign in here."),
+        "{page}"
     );
 }
