@@ -18,6 +18,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
 	cargo clippy -p auth -p app --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc -p auth --no-deps --features ssr
 
 unit:
 	cargo test --workspace --features ssr

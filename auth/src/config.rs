@@ -45,10 +45,12 @@ const RESERVED_PARAMS: [&str; 11] = [
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
+    /// The value itself, for the one place that needs it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -65,6 +67,7 @@ impl fmt::Debug for Secret {
 pub struct AuthConfig {
     /// Where providers send the visitor back; its path is where the callback is served.
     pub redirect_uri: Url,
+    /// The secret the cookie key is derived from.
     pub cookie_secret: Secret,
     /// Retired cookie secrets: cookies sealed with them still open, and are sealed anew.
     pub previous_cookie_secrets: Vec<Secret>,
@@ -126,8 +129,11 @@ impl AuthConfig {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{file}: {key}: {problem}")]
 pub struct ConfigError {
+    /// The secrets file (or the environment variable) that holds the mistake.
     pub file: String,
+    /// The key, e.g. `auth.cookie_secret`.
     pub key: String,
+    /// What is wrong with it, and how to mend it.
     pub problem: String,
 }
 

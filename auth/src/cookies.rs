@@ -68,8 +68,11 @@ const STANDARD_CLAIMS: [&str; 25] = [
 /// A login under way, between the `login` server function and the callback.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoginState {
+    /// The `state` sent to the provider, which the callback must bring back.
     pub state: String,
+    /// The `nonce` the ID token must carry.
     pub nonce: String,
+    /// The PKCE verifier for the code exchange.
     pub pkce_verifier: String,
     /// The `[auth.NAME]` provider, `None` for the unnamed one.
     pub provider: Option<String>,
@@ -112,6 +115,7 @@ impl CookieCodec {
         Self::with_key(Key::derive_from(secret.expose().as_bytes()), secure)
     }
 
+    /// A codec with this key (tests, and sign-in switched off).
     pub fn with_key(key: Key, secure: bool) -> Self {
         Self {
             key,
@@ -129,6 +133,7 @@ impl CookieCodec {
         self
     }
 
+    /// The identity cookie's name (`__Host-` prefixed over https).
     pub fn identity_name(&self) -> String {
         self.prefixed(IDENTITY_NAME)
     }
@@ -215,6 +220,7 @@ impl CookieCodec {
         Some((opened.content, reissue))
     }
 
+    /// The login-state cookie for `login`, or `None` when its `state` could not be a name.
     pub fn login_state_cookie(
         &self,
         login: &LoginState,

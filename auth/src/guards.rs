@@ -62,20 +62,30 @@ pub fn ShowWhenSignedIn(
 ///
 /// ```
 /// use leptos::prelude::*;
-/// use leptos_router::{components::ProtectedRoute, path};
+/// use leptos_router::{
+///     components::{ProtectedRoute, Router, Routes},
+///     path,
+/// };
 ///
 /// #[component]
-/// fn Settings() -> impl IntoView { "settings" }
+/// fn Settings() -> impl IntoView {
+///     "settings"
+/// }
 ///
 /// #[component]
-/// fn Routes() -> impl IntoView {
+/// fn App() -> impl IntoView {
+///     auth::provide_user();
 ///     view! {
-///         <ProtectedRoute
-///             path=path!("/settings")
-///             view=Settings
-///             condition=auth::is_signed_in
-///             redirect_path=auth::login_path
-///         />
+///         <Router>
+///             <Routes fallback=|| "Not found.">
+///                 <ProtectedRoute
+///                     path=path!("/settings")
+///                     view=Settings
+///                     condition=auth::is_signed_in
+///                     redirect_path=auth::login_path
+///                 />
+///             </Routes>
+///         </Router>
 ///     }
 /// }
 /// ```

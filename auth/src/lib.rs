@@ -1,24 +1,90 @@
-//! Sign-in for Leptos apps, the way Streamlit does it.
+//! Sign-in for Leptos apps, as easy as Streamlit's `st.login()`: a [`LoginButton`] sends the
+//! visitor to an OpenID Connect provider, [`use_user()`] says who they are, a
+//! [`LogoutButton`] forgets them.
 //!
-//! - `<LoginButton/>` (or the [`login`] server function) sends the visitor to their OpenID
-//!   provider; [`use_user()`] says who they are; `<LogoutButton/>` ([`logout`]) forgets them.
-//! - On the server, [`Auth`] reads the `[auth]` configuration and `auth.install(router)` adds
-//!   the `/oauth2callback` route; [`require_user`] guards server functions.
+//! # Using it in an app
 //!
-//! A sign-in from button to cookie: [`components`] → [`server_fns`] → `routes` (the callback).
-pub mod components;
-pub mod context;
+//! Add the crate with the app's features: `auth = { …, features = ["hydrate"] }` for the
+//! browser build, `["ssr"]` for the server's, and `"dev-idp"` for a working sign-in with no
+//! configuration in debug builds. Then four steps:
+//!
+//! 1. At the root of the component tree, once: [`provide_user()`].
+//! 2. Anywhere: [`use_user()`] returns the [`User`] of this page load, at no cost (it came
+//!    with the page); [`LoginButton`] and [`LogoutButton`] are forms that work before
+//!    hydration and without JavaScript.
+//! 3. Pages for members only: [`RequireUser`] (sends anyone else to [`LoginPage`] and back),
+//!    [`ShowWhenSignedIn`], or `leptos_router`'s `ProtectedRoute` with [`is_signed_in`] and
+//!    [`login_path`]. Server code: `require_user().await?` in a server function, a `User`
+//!    argument in an axum handler (401 otherwise), `Option<User>` where anyone may come.
+//! 4. In `main`: `let auth = Auth::from_env()?;` (the `[auth]` table of `secrets.toml`, the
+//!    `AUTH_*` variables), then `auth.install(router)` adds the callback route and the layers.
+//!
+//! ```
+//! use leptos::prelude::*;
+//!
+//! #[component]
+//! fn App() -> impl IntoView {
+//!     auth::provide_user();
+//!     view! { <Greeting /> }
+//! }
+//!
+//! #[component]
+//! fn Greeting() -> impl IntoView {
+//!     let user = auth::use_user();
+//!     if user.is_logged_in() {
+//!         let name = user.name().unwrap_or("there").to_owned();
+//!         view! { <p>"Hello, " {name} "!"</p> <auth::LogoutButton /> }.into_any()
+//!     } else {
+//!         view! { <auth::LoginButton /> }.into_any()
+//!     }
+//! }
+//!
+//! /// A claim of the app's own, typed.
+//! fn groups(user: &auth::User) -> Vec<String> {
+//!     user.claim("groups").unwrap_or_default()
+//! }
+//! # assert!(groups(&auth::User::default()).is_empty());
+//! ```
+//!
+//! The server side (feature `ssr`):
+//!
+//! ```no_run
+//! # #[cfg(feature = "ssr")]
+//! # mod server {
+//! use axum::{Router, routing::get};
+//!
+//! async fn me(user: auth::User) -> String {
+//!     format!("You are {}", user.name().unwrap_or("someone"))
+//! }
+//!
+//! pub fn router() -> Result<Router, auth::SetupError> {
+//!     let auth = auth::Auth::from_env()?.on_sign_in(|event| {
+//!         tracing::info!(user = ?event.user.id(), "signed in");
+//!     });
+//!     Ok(auth.install(Router::new().route("/api/me", get(me))))
+//! }
+//! # }
+//! ```
+//!
+//! A sign-in from button to cookie reads in three files: `components.rs` (the button) →
+//! `server_fns.rs` (the `login` server function) → `flow.rs` (the login from start to
+//! finish, and the cookie).
+#![warn(missing_docs)]
+
+mod components;
+mod context;
 mod error;
 mod guards;
-pub mod server_fns;
+mod return_to;
+mod server_fns;
 mod user;
 
 #[cfg(feature = "ssr")]
-pub mod config;
+mod config;
 #[cfg(feature = "ssr")]
-pub mod cookies;
+mod cookies;
 #[cfg(feature = "dev-idp")]
-pub mod dev_idp;
+mod dev_idp;
 #[cfg(feature = "ssr")]
 mod flow;
 #[cfg(feature = "ssr")]
@@ -30,8 +96,7 @@ mod log;
 #[cfg(feature = "ssr")]
 mod middleware;
 #[cfg(feature = "ssr")]
-pub mod oidc;
-pub mod return_to;
+mod oidc;
 #[cfg(feature = "ssr")]
 mod routes;
 #[cfg(feature = "ssr")]
@@ -39,19 +104,27 @@ mod service;
 
 pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 #[cfg(feature = "ssr")]
-pub use context::server::require_user;
+pub use context::server::{NotSignedIn, require_user};
 pub use context::{provide_user, use_user};
 pub use error::AuthError;
 pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenSignedIn, is_signed_in, login_path};
-#[cfg(feature = "ssr")]
-pub use hooks::AuthEvent;
 pub use return_to::local_path;
 pub use server_fns::{Login, Logout, login, logout, sign_in};
-#[cfg(feature = "ssr")]
-pub use service::{Auth, SetupError};
 pub use user::User;
+#[cfg(feature = "ssr")]
+pub use {config::ConfigError, hooks::AuthEvent, service::Auth, service::SetupError};
 
 /// A user's claims, as the provider sent them: names and JSON values.
 pub type Claims = serde_json::Map<String, serde_json::Value>;
 /// One claim's value.
 pub use serde_json::Value as ClaimValue;
+
+/// Internals for this crate's own integration tests and fuzzing (`auth/tests/`); not an API.
+#[doc(hidden)]
+#[cfg(feature = "ssr")]
+pub mod testing {
+    pub use crate::config::{AuthConfig, Secret, from_sources};
+    pub use crate::cookies::{CookieCodec, LoginState, MAX_COOKIE_BYTES};
+    pub use crate::oidc::DISCOVERY_RETRY_AFTER;
+    pub use crate::return_to::{referer_path, same_site_path};
+}

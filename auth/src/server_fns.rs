@@ -13,7 +13,12 @@ use crate::AuthError;
 /// Before it runs, the request must have come from one of this site's pages (see
 /// `middleware`), so another site cannot start a login in the visitor's name.
 #[server(prefix = "/api/auth", endpoint = "login")]
-pub async fn login(provider: Option<String>, next: Option<String>) -> Result<String, AuthError> {
+pub async fn login(
+    /// The `[auth.NAME]` provider; `None` for the unnamed one.
+    provider: Option<String>,
+    /// The path to come back to; the page the request came from when `None`.
+    next: Option<String>,
+) -> Result<String, AuthError> {
     let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     let return_to = auth.return_path(next.as_deref(), referer().as_deref());
     match auth

@@ -73,8 +73,8 @@ const MAX_RETURN_PATH_BYTES: usize = 1024;
 
 /// Set to exactly this value, allows the development provider in a release build: for demos
 /// only, since anyone can then sign in as anyone.
-pub const DEV_PROVIDER_IN_RELEASE_ENV: &str = "AUTH_DEV_PROVIDER_IN_RELEASE";
-pub const DEV_PROVIDER_IN_RELEASE_VALUE: &str = "anyone-can-sign-in-as-anyone";
+pub(crate) const DEV_PROVIDER_IN_RELEASE_ENV: &str = "AUTH_DEV_PROVIDER_IN_RELEASE";
+pub(crate) const DEV_PROVIDER_IN_RELEASE_VALUE: &str = "anyone-can-sign-in-as-anyone";
 
 /// How the server signs people in, decided once at start-up.
 #[derive(Debug, PartialEq, Eq)]
@@ -109,16 +109,25 @@ fn startup(
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error("{0}")]
+    /// The `[auth]` table (or an `AUTH_*` variable) is wrong; the error names file and key.
     Config(#[from] ConfigError),
     #[error(
         "sign-in is not configured: write an [auth] table (redirect_uri, cookie_secret, \
          client_id, client_secret, server_metadata_url) in {file}, or name another file with \
          {env}; see the README's configuration reference"
     )]
-    NotConfigured { file: String, env: &'static str },
+    /// A release build without configuration.
+    NotConfigured {
+        /// The secrets file looked for.
+        file: String,
+        /// The variable that names another.
+        env: &'static str,
+    },
     #[error("cannot build the HTTP client for the providers: {0}")]
+    /// The HTTP client for the providers could not be built.
     Http(String),
     #[error("{0}")]
+    /// The development provider could not start.
     DevProvider(String),
 }
 
@@ -185,11 +194,14 @@ impl Auth {
         false
     }
 
+    /// The service for a configuration built in code (tests); apps use [`Auth::from_env`].
+    #[doc(hidden)]
     pub fn new(config: AuthConfig) -> Result<Self, SetupError> {
         Self::with_provider_timeout(config, crate::oidc::PROVIDER_TIMEOUT)
     }
 
     /// As [`Auth::new`], with another limit on each call to a provider (tests use a short one).
+    #[doc(hidden)]
     pub fn with_provider_timeout(
         config: AuthConfig,
         timeout: std::time::Duration,
@@ -198,6 +210,7 @@ impl Auth {
     }
 
     /// Sign-in switched off: every visitor is signed out and `login` says why.
+    #[doc(hidden)]
     pub fn unconfigured() -> Self {
         let origin = Url::parse("http://localhost/").expect("a constant URL parses");
         Self(Arc::new(Inner {

@@ -42,6 +42,7 @@ impl User {
             .or_else(|| self.get_str("preferred_username"))
     }
 
+    /// The email address the provider gave (check `email_verified` before trusting it).
     pub fn email(&self) -> Option<&str> {
         self.get_str("email")
     }

@@ -7,9 +7,9 @@
 #![cfg(feature = "ssr")]
 
 use auth::User;
-use auth::config::Secret;
-use auth::cookies::{CookieCodec, LoginState, MAX_COOKIE_BYTES};
-use auth::return_to::{referer_path, same_site_path};
+use auth::testing::Secret;
+use auth::testing::{CookieCodec, LoginState, MAX_COOKIE_BYTES};
+use auth::testing::{referer_path, same_site_path};
 use base64::{Engine, prelude::BASE64_STANDARD};
 use cookie::Cookie;
 use proptest::collection::{btree_map, vec};

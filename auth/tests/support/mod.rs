@@ -15,8 +15,7 @@ use std::{
 
 use auth::{
     Auth, User,
-    config::Secret,
-    cookies::{CookieCodec, LoginState},
+    testing::{CookieCodec, LoginState, Secret},
 };
 use axum::{
     Router,
@@ -130,7 +129,7 @@ server_metadata_url = "{}"
 "#,
             idp.discovery_url()
         );
-        let config = auth::config::from_sources(Path::new("test.toml"), Some(&toml), |_| None)
+        let config = auth::testing::from_sources(Path::new("test.toml"), Some(&toml), |_| None)
             .expect("a valid configuration")
             .expect("configured");
         assert_eq!(config.providers[0].issuer, idp.issuer());
