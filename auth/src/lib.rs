@@ -86,6 +86,8 @@ mod cookies;
 #[cfg(feature = "dev-idp")]
 mod dev_idp;
 #[cfg(feature = "ssr")]
+mod dev_slot;
+#[cfg(feature = "ssr")]
 mod flow;
 #[cfg(feature = "ssr")]
 mod hooks;

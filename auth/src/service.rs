@@ -13,6 +13,7 @@ use crate::{
     AuthError, User,
     config::{self, AuthConfig, ConfigError},
     cookies::CookieCodec,
+    dev_slot::DevSlot,
     oidc::Provider,
     return_to,
 };
@@ -33,8 +34,7 @@ struct Inner {
     log_throttle: crate::log::Throttle,
     hooks: crate::hooks::HookSet,
     configured: bool,
-    #[cfg(feature = "dev-idp")]
-    dev_idp: Option<Arc<crate::dev_idp::DevIdp>>,
+    dev: DevSlot,
 }
 
 impl Inner {
@@ -59,8 +59,7 @@ impl Inner {
             log_throttle: crate::log::Throttle::new(LOG_INTERVAL),
             hooks: Default::default(),
             configured: true,
-            #[cfg(feature = "dev-idp")]
-            dev_idp: None,
+            dev: DevSlot::default(),
         })
     }
 }
@@ -160,38 +159,26 @@ impl Auth {
         }
     }
 
-    #[cfg(feature = "dev-idp")]
+    /// Signs in through the development provider, started for an app on `site_addr`.
     pub(crate) fn with_dev_provider(site_addr: SocketAddr) -> Result<Self, SetupError> {
-        let (idp, config) = crate::dev_idp::DevIdp::start(site_addr)
-            .map_err(|error| SetupError::DevProvider(error.to_string()))?;
-        tracing::warn!(
-            "sign-in uses the development provider at {}: anyone can sign in as anyone. \
-             To use a real provider, write an [auth] table (redirect_uri, cookie_secret, \
-             client_id, client_secret, server_metadata_url) in {} (see the README)",
-            idp.issuer(),
-            config::DEFAULT_SECRETS_FILE
-        );
-        let mut inner = Inner::configured(config, crate::oidc::PROVIDER_TIMEOUT)?;
-        inner.dev_idp = Some(idp);
-        Ok(Self(Arc::new(inner)))
-    }
-
-    #[cfg(not(feature = "dev-idp"))]
-    fn with_dev_provider(_site_addr: SocketAddr) -> Result<Self, SetupError> {
-        Ok(Self::unconfigured())
+        match DevSlot::start(site_addr)? {
+            Some((dev, config)) => {
+                let mut inner = Inner::configured(config, crate::oidc::PROVIDER_TIMEOUT)?;
+                inner.dev = dev;
+                Ok(Self(Arc::new(inner)))
+            }
+            None => Ok(Self::unconfigured()),
+        }
     }
 
     #[cfg(all(test, feature = "dev-idp"))]
     pub(crate) fn dev_provider(&self) -> Option<&Arc<crate::dev_idp::DevIdp>> {
-        self.0.dev_idp.as_ref()
+        self.0.dev.idp()
     }
 
     /// Whether sign-in goes through the development provider (pages show a banner).
     pub fn dev_provider_active(&self) -> bool {
-        #[cfg(feature = "dev-idp")]
-        return self.0.dev_idp.is_some();
-        #[cfg(not(feature = "dev-idp"))]
-        false
+        self.0.dev.active()
     }
 
     /// The service for a configuration built in code (tests); apps use [`Auth::from_env`].
@@ -222,20 +209,16 @@ impl Auth {
             log_throttle: crate::log::Throttle::new(LOG_INTERVAL),
             hooks: Default::default(),
             configured: false,
-            #[cfg(feature = "dev-idp")]
-            dev_idp: None,
+            dev: DevSlot::default(),
         }))
     }
 
     /// Adds the callback route and what the sign-in server functions and `use_user()` need
     /// (the cookie layer and this `Auth`) to the app's router.
     pub fn install(&self, router: Router) -> Router {
-        #[cfg(feature = "dev-idp")]
-        let router = match &self.0.dev_idp {
-            Some(idp) => router.merge(idp.router()),
-            None => router,
-        };
-        router
+        self.0
+            .dev
+            .mount(router)
             .merge(crate::routes::callback_router(&self.0.callback_path))
             .layer(Extension(self.clone()))
             .layer(CookieManagerLayer::new())
