@@ -615,20 +615,20 @@ async fn discovery_and_keys_are_refreshed_when_their_max_age_runs_out() {
         let provider = &provider;
         async move { h.complete(provider, &login, token).await }
     };
-    sign_in(&*RSA_A).await.expect("signed in");
+    sign_in(&RSA_A).await.expect("signed in");
     let counts = || (h.idp.hits(Endpoint::Discovery), h.idp.hits(Endpoint::Jwks));
     assert_eq!(counts(), (1, 1));
 
     // The provider restarts with a new key under the same kid; no login fails to notice.
     h.idp.set_jwks(vec![RSA_A_ROTATED.jwk()]);
     clock.advance(Duration::from_secs(599));
-    sign_in(&*RSA_A)
+    sign_in(&RSA_A)
         .await
         .expect("the cached keys are still fresh");
     assert_eq!(counts(), (1, 1));
 
     clock.advance(Duration::from_secs(2));
-    sign_in(&*RSA_A_ROTATED)
+    sign_in(&RSA_A_ROTATED)
         .await
         .expect("the JWKS was refreshed before the check");
     assert_eq!(counts(), (1, 2), "the JWKS alone");
@@ -640,7 +640,7 @@ async fn discovery_and_keys_are_refreshed_when_their_max_age_runs_out() {
         json!(format!("{}/token?moved=1", h.idp.issuer())),
     );
     clock.advance(Duration::from_secs(600));
-    sign_in(&*RSA_A_ROTATED).await.expect("signed in");
+    sign_in(&RSA_A_ROTATED).await.expect("signed in");
     assert_eq!(counts(), (2, 3));
     let token_calls = h.idp.requests(Endpoint::Token);
     assert_eq!(
