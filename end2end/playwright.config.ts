@@ -141,6 +141,8 @@ export default defineConfig({
         OIDC_PORT: String(OIDC_PORT),
         OIDC_REDIRECT_URIS: `${APP_URL}/oauth2callback,${PROXY_URL}/oauth2callback`,
         OIDC_POST_LOGOUT_REDIRECT_URIS: `${APP_URL}/,${PROXY_URL}/`,
+        // POST /__admin/rotate-key (tests/key-rotation.spec.ts).
+        OIDC_ADMIN: '1',
       },
       reuseExistingServer: false,
       stdout: 'ignore',

@@ -80,6 +80,7 @@ mod server_fns;
 mod user;
 
 #[cfg(feature = "ssr")]
+#[allow(missing_docs)]
 mod config;
 #[cfg(feature = "ssr")]
 mod cookies;
@@ -97,7 +98,9 @@ mod html;
 mod log;
 #[cfg(feature = "ssr")]
 mod middleware;
+// Internals: reachable from outside only through the hidden `testing` module.
 #[cfg(feature = "ssr")]
+#[allow(missing_docs)]
 mod oidc;
 #[cfg(feature = "ssr")]
 mod routes;
@@ -125,8 +128,11 @@ pub use serde_json::Value as ClaimValue;
 #[doc(hidden)]
 #[cfg(feature = "ssr")]
 pub mod testing {
-    pub use crate::config::{AuthConfig, Secret, from_sources};
+    pub use crate::config::{AuthConfig, ProviderConfig, Secret, from_sources};
     pub use crate::cookies::{CookieCodec, LoginState, MAX_COOKIE_BYTES};
-    pub use crate::oidc::DISCOVERY_RETRY_AFTER;
+    pub use crate::oidc::{
+        Clock, Completion, DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN,
+        OidcError, Provider, RefreshPolicy,
+    };
     pub use crate::return_to::{referer_path, same_site_path};
 }

@@ -7,11 +7,11 @@ use std::{
 
 use http::StatusCode;
 use openidconnect::{
-    AccessToken, AdditionalClaims, AuthenticationFlow, AuthorizationCode, Client, ClientId,
-    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdToken, IdTokenFields, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse,
-    StandardTokenResponse, TokenResponse as _,
+    AccessToken, AdditionalClaims, AsyncHttpClient, AuthenticationFlow, AuthorizationCode, Client,
+    ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, HttpClientError, HttpRequest, HttpResponse, IdToken, IdTokenFields, IssuerUrl,
+    JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
     core::{
         CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
         CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -29,11 +29,79 @@ use crate::config::ProviderConfig;
 
 /// How long any one call to a provider may take before the visitor sees an error page.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
-/// An unknown key id refetches the JWKS at most this often (successful or not), so forged
-/// tokens cannot make us hammer the provider.
+/// A failed signature check (an unknown key id, a key that does not verify) refetches the JWKS
+/// at most this often, counted from the last refetch that found no new keys or failed, so
+/// forged tokens cannot make us hammer the provider. A refetch that found new keys (a real
+/// rotation) does not start it: a provider rotating twice in a row is followed at once.
 pub const JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(60);
 /// After a failed discovery, logins fail fast for this long instead of each trying again.
 pub const DISCOVERY_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// How long discovery and the JWKS are used before being fetched again, when the provider's
+/// answer has no `Cache-Control: max-age` (or `no-cache`, `no-store`: then the minimum).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60 * 60);
+/// The provider's `max-age` is honoured within these bounds.
+pub const MIN_MAX_AGE: Duration = Duration::from_secs(5 * 60);
+pub const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Where "now" comes from: the system's monotonic clock, or one a test moves forward.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> Instant + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(Arc::new(Instant::now))
+    }
+
+    /// A clock reading `now()` (tests: the system's plus an offset they advance).
+    pub fn new(now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    pub fn now(&self) -> Instant {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// When a provider's discovery document and keys are fetched again. [`Default`] is the
+/// constants above with the system clock; tests move the clock instead of waiting.
+#[derive(Clone, Debug)]
+pub struct RefreshPolicy {
+    /// Used when the provider sends no `max-age`.
+    pub default_max_age: Duration,
+    pub min_max_age: Duration,
+    pub max_max_age: Duration,
+    pub refetch_cooldown: Duration,
+    pub discovery_retry_after: Duration,
+    pub clock: Clock,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            default_max_age: DEFAULT_MAX_AGE,
+            min_max_age: MIN_MAX_AGE,
+            max_max_age: MAX_MAX_AGE,
+            refetch_cooldown: JWKS_REFETCH_COOLDOWN,
+            discovery_retry_after: DISCOVERY_RETRY_AFTER,
+            clock: Clock::system(),
+        }
+    }
+}
+
+impl RefreshPolicy {
+    /// How long an answer stays fresh: its `max-age`, or the default, within the bounds.
+    fn lifetime(&self, max_age: Option<Duration>) -> Duration {
+        max_age
+            .unwrap_or(self.default_max_age)
+            .clamp(self.min_max_age, self.max_max_age.max(self.min_max_age))
+    }
+}
 
 /// Every claim the provider sent beyond the ones `openidconnect` knows by name.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -146,23 +214,93 @@ pub struct Completion<'a> {
     pub nonce: &'a str,
 }
 
-/// One configured provider, with its discovery document cached for the life of the process.
+/// One configured provider, with its discovery document and JWKS cached.
 ///
-/// Network calls never hold the cache's lock: each of discovery and the JWKS refetch has a
-/// gate of its own, so that concurrent logins share one fetch in flight and its result.
+/// Both are fetched again on a schedule (their `Cache-Control: max-age`, bounded by the
+/// [`RefreshPolicy`]), lazily: the first use after expiry refreshes while other requests go
+/// on with the cached copy, and a failed refresh keeps that copy. A failed signature check
+/// also refetches the JWKS, at most once per cool-down (see [`JWKS_REFETCH_COOLDOWN`]).
+///
+/// Network calls never hold the cache's lock: the first discovery and the refreshes each
+/// have a gate, so that concurrent logins share one fetch in flight and its result.
 pub struct Provider {
     config: ProviderConfig,
     redirect_uri: RedirectUrl,
     http: reqwest::Client,
+    policy: RefreshPolicy,
     discovered: RwLock<Option<Arc<Discovered>>>,
-    /// The last failed discovery, while it is recent enough to answer for.
+    /// The last failed first discovery, while it is recent enough to answer for.
     discovery_gate: Mutex<Option<(Instant, OidcError)>>,
-    /// When the JWKS was last fetched again for an unknown key id.
-    jwks_gate: Mutex<Option<Instant>>,
+    /// One refresh at a time, scheduled or after a failed signature check.
+    refresh_gate: Mutex<RefreshState>,
+}
+
+#[derive(Default)]
+struct RefreshState {
+    /// No refetch after a failed signature check before this (the cool-down).
+    refetch_quiet_until: Option<Instant>,
+    /// A scheduled refresh failed: the next is not tried before this.
+    scheduled_retry_at: Option<Instant>,
+    /// The last scheduled refresh failed (and said so in the log).
+    scheduled_failing: bool,
 }
 
 struct Discovered {
+    /// The discovery document with the JWKS.
     metadata: CoreProviderMetadata,
+    discovery_expires: Instant,
+    jwks_expires: Instant,
+    /// Counts the JWKS fetches, so that a login waiting for a refetch sees one happened.
+    jwks_generation: u64,
+}
+
+impl Discovered {
+    fn due(&self, now: Instant) -> bool {
+        now >= self.discovery_expires || now >= self.jwks_expires
+    }
+}
+
+/// The provider's HTTP client, noting each answer's URL and `Cache-Control: max-age`, for
+/// `openidconnect`'s own fetching and checking of discovery documents and key sets.
+struct Recording {
+    http: reqwest::Client,
+    seen: std::sync::Mutex<Vec<(String, Option<Duration>)>>,
+}
+
+impl Recording {
+    fn new(http: &reqwest::Client) -> Self {
+        Self {
+            http: http.clone(),
+            seen: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The `max-age` of the first answer whose URL passes `pick`.
+    fn max_age(&self, pick: impl Fn(&str) -> bool) -> Option<Duration> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.iter()
+            .find(|(url, _)| pick(url))
+            .and_then(|(_, max_age)| *max_age)
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for Recording {
+    type Error = HttpClientError<reqwest::Error>;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + Sync + 'c>,
+    >;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let url = request.uri().to_string();
+            let response = self.http.call(request).await?;
+            self.seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((url, max_age(response.headers())));
+            Ok(response)
+        })
+    }
 }
 
 impl Provider {
@@ -171,10 +309,17 @@ impl Provider {
             config,
             redirect_uri: RedirectUrl::from_url(redirect_uri.clone()),
             http,
+            policy: RefreshPolicy::default(),
             discovered: RwLock::new(None),
             discovery_gate: Mutex::new(None),
-            jwks_gate: Mutex::new(None),
+            refresh_gate: Mutex::new(RefreshState::default()),
         }
+    }
+
+    /// The same provider refreshed by another policy (tests: a clock they move).
+    pub fn with_refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     pub fn config(&self) -> &ProviderConfig {
@@ -253,8 +398,10 @@ impl Provider {
         Ok(claims)
     }
 
-    /// Checks signature, issuer, audience, expiry, issue time and nonce. On an unknown key id,
-    /// the provider may have rotated its keys: fetch the JWKS once more (rate-limited) and retry.
+    /// Checks signature, issuer, audience, expiry, issue time and nonce. On a failed
+    /// signature check the provider may have changed its keys (a new key id, or a new key
+    /// under the same one): fetch the JWKS once more (see [`JWKS_REFETCH_COOLDOWN`]) and,
+    /// if it holds new keys, check again.
     async fn verify(
         &self,
         discovered: Arc<Discovered>,
@@ -262,28 +409,58 @@ impl Provider {
         nonce: &Nonce,
     ) -> Result<Map<String, Value>, OidcError> {
         match self.verify_with(&discovered, id_token, nonce) {
-            Err(openidconnect::ClaimsVerificationError::SignatureVerification(
-                openidconnect::SignatureVerificationError::NoMatchingKey,
-            )) => match self.refresh_jwks(&discovered).await? {
-                Some(refreshed) => self.verify_with(&refreshed, id_token, nonce),
-                None => self.verify_with(&discovered, id_token, nonce),
-            },
+            Err(error) if keys_may_be_stale(&error) => {
+                match self.refetch_jwks(&discovered).await? {
+                    Some(refreshed) => self.verify_with(&refreshed, id_token, nonce),
+                    None => Err(error),
+                }
+            }
             other => other,
         }
         // With its causes: "Signature verification failed" alone does not say why.
         .map_err(|error| OidcError::IdToken(describe_error(&error)))
     }
 
+    /// Verifies against the cached keys. A token without `kid` while several keys fit is
+    /// ambiguous to `openidconnect` (OpenID Connect Core 10.1 wants a `kid` then); as the
+    /// conformance suite expects, each key is then tried on its own, through the same checks.
     fn verify_with(
         &self,
         discovered: &Discovered,
         id_token: &ProviderIdToken,
         nonce: &Nonce,
     ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
-        let client = self.client(&discovered.metadata);
+        use openidconnect::{ClaimsVerificationError as Claims, SignatureVerificationError as Sig};
+        match self.verify_against(&discovered.metadata, id_token, nonce) {
+            Err(Claims::SignatureVerification(Sig::AmbiguousKeyId(_))) => {
+                for key in discovered.metadata.jwks().keys() {
+                    let one_key = discovered
+                        .metadata
+                        .clone()
+                        .set_jwks(JsonWebKeySet::new(vec![key.clone()]));
+                    match self.verify_against(&one_key, id_token, nonce) {
+                        Err(Claims::SignatureVerification(_)) => continue,
+                        other => return other,
+                    }
+                }
+                Err(Claims::SignatureVerification(Sig::CryptoError(
+                    "no key of the provider's set verifies the signature".to_owned(),
+                )))
+            }
+            other => other,
+        }
+    }
+
+    fn verify_against(
+        &self,
+        metadata: &CoreProviderMetadata,
+        id_token: &ProviderIdToken,
+        nonce: &Nonce,
+    ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
+        let client = self.client(metadata);
         let verifier = client
             .id_token_verifier()
-            .set_allowed_algs(asymmetric_algs(&discovered.metadata));
+            .set_allowed_algs(asymmetric_algs(metadata));
         let claims = id_token.claims(&verifier, nonce)?;
         match serde_json::to_value(claims) {
             Ok(Value::Object(map)) => Ok(map),
@@ -321,47 +498,105 @@ impl Provider {
         }
     }
 
-    /// The discovery document, fetched on first use and kept. A failure is remembered for
-    /// [`DISCOVERY_RETRY_AFTER`], then the next login tries again: a provider that was down at
-    /// start-up is picked up when it comes back.
+    /// The discovery document and JWKS: fetched on first use, then again when they expire
+    /// (see [`Provider::refresh_if_due`]). A failed first discovery is remembered for
+    /// [`DISCOVERY_RETRY_AFTER`], then the next login tries again: a provider that was down
+    /// at start-up is picked up when it comes back.
     async fn discovered(&self) -> Result<Arc<Discovered>, OidcError> {
-        if let Some(found) = self.discovered.read().await.as_ref() {
-            return Ok(found.clone());
+        let cached = self.discovered.read().await.clone();
+        if let Some(found) = cached {
+            return Ok(self.refresh_if_due(found).await);
         }
         let mut last_failure = self.discovery_gate.lock().await;
         // Another login may have discovered it while this one waited at the gate.
         if let Some(found) = self.discovered.read().await.as_ref() {
             return Ok(found.clone());
         }
+        let now = self.policy.clock.now();
         if let Some((at, error)) = last_failure.as_ref()
-            && at.elapsed() < DISCOVERY_RETRY_AFTER
+            && now.saturating_duration_since(*at) < self.policy.discovery_retry_after
         {
             return Err(error.clone());
         }
-        match self.discover().await {
-            Ok(metadata) => {
-                let found = Arc::new(Discovered { metadata });
+        match self.discover(0).await {
+            Ok(found) => {
+                let found = Arc::new(found);
                 *self.discovered.write().await = Some(found.clone());
                 *last_failure = None;
                 tracing::info!(provider = %self.config.label(), "discovered {}", self.config.issuer);
                 Ok(found)
             }
             Err(error) => {
-                *last_failure = Some((Instant::now(), error.clone()));
+                *last_failure = Some((now, error.clone()));
                 Err(error)
             }
         }
     }
 
-    /// Fetches the discovery document (checking it names the configured issuer) and the JWKS.
-    async fn discover(&self) -> Result<CoreProviderMetadata, OidcError> {
+    /// The scheduled refresh: when the discovery document (then both) or the JWKS (then it
+    /// alone) has expired, this request fetches it again while concurrent ones go on with
+    /// `found`. A failure keeps the cached copy, is logged once (until a refresh works again)
+    /// and is retried after the cool-down, not on every login.
+    async fn refresh_if_due(&self, found: Arc<Discovered>) -> Arc<Discovered> {
+        if !found.due(self.policy.clock.now()) {
+            return found;
+        }
+        let Ok(mut gate) = self.refresh_gate.try_lock() else {
+            return found;
+        };
+        // Another request may have refreshed while this one looked.
+        let current = self.discovered.read().await.clone().unwrap_or(found);
+        let now = self.policy.clock.now();
+        if !current.due(now) || gate.scheduled_retry_at.is_some_and(|at| now < at) {
+            return current;
+        }
+        let refreshed = if now >= current.discovery_expires {
+            self.discover(current.jwks_generation + 1).await
+        } else {
+            self.fetch_jwks(&current.metadata)
+                .await
+                .map(|(jwks, expires)| Discovered {
+                    metadata: current.metadata.clone().set_jwks(jwks),
+                    discovery_expires: current.discovery_expires,
+                    jwks_expires: expires,
+                    jwks_generation: current.jwks_generation + 1,
+                })
+        };
+        let label = self.config.label();
+        match refreshed {
+            Ok(refreshed) => {
+                let refreshed = Arc::new(refreshed);
+                *self.discovered.write().await = Some(refreshed.clone());
+                gate.scheduled_retry_at = None;
+                if std::mem::take(&mut gate.scheduled_failing) {
+                    tracing::info!(provider = %label, "refreshed the provider's keys and metadata again");
+                } else {
+                    tracing::debug!(provider = %label, "refreshed the provider's keys and metadata");
+                }
+                refreshed
+            }
+            Err(error) => {
+                gate.scheduled_retry_at = Some(now + self.policy.refetch_cooldown);
+                if !std::mem::replace(&mut gate.scheduled_failing, true) {
+                    tracing::warn!(provider = %label, "cannot refresh the provider's keys and metadata, still using the ones it had: {error}");
+                }
+                current
+            }
+        }
+    }
+
+    /// Fetches the discovery document (checking it names the configured issuer) and the JWKS,
+    /// with the expiry each answer's `Cache-Control` asks for.
+    async fn discover(&self, jwks_generation: u64) -> Result<Discovered, OidcError> {
         let url = self.config.server_metadata_url.to_string();
         let issuer =
             IssuerUrl::new(self.config.issuer.clone()).map_err(|error| OidcError::Discovery {
                 url: url.clone(),
                 reason: format!("the issuer is not a URL: {error}"),
             })?;
-        CoreProviderMetadata::discover_async(issuer, &self.http)
+        let http = Recording::new(&self.http);
+        let now = self.policy.clock.now();
+        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
             .await
             .map_err(|error| {
                 let reason = describe_error(&error);
@@ -371,38 +606,81 @@ impl Provider {
                     }
                     _ => OidcError::Discovery { url, reason },
                 }
-            })
+            })?;
+        let jwks_url = metadata.jwks_uri().to_string();
+        // Two answers: the discovery document's, then the JWKS's.
+        let discovery_max_age = http.max_age(|url| url != jwks_url);
+        let jwks_max_age = http.max_age(|url| url == jwks_url);
+        Ok(Discovered {
+            discovery_expires: now + self.policy.lifetime(discovery_max_age),
+            jwks_expires: now + self.policy.lifetime(jwks_max_age),
+            jwks_generation,
+            metadata,
+        })
     }
 
-    /// The provider may have rotated its keys: fetch the JWKS again, at most once per
-    /// [`JWKS_REFETCH_COOLDOWN`] whether it works or not. `None`: not now (too soon).
-    async fn refresh_jwks(
+    /// Fetches the JWKS alone; returns it with when it expires.
+    async fn fetch_jwks(
+        &self,
+        metadata: &CoreProviderMetadata,
+    ) -> Result<(JsonWebKeySet<CoreJsonWebKey>, Instant), OidcError> {
+        let http = Recording::new(&self.http);
+        let now = self.policy.clock.now();
+        let jwks = JsonWebKeySet::fetch_async(metadata.jwks_uri(), &http)
+            .await
+            .map_err(|error| OidcError::Discovery {
+                url: metadata.jwks_uri().to_string(),
+                reason: describe_error(&error),
+            })?;
+        Ok((jwks, now + self.policy.lifetime(http.max_age(|_| true))))
+    }
+
+    /// After a failed signature check: fetch the JWKS again, unless the cool-down forbids
+    /// (see [`JWKS_REFETCH_COOLDOWN`]). `Some`: new keys to check again with (fetched by this
+    /// login or by another while this one waited); `None`: nothing new, or not now.
+    async fn refetch_jwks(
         &self,
         stale: &Arc<Discovered>,
     ) -> Result<Option<Arc<Discovered>>, OidcError> {
-        let mut last_attempt = self.jwks_gate.lock().await;
-        // Another login may have refetched while this one waited at the gate.
-        if let Some(current) = self.discovered.read().await.as_ref()
-            && !Arc::ptr_eq(current, stale)
-        {
-            return Ok(Some(current.clone()));
+        let mut gate = self.refresh_gate.lock().await;
+        let current = self
+            .discovered
+            .read()
+            .await
+            .clone()
+            .unwrap_or_else(|| stale.clone());
+        // Another login (or the schedule) may have fetched them while this one waited.
+        if current.jwks_generation != stale.jwks_generation {
+            return Ok(Some(current));
         }
-        if last_attempt.is_some_and(|at| at.elapsed() < JWKS_REFETCH_COOLDOWN) {
+        let now = self.policy.clock.now();
+        if gate.refetch_quiet_until.is_some_and(|until| now < until) {
             return Ok(None);
         }
-        *last_attempt = Some(Instant::now());
-        let jwks = JsonWebKeySet::fetch_async(stale.metadata.jwks_uri(), &self.http)
-            .await
-            .map_err(|error| OidcError::Discovery {
-                url: stale.metadata.jwks_uri().to_string(),
-                reason: describe_error(&error),
-            })?;
-        tracing::info!(provider = %self.config.label(), "refetched the JWKS after an unknown key id");
+        let (jwks, expires) = match self.fetch_jwks(&current.metadata).await {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                gate.refetch_quiet_until = Some(now + self.policy.refetch_cooldown);
+                return Err(error);
+            }
+        };
+        let changed = !same_keys(current.metadata.jwks(), &jwks);
+        if !changed {
+            gate.refetch_quiet_until = Some(now + self.policy.refetch_cooldown);
+        }
+        tracing::info!(
+            provider = %self.config.label(),
+            "refetched the JWKS after a failed signature check: {}",
+            if changed { "new keys" } else { "the same keys" }
+        );
         let refreshed = Arc::new(Discovered {
-            metadata: stale.metadata.clone().set_jwks(jwks),
+            metadata: current.metadata.clone().set_jwks(jwks),
+            discovery_expires: current.discovery_expires,
+            jwks_expires: expires,
+            jwks_generation: current.jwks_generation + 1,
         });
         *self.discovered.write().await = Some(refreshed.clone());
-        Ok(Some(refreshed))
+        Ok(changed.then_some(refreshed))
     }
 
     fn client(&self, metadata: &CoreProviderMetadata) -> ProviderClient {
@@ -415,6 +693,52 @@ impl Provider {
         )
         .set_redirect_uri(self.redirect_uri.clone())
     }
+}
+
+/// Whether new keys could turn this failure into a success: no key fits the token, or the
+/// one that fits does not verify it. Not a missing signature or a refused algorithm.
+fn keys_may_be_stale(error: &openidconnect::ClaimsVerificationError) -> bool {
+    use openidconnect::SignatureVerificationError as Sig;
+    matches!(
+        error,
+        openidconnect::ClaimsVerificationError::SignatureVerification(
+            Sig::NoMatchingKey | Sig::CryptoError(_) | Sig::AmbiguousKeyId(_) | Sig::InvalidKey(_)
+        )
+    )
+}
+
+/// The same keys, in any order.
+fn same_keys(a: &JsonWebKeySet<CoreJsonWebKey>, b: &JsonWebKeySet<CoreJsonWebKey>) -> bool {
+    a.keys().len() == b.keys().len()
+        && a.keys().iter().all(|key| b.keys().contains(key))
+        && b.keys().iter().all(|key| a.keys().contains(key))
+}
+
+/// `Cache-Control: max-age` in seconds; `no-cache` and `no-store` as zero (so the minimum).
+fn max_age(headers: &openidconnect::http::HeaderMap) -> Option<Duration> {
+    let directives = headers
+        .get_all(openidconnect::http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim);
+    let mut max_age = None;
+    for directive in directives {
+        let (name, value) = directive.split_once('=').unwrap_or((directive, ""));
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
+            return Some(Duration::ZERO);
+        }
+        if name.eq_ignore_ascii_case("max-age") {
+            max_age = value
+                .trim()
+                .trim_matches('"')
+                .parse()
+                .ok()
+                .map(Duration::from_secs);
+        }
+    }
+    max_age
 }
 
 /// The signing algorithms the provider advertises, without `none` and the HMAC ones: an
@@ -449,19 +773,5 @@ fn describe_error(error: &dyn std::error::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    one_line(&text)
-}
-
-/// `text` with control characters escaped (`\n`, `\r`, …), so that what a provider or a query
-/// says cannot start a log line of its own.
-pub(crate) fn one_line(text: &str) -> String {
-    let mut line = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            line.extend(c.escape_default());
-        } else {
-            line.push(c);
-        }
-    }
-    line
+    crate::log::one_line(&text)
 }

@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use support::{
-    CLIENT_ID, CLIENT_SECRET, Harness, REDIRECT_URI, SUBJECT,
+    CLIENT_ID, CLIENT_SECRET, Harness, REDIRECT_URI, SUBJECT, TestClock,
     jwt::{Jwt, with_payload},
-    keys::{EC_A, EC_FORGER, HmacKey, RSA_A, RSA_B, RSA_FORGER},
+    keys::{EC_A, EC_FORGER, HmacKey, RSA_A, RSA_A_ROTATED, RSA_B, RSA_FORGER},
     provider::Endpoint,
 };
 
@@ -383,26 +383,357 @@ async fn no_kid_with_a_single_key_is_accepted() {
 }
 
 #[tokio::test]
-async fn no_kid_with_several_keys_is_refused() {
+async fn no_kid_with_several_keys_tries_each_key() {
+    // Conformance rp-id_token-kid-absent-multiple-jwks. `openidconnect` calls this ambiguous;
+    // each key is then tried on its own.
     let h = Harness::start().await;
     h.idp.set_jwks(vec![RSA_A.jwk(), RSA_B.jwk()]);
     let login = h.login();
     let token = Jwt::new(h.claims(&login))
         .header("kid", Value::Null)
-        .sign(&*RSA_A);
+        .sign(&*RSA_B);
+    let answer = h.return_with(&login, token).await;
+    h.assert_signed_in(&answer, &login);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 1, "the keys at hand sufficed");
+
+    // A token no key of the set verifies: refused, after one look for new keys.
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login))
+        .header("kid", Value::Null)
+        .sign(&*RSA_FORGER);
     let answer = h.return_with(&login, token).await;
     h.assert_rejected(
         &answer,
         &login,
         StatusCode::BAD_REQUEST,
         SECURITY_CHECKS,
-        "Ambiguous key identification",
+        "no key of the provider's set verifies the signature",
     );
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2, "{:?}", h.idp.hit_counts());
+
+    // A claim check failing with the right key is that failure, not "no key".
+    let login = h.login();
+    let claims = with(h.claims(&login), "aud", json!("some-other-client"));
+    let token = Jwt::new(claims).header("kid", Value::Null).sign(&*RSA_A);
+    let answer = h.return_with(&login, token).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Invalid audiences",
+    );
+}
+
+// --- key rotation: issue #8, "never locked out" ----------------------------------------------
+
+#[tokio::test]
+async fn a_new_key_under_the_same_kid_is_fetched_at_the_next_login() {
+    // Conformance rp-key-rotation-op-sign-key: the provider restarted with a fresh key and
+    // the same key id.
+    let h = Harness::start().await;
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+
+    h.idp.set_jwks(vec![RSA_A_ROTATED.jwk()]);
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A_ROTATED))
+        .await;
+    h.assert_signed_in(&answer, &login);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
+    assert!(
+        h.log()
+            .contains("refetched the JWKS after a failed signature check: new keys")
+    );
+
+    // The old key is gone with the new set.
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Crypto error",
+    );
+    // That looked once more (the refetch before found new keys, so no cool-down yet), found
+    // the same keys, and starts the cool-down: forgeries now cost the provider nothing.
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 3);
+    for _ in 0..3 {
+        let login = h.login();
+        let answer = h
+            .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_FORGER))
+            .await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_REQUEST,
+            SECURITY_CHECKS,
+            "Crypto error",
+        );
+    }
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 3, "{:?}", h.idp.hit_counts());
+}
+
+#[tokio::test]
+async fn a_provider_restarting_twice_with_new_keys_is_followed_both_times() {
+    let h = Harness::start().await;
+    for key in [&*RSA_A, &*RSA_A_ROTATED, &*RSA_A] {
+        h.idp.set_jwks(vec![key.jwk()]);
+        let login = h.login();
+        let answer = h
+            .return_with(&login, Jwt::new(h.claims(&login)).sign(key))
+            .await;
+        h.assert_signed_in(&answer, &login);
+    }
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 3);
+}
+
+#[tokio::test]
+async fn a_new_key_without_kid_is_fetched_at_the_next_login() {
+    // Conformance rp-id_token-kid-absent-single-jwks, across a restart with a new key.
+    let h = Harness::start().await;
+    h.idp.set_jwks(vec![without(RSA_A.jwk(), "kid")]);
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login))
+        .header("kid", Value::Null)
+        .sign(&*RSA_A);
+    h.assert_signed_in(&h.return_with(&login, token).await, &login);
+
+    h.idp.set_jwks(vec![without(RSA_A_ROTATED.jwk(), "kid")]);
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login))
+        .header("kid", Value::Null)
+        .sign(&*RSA_A_ROTATED);
+    h.assert_signed_in(&h.return_with(&login, token).await, &login);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
+
+    // Several keys, none with a kid, the token's among them after the restart.
+    h.idp.set_jwks(vec![
+        without(RSA_B.jwk(), "kid"),
+        without(RSA_A.jwk(), "kid"),
+    ]);
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login))
+        .header("kid", Value::Null)
+        .sign(&*RSA_A);
+    h.assert_signed_in(&h.return_with(&login, token).await, &login);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 3);
+}
+
+#[tokio::test]
+async fn concurrent_logins_after_a_rotation_share_one_refetch() {
+    let h = Harness::start().await;
+    let provider = h.provider(TestClock::default().policy());
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login)).sign(&*RSA_A);
+    h.complete(&provider, &login, token)
+        .await
+        .expect("signed in");
+
+    h.idp.set_jwks(vec![RSA_A_ROTATED.jwk()]);
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login)).sign(&*RSA_A_ROTATED);
+    h.idp.set_id_token(token);
+    let completion = || auth::testing::Completion {
+        code: login.code.clone(),
+        pkce_verifier: login.pkce_verifier.clone(),
+        nonce: &login.nonce,
+    };
+    let (first, second, third) = tokio::join!(
+        provider.complete(completion()),
+        provider.complete(completion()),
+        provider.complete(completion()),
+    );
+    for answer in [first, second, third] {
+        assert_eq!(answer.expect("signed in").get("sub"), Some(&json!(SUBJECT)));
+    }
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2, "{:?}", h.idp.hit_counts());
+}
+
+#[tokio::test]
+async fn a_rotation_just_after_a_forgery_is_picked_up_when_the_cooldown_ends() {
+    let h = Harness::start().await;
+    let clock = TestClock::default();
+    let provider = h.provider(clock.policy());
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login)).sign(&*RSA_A);
+    h.complete(&provider, &login, token)
+        .await
+        .expect("signed in");
+
+    // A forged token: one refetch finds the same keys and starts the cool-down.
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login)).sign(&*RSA_FORGER);
+    let refused = h.complete(&provider, &login, token).await;
+    assert!(
+        matches!(refused, Err(auth::testing::OidcError::IdToken(_))),
+        "{refused:?}"
+    );
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
+
+    // Ten seconds later the provider restarts with a new key under the same kid: logins
+    // inside the cool-down fail (the price of not letting forgers drive our fetches)...
+    clock.advance(Duration::from_secs(10));
+    h.idp.set_jwks(vec![RSA_A_ROTATED.jwk()]);
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login)).sign(&*RSA_A_ROTATED);
+    let refused = h.complete(&provider, &login, token.clone()).await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
+
+    // ... and the first one after it succeeds.
+    clock.advance(auth::testing::JWKS_REFETCH_COOLDOWN - Duration::from_secs(10));
+    let claims = h
+        .complete(&provider, &login, token)
+        .await
+        .expect("signed in");
+    assert_eq!(claims.get("sub"), Some(&json!(SUBJECT)));
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 3);
+}
+
+// --- scheduled refresh -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn discovery_and_keys_are_refreshed_when_their_max_age_runs_out() {
+    let h = Harness::start().await;
+    h.idp
+        .set_cache_control(Endpoint::Discovery, Some("public, max-age=1200"));
+    h.idp.set_cache_control(Endpoint::Jwks, Some("max-age=600"));
+    let clock = TestClock::default();
+    let provider = h.provider(clock.policy());
+    let sign_in = |key: &'static support::keys::RsaKey| {
+        let login = h.login();
+        let token = Jwt::new(h.claims(&login)).sign(key);
+        let h = &h;
+        let provider = &provider;
+        async move { h.complete(provider, &login, token).await }
+    };
+    sign_in(&RSA_A).await.expect("signed in");
+    let counts = || (h.idp.hits(Endpoint::Discovery), h.idp.hits(Endpoint::Jwks));
+    assert_eq!(counts(), (1, 1));
+
+    // The provider restarts with a new key under the same kid; no login fails to notice.
+    h.idp.set_jwks(vec![RSA_A_ROTATED.jwk()]);
+    clock.advance(Duration::from_secs(599));
+    sign_in(&RSA_A)
+        .await
+        .expect("the cached keys are still fresh");
+    assert_eq!(counts(), (1, 1));
+
+    clock.advance(Duration::from_secs(2));
+    sign_in(&RSA_A_ROTATED)
+        .await
+        .expect("the JWKS was refreshed before the check");
+    assert_eq!(counts(), (1, 2), "the JWKS alone");
+    assert!(!h.log().contains("failed signature check"), "{}", h.log());
+
+    // The discovery document's turn (and the JWKS with it): a new endpoint is used at once.
+    h.idp.advertise(
+        "token_endpoint",
+        json!(format!("{}/token?moved=1", h.idp.issuer())),
+    );
+    clock.advance(Duration::from_secs(600));
+    sign_in(&RSA_A_ROTATED).await.expect("signed in");
+    assert_eq!(counts(), (2, 3));
+    let token_calls = h.idp.requests(Endpoint::Token);
     assert_eq!(
-        h.idp.hits(Endpoint::Jwks),
-        1,
-        "ambiguity is no reason to refetch"
+        token_calls.last().map(|hit| hit.uri.as_str()),
+        Some("/token?moved=1")
     );
+}
+
+#[tokio::test]
+async fn max_age_is_held_between_five_minutes_and_a_day_and_defaults_to_an_hour() {
+    let cases = [
+        // (Cache-Control, the last moment still fresh, in seconds)
+        (Some("max-age=10"), 5 * 60),
+        (Some("no-store"), 5 * 60),
+        (Some("max-age=31536000, immutable"), 24 * 60 * 60),
+        (Some("max-age=bogus"), 60 * 60),
+        (None, 60 * 60),
+    ];
+    for (cache_control, fresh_for) in cases {
+        let h = Harness::start().await;
+        h.idp.set_cache_control(Endpoint::Discovery, cache_control);
+        h.idp.set_cache_control(Endpoint::Jwks, cache_control);
+        let clock = TestClock::default();
+        let provider = h.provider(clock.policy());
+        let login = h.login();
+        let token = Jwt::new(h.claims(&login)).sign(&*RSA_A);
+        h.complete(&provider, &login, token.clone())
+            .await
+            .expect("signed in");
+
+        clock.advance(Duration::from_secs(fresh_for - 1));
+        h.complete(&provider, &login, token.clone())
+            .await
+            .expect("signed in");
+        assert_eq!(h.idp.hits(Endpoint::Discovery), 1, "{cache_control:?}");
+
+        clock.advance(Duration::from_secs(2));
+        h.complete(&provider, &login, token)
+            .await
+            .expect("signed in");
+        assert_eq!(h.idp.hits(Endpoint::Discovery), 2, "{cache_control:?}");
+        assert_eq!(h.idp.hits(Endpoint::Jwks), 2, "{cache_control:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_the_cached_keys_and_says_so_once() {
+    let h = Harness::start().await;
+    let clock = TestClock::default();
+    let provider = h.provider(clock.policy());
+    let login = h.login();
+    let token = Jwt::new(h.claims(&login)).sign(&*RSA_A);
+    h.complete(&provider, &login, token.clone())
+        .await
+        .expect("signed in");
+
+    // Discovery is due, and the provider is down: logins go on with what we have.
+    h.idp.fail_discovery(Some(StatusCode::SERVICE_UNAVAILABLE));
+    clock.advance(auth::testing::DEFAULT_MAX_AGE);
+    for _ in 0..3 {
+        h.complete(&provider, &login, token.clone())
+            .await
+            .expect("the cached copy serves");
+    }
+    assert_eq!(
+        h.idp.hits(Endpoint::Discovery),
+        2,
+        "one try per cool-down, not one a login"
+    );
+    clock.advance(auth::testing::JWKS_REFETCH_COOLDOWN);
+    h.complete(&provider, &login, token.clone())
+        .await
+        .expect("the cached copy serves");
+    assert_eq!(h.idp.hits(Endpoint::Discovery), 3);
+    let warnings = |log: &str| {
+        log.lines()
+            .filter(|line| line.contains("cannot refresh the provider's keys and metadata"))
+            .count()
+    };
+    assert_eq!(warnings(&h.log()), 1, "{}", h.log());
+
+    // Back up: refreshed at the next try, and the log says so.
+    h.idp.fail_discovery(None);
+    clock.advance(auth::testing::JWKS_REFETCH_COOLDOWN);
+    h.complete(&provider, &login, token)
+        .await
+        .expect("signed in");
+    assert_eq!(h.idp.hits(Endpoint::Discovery), 4);
+    assert!(
+        h.log()
+            .contains("refreshed the provider's keys and metadata again")
+    );
+    assert_eq!(warnings(&h.log()), 1);
 }
 
 #[tokio::test]
@@ -455,8 +786,9 @@ async fn rotated_keys_are_fetched_once_and_unknown_kids_then_wait_for_the_cooldo
     h.assert_signed_in(&answer, &login);
     assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
 
-    // More unknown kids inside the cool-down (a forger's storm): each refused, and the JWKS
-    // is not fetched again.
+    // More unknown kids (a forger's storm): each refused. The first looks once more (the
+    // refetch before found new keys, so it started no cool-down), finds nothing new, and
+    // the cool-down starts: the JWKS is not fetched again.
     for kid in ["never-published", "rsa-c", "rsa-d"] {
         let login = h.login();
         let token = Jwt::new(h.claims(&login))
@@ -471,7 +803,7 @@ async fn rotated_keys_are_fetched_once_and_unknown_kids_then_wait_for_the_cooldo
             "No matching key found",
         );
     }
-    assert_eq!(h.idp.hits(Endpoint::Jwks), 2, "{:?}", h.idp.hit_counts());
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 3, "{:?}", h.idp.hit_counts());
 
     // Keys the cached set holds still work.
     let login = h.login();
@@ -479,7 +811,7 @@ async fn rotated_keys_are_fetched_once_and_unknown_kids_then_wait_for_the_cooldo
         .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_B))
         .await;
     h.assert_signed_in(&answer, &login);
-    assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
+    assert_eq!(h.idp.hits(Endpoint::Jwks), 3);
 }
 
 #[tokio::test]

@@ -10,6 +10,11 @@
 //                                  default http://127.0.0.1:3000/
 //   OIDC_ALWAYS_LOGIN              "1": every authorization request shows the
 //                                  login page, even with a live provider session
+//   OIDC_ADMIN                     "1": POST /__admin/rotate-key "restarts" the
+//                                  provider with a new signing key under the same
+//                                  kid, as one keeping its keys in memory does;
+//                                  answers the new public key (the end-to-end
+//                                  tests' key-rotation.spec.ts)
 //
 // One confidential client: leptos-app / leptos-app-secret (client_secret_basic),
 // authorization code flow with PKCE S256 required, RS256 ID tokens.
@@ -38,6 +43,7 @@ const listFromEnv = (name, fallback) => (process.env[name] || fallback)
 const REDIRECT_URIS = listFromEnv('OIDC_REDIRECT_URIS', 'http://127.0.0.1:3000/oauth2callback');
 const POST_LOGOUT_REDIRECT_URIS = listFromEnv('OIDC_POST_LOGOUT_REDIRECT_URIS', 'http://127.0.0.1:3000/');
 const ALWAYS_LOGIN = process.env.OIDC_ALWAYS_LOGIN === '1';
+const ADMIN = process.env.OIDC_ADMIN === '1';
 
 // ---------------------------------------------------------------- accounts
 
@@ -132,8 +138,12 @@ const AVATAR_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="6
 
 // ---------------------------------------------------------------- provider
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'e2e-rs256', alg: 'RS256', use: 'sig' };
+const KID = 'e2e-rs256';
+
+function newSigningKey() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' };
+}
 
 const policy = interactionPolicy.base();
 if (ALWAYS_LOGIN) {
@@ -158,7 +168,7 @@ const configuration = {
     response_types: ['code'],
     id_token_signed_response_alg: 'RS256',
   }],
-  jwks: { keys: [signingKey] },
+  jwks: { keys: [newSigningKey()] },
   cookies: {
     keys: ['leptos-e2e-cookie-key-not-a-secret'],
     // The RP runs on the same host (cookies ignore the port): keep names distinct.
@@ -222,8 +232,25 @@ ${Object.entries(out).map(([k, v]) => `<pre><strong>${esc(k)}</strong>: ${esc(v)
   },
 };
 
-const provider = new Provider(ISSUER, configuration);
-provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
+function newProvider(jwks) {
+  const created = new Provider(ISSUER, { ...configuration, jwks });
+  created.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
+  return created;
+}
+
+// Replaced by /__admin/rotate-key. Sessions, grants and logins under way survive it: the
+// memory adapter's storage is the module's, shared by every Provider, and the cookie keys stay.
+let provider = newProvider(configuration.jwks);
+let providerCallback = provider.callback();
+
+/** A new signing key under the same kid; returns its public half. */
+function rotateKey() {
+  const signingKey = newSigningKey();
+  provider = newProvider({ keys: [signingKey] });
+  providerCallback = provider.callback();
+  const { kty, kid, alg, use, n, e } = signingKey;
+  return { kty, kid, alg, use, n, e };
+}
 
 // ---------------------------------------------------------------- interactions
 
@@ -309,8 +336,6 @@ async function handleInteraction(req, res, parts) {
 
 // ---------------------------------------------------------------- server
 
-const providerCallback = provider.callback();
-
 const server = http.createServer(async (req, res) => {
   const { pathname } = new URL(req.url, ISSUER);
   res.on('finish', () => console.log(`${req.method} ${pathname} -> ${res.statusCode}`));
@@ -318,6 +343,8 @@ const server = http.createServer(async (req, res) => {
     const parts = pathname.split('/').filter(Boolean);
     if (parts[0] === 'interaction' && parts.length <= 3) {
       await handleInteraction(req, res, parts);
+    } else if (ADMIN && pathname === '/__admin/rotate-key' && req.method === 'POST') {
+      send(res, 200, 'application/json', JSON.stringify(rotateKey()));
     } else if (pathname === '/avatars/alice.svg') {
       send(res, 200, 'image/svg+xml', AVATAR_SVG);
     } else {

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 pub static RSA_A: LazyLock<RsaKey> = LazyLock::new(|| RsaKey::generate("rsa-a"));
 /// A second RS256 key: another key in the set, or the one the provider rotates to.
 pub static RSA_B: LazyLock<RsaKey> = LazyLock::new(|| RsaKey::generate("rsa-b"));
+/// The provider's new key after a restart that kept the key id `rsa-a`.
+pub static RSA_A_ROTATED: LazyLock<RsaKey> = LazyLock::new(|| RsaKey::generate("rsa-a"));
 /// A key the provider never publishes: what a forger holds.
 pub static RSA_FORGER: LazyLock<RsaKey> = LazyLock::new(|| RsaKey::generate("rsa-a"));
 /// The provider's ES256 key.

@@ -9,13 +9,19 @@ use std::{
     cell::{Cell, RefCell},
     io::Write,
     path::Path,
-    sync::{Arc, Mutex},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use auth::{
     Auth, User,
-    testing::{CookieCodec, LoginState, Secret},
+    testing::{
+        Clock, Completion, CookieCodec, LoginState, OidcError, Provider, ProviderConfig,
+        RefreshPolicy, Secret,
+    },
 };
 use axum::{
     Router,
@@ -24,7 +30,7 @@ use axum::{
     routing::{get, post},
 };
 use rand::{Rng as _, distributions::Alphanumeric};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use tower::ServiceExt as _;
 
@@ -54,6 +60,32 @@ pub fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .expect("after 1970");
     i64::try_from(since_epoch.as_secs()).expect("fits")
+}
+
+/// A clock that reads the system's plus an offset the test advances: hours pass at once.
+#[derive(Clone, Default)]
+pub struct TestClock(Arc<AtomicU64>);
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(
+            u64::try_from(by.as_millis()).expect("fits"),
+            Ordering::SeqCst,
+        );
+    }
+
+    pub fn clock(&self) -> Clock {
+        let offset = self.0.clone();
+        Clock::new(move || Instant::now() + Duration::from_millis(offset.load(Ordering::SeqCst)))
+    }
+
+    /// The default refresh policy on this clock.
+    pub fn policy(&self) -> RefreshPolicy {
+        RefreshPolicy {
+            clock: self.clock(),
+            ..RefreshPolicy::default()
+        }
+    }
 }
 
 /// A login under way, as the `login` server function would have sealed it.
@@ -96,6 +128,7 @@ impl Answer {
 pub struct Harness {
     pub idp: FakeProvider,
     pub app: Router,
+    provider_config: ProviderConfig,
     codec: CookieCodec,
     logs: Logs,
     /// Values that must never appear in the log.
@@ -133,6 +166,7 @@ server_metadata_url = "{}"
             .expect("a valid configuration")
             .expect("configured");
         assert_eq!(config.providers[0].issuer, idp.issuer());
+        let provider_config = config.providers[0].clone();
         let auth = Auth::with_provider_timeout(config, PROVIDER_TIMEOUT).expect("auth");
         let app = auth.install(
             Router::new()
@@ -147,12 +181,38 @@ server_metadata_url = "{}"
         Self {
             idp,
             app,
+            provider_config,
             codec: CookieCodec::new(&Secret::new(COOKIE_SECRET), false),
             logs,
             secrets: RefCell::new(secrets),
             log_seen: Cell::new(0),
             _log_guard: log_guard,
         }
+    }
+
+    /// The provider as the app has it, but on its own (with `policy`): for the tests that
+    /// move its clock, which call [`Provider::complete`] as the callback does.
+    pub fn provider(&self, policy: RefreshPolicy) -> Provider {
+        let http = Provider::http_client(PROVIDER_TIMEOUT).expect("an HTTP client");
+        let redirect_uri = url::Url::parse(REDIRECT_URI).expect("a URL");
+        Provider::new(self.provider_config.clone(), &redirect_uri, http).with_refresh_policy(policy)
+    }
+
+    /// What `provider` makes of `login` when the provider's code exchange answers `id_token`.
+    pub async fn complete(
+        &self,
+        provider: &Provider,
+        login: &Login,
+        id_token: String,
+    ) -> Result<Map<String, Value>, OidcError> {
+        self.idp.set_id_token(id_token);
+        provider
+            .complete(Completion {
+                code: login.code.clone(),
+                pkce_verifier: login.pkce_verifier.clone(),
+                nonce: &login.nonce,
+            })
+            .await
     }
 
     /// A fresh login under way: random `state`, `nonce`, PKCE verifier and code.

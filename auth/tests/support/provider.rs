@@ -46,6 +46,8 @@ struct Script {
     id_token: Option<String>,
     token_delay: Duration,
     userinfo: Value,
+    /// `Cache-Control` of the discovery and JWKS answers (none by default).
+    cache_control: HashMap<Endpoint, String>,
 }
 
 struct Shared {
@@ -90,6 +92,7 @@ impl FakeProvider {
                 id_token: None,
                 token_delay: Duration::ZERO,
                 userinfo: json!({ "sub": super::SUBJECT }),
+                cache_control: HashMap::new(),
             }),
             hits: Mutex::new(Vec::new()),
         });
@@ -134,6 +137,15 @@ impl FakeProvider {
     /// Makes the JWKS endpoint answer with this error status (`None`: serve the keys again).
     pub fn fail_jwks(&self, status: Option<StatusCode>) {
         lock(&self.shared.script).jwks_status = status;
+    }
+
+    /// The `Cache-Control` header of `endpoint`'s answers (discovery or JWKS; `None`: none).
+    pub fn set_cache_control(&self, endpoint: Endpoint, value: Option<&str>) {
+        let mut script = lock(&self.shared.script);
+        match value {
+            Some(value) => script.cache_control.insert(endpoint, value.to_owned()),
+            None => script.cache_control.remove(&endpoint),
+        };
     }
 
     pub fn set_jwks(&self, keys: Vec<Value>) {
@@ -216,10 +228,14 @@ impl Shared {
 
 async fn discovery(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     shared.record(Endpoint::Discovery, &uri, &headers, &[]);
-    let failure = lock(&shared.script).discovery_status;
+    let (failure, cache_control) = {
+        let script = lock(&shared.script);
+        let cache_control = script.cache_control.get(&Endpoint::Discovery).cloned();
+        (script.discovery_status, cache_control)
+    };
     match failure {
         Some(status) => (status, "unavailable").into_response(),
-        None => Json(shared.discovery_document()).into_response(),
+        None => with_cache_control(cache_control, Json(shared.discovery_document())),
     }
 }
 
@@ -228,8 +244,19 @@ async fn jwks(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -
     let script = lock(&shared.script);
     match script.jwks_status {
         Some(status) => (status, "unavailable").into_response(),
-        None => Json(script.jwks.clone()).into_response(),
+        None => with_cache_control(
+            script.cache_control.get(&Endpoint::Jwks).cloned(),
+            Json(script.jwks.clone()),
+        ),
     }
+}
+
+fn with_cache_control(value: Option<String>, answer: impl IntoResponse) -> Response {
+    let mut response = answer.into_response();
+    if let Some(value) = value.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
 }
 
 /// Never part of these tests' flows: a hit means a visitor was sent to the provider.
