@@ -106,6 +106,8 @@ mod oidc;
 mod routes;
 #[cfg(feature = "ssr")]
 mod service;
+#[cfg(all(test, feature = "ssr"))]
+mod test_support;
 
 pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 #[cfg(feature = "ssr")]

@@ -405,16 +405,12 @@ mod tests {
     use super::*;
 
     pub(super) fn auth(providers: &str) -> Auth {
-        let text = format!(
-            "[auth]\nredirect_uri = \"http://localhost:3000/oauth2callback\"\n\
-             cookie_secret = \"0123456789abcdef0123456789abcdef\"\n\
-             client_secret = \"s\"\n\
-             server_metadata_url = \"https://idp.example/.well-known/openid-configuration\"\n{providers}"
-        );
-        let config = config::from_sources(std::path::Path::new("t.toml"), Some(&text), |_| None)
-            .expect("valid")
-            .expect("configured");
-        Auth::new(config).expect("auth")
+        crate::test_support::auth(
+            "http://localhost:3000",
+            "0123456789abcdef0123456789abcdef",
+            "https://idp.example/.well-known/openid-configuration",
+            providers,
+        )
     }
 
     fn chosen(auth: &Auth, name: Option<&str>) -> Result<Option<String>, AuthError> {

@@ -1,10 +1,7 @@
 //! A whole sign-in through the server functions, the callback and the development provider,
 //! played by a hostile browser: spoofed hosts, replayed codes, cross-site GETs; and the log
 //! of it all searched for anything secret.
-use std::{
-    io::Write,
-    sync::{Arc, LazyLock, Mutex},
-};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use axum::{
     Router,
@@ -15,41 +12,21 @@ use openidconnect::reqwest;
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::{Auth, cookies::LoginState};
+use crate::{
+    Auth,
+    cookies::LoginState,
+    test_support::{self, LogBuffer},
+};
 
 /// Everything every test in this binary logs, at every level.
-static LOG: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(|| {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = log.clone();
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || LogWriter(sink.clone()))
-        .try_init();
+static LOG: LazyLock<LogBuffer> = LazyLock::new(|| {
+    let log = LogBuffer::default();
+    let _ = tracing::subscriber::set_global_default(log.subscriber());
     log
 });
 
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn log_text() -> String {
-    let log = LOG
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    String::from_utf8_lossy(&log).into_owned()
+    LOG.text()
 }
 
 struct Site {
@@ -92,12 +69,7 @@ fn cookie_pair(set_cookie: &str) -> String {
 }
 
 fn set_cookies(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok().map(str::to_owned))
-        .collect()
+    test_support::set_cookies(response.headers())
 }
 
 fn param(url: &Url, name: &str) -> Option<String> {
@@ -475,17 +447,12 @@ async fn a_provider_that_cannot_be_reached_is_a_502() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let text = format!(
-        "[auth]\nredirect_uri = \"http://{addr}/oauth2callback\"\n\
-         cookie_secret = \"a test cookie secret that is long enough\"\n\
-         client_id = \"app\"\nclient_secret = \"s\"\n\
-         server_metadata_url = \"http://127.0.0.1:9/.well-known/openid-configuration\"\n"
+    let auth = test_support::auth(
+        &format!("http://{addr}"),
+        "a test cookie secret that is long enough",
+        test_support::NOWHERE,
+        "client_id = \"app\"\n",
     );
-    let config = crate::config::from_sources(std::path::Path::new("t.toml"), Some(&text), |_| None)
-        .expect("valid")
-        .expect("configured");
-    let auth =
-        Auth::with_provider_timeout(config, std::time::Duration::from_secs(2)).expect("auth");
     let app =
         auth.install(Router::new().route("/api/{*fn_name}", post(leptos_axum::handle_server_fns)));
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -6,7 +6,7 @@ use axum::{
 use tower::ServiceExt;
 
 use super::*;
-use crate::{User, config, cookies::LoginState};
+use crate::{User, cookies::LoginState, test_support};
 use axum::http::StatusCode;
 use time::OffsetDateTime;
 
@@ -16,20 +16,12 @@ fn auth() -> Auth {
 
 /// A configuration whose provider listens nowhere: anything that reaches it fails.
 fn auth_with_secret(cookie_secret: &str) -> Auth {
-    let text = format!(
-        r#"
-[auth]
-redirect_uri = "http://127.0.0.1:3000/oauth2callback"
-cookie_secret = "{cookie_secret}"
-client_id = "app"
-client_secret = "secret"
-server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
-"#
-    );
-    let config = config::from_sources(std::path::Path::new("test.toml"), Some(&text), |_| None)
-        .expect("valid config")
-        .expect("configured");
-    Auth::new(config).expect("auth")
+    test_support::auth(
+        "http://127.0.0.1:3000",
+        cookie_secret,
+        test_support::NOWHERE,
+        "client_id = \"app\"\n",
+    )
 }
 
 struct Answer {
@@ -49,12 +41,7 @@ async fn get(auth: &Auth, uri: &str, cookie: Option<String>) -> Answer {
         .await
         .expect("infallible");
     let status = response.status();
-    let set_cookies = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok().map(str::to_owned))
-        .collect();
+    let set_cookies = test_support::set_cookies(response.headers());
     let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
     Answer {
         status,
@@ -273,54 +260,10 @@ async fn a_link_cannot_put_its_own_words_on_the_error_page() {
     assert!(!answer.body.contains("555-0100"), "{}", answer.body);
 }
 
-/// Collects what is logged on this thread while it is alive.
-struct CapturedLog {
-    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-impl CapturedLog {
-    fn start() -> Self {
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || Writer(sink.clone()))
-            .finish();
-        Self {
-            lines,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
-    }
-
-    fn text(&self) -> String {
-        let bytes = self
-            .lines
-            .lock()
-            .map(|bytes| bytes.clone())
-            .unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
-struct Writer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Writer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut sink) = self.0.lock() {
-            sink.extend_from_slice(bytes);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_flood_of_stray_callbacks_writes_a_line_not_a_line_each() {
-    let log = CapturedLog::start();
+    let log = test_support::LogBuffer::default();
+    let _guard = log.capture_this_thread();
     let auth = auth();
     for i in 0..2_000 {
         let answer = get(&auth, &format!("/oauth2callback?code=c&state=s{i}"), None).await;
@@ -354,7 +297,8 @@ async fn a_flood_of_stray_callbacks_writes_a_line_not_a_line_each() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_huge_error_description_is_cut_short_in_the_log_and_on_the_page() {
-    let log = CapturedLog::start();
+    let log = test_support::LogBuffer::default();
+    let _guard = log.capture_this_thread();
     let auth = auth();
     let state = "long-description";
     let description = "d".repeat(60_000);
