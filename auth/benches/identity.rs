@@ -88,3 +88,29 @@ fn from_cookie_header(bencher: divan::Bencher) {
             .and_then(|cookie| setup.codec.open_identity(&cookie.into_owned(), now()))
     });
 }
+
+/// Its parts: the decryption alone (the cookie crate's private jar, as `open` uses it)…
+#[divan::bench]
+fn part_decrypt(bencher: divan::Bencher) {
+    let setup = setup();
+    let key = cookie::Key::derive_from(b"a cookie secret for the benchmark, 32+ bytes");
+    bencher.bench(|| {
+        cookie::CookieJar::new().private(&key).decrypt(Cookie::new(
+            setup.cookie.name().to_owned(),
+            setup.cookie.value().to_owned(),
+        ))
+    });
+}
+
+/// …and reading the claims JSON alone.
+#[divan::bench]
+fn part_json(bencher: divan::Bencher) {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Sealed {
+        expires_at: i64,
+        content: User,
+    }
+    let json = serde_json::json!({"expires_at": 1_800_000_000, "content": alice()}).to_string();
+    bencher.bench(|| serde_json::from_str::<Sealed>(divan::black_box(&json)).ok());
+}
