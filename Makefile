@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (see scripts/setup.sh).
-.PHONY: dev test lint unit build e2e release-e2e fuzz bench
+.PHONY: dev test lint unit build e2e release release-e2e fuzz bench
 
 # wasm-opt from tools/ (npm's binaryen) first, then what `cargo install` put in ~/.cargo/bin.
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
@@ -26,21 +26,31 @@ unit:
 build:
 	cargo leptos build
 
+# The build to deploy: target/release/server and target/site, with hashed file names (cached
+# for good) and brotli and gzip copies of every asset (server/src/assets.rs).
+RELEASE_BUILD = LEPTOS_HASH_FILES=true cargo leptos build --release --precompress
+release:
+	$(RELEASE_BUILD)
+
 e2e:
 	cd end2end && npx playwright test
 
 # The release build (wasm-opt and all) hydrates and signs in too, also behind nginx.
 release-e2e:
-	cargo leptos build --release
-	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts tests/proxy.spec.ts
+	$(RELEASE_BUILD)
+	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts tests/assets.spec.ts tests/proxy.spec.ts
 
 # The property tests of auth/tests/fuzz.rs with many more cases (README, "Fuzzing"); not in `test`.
 FUZZ_CASES ?= 100000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p auth --features ssr --test fuzz --release
 
-# Sign-in timings, memory and cookie size on a release build (end2end/bench/); not in `test`.
+# One table (README, "Measured"): throughput (wrk), the identity cookie's CPU (divan), sign-in
+# timings, memory, wasm and page sizes on a release build (end2end/bench/); not in `test`.
 bench:
-	scripts/setup.sh test
-	cargo leptos build --release
+	scripts/setup.sh bench
+	$(RELEASE_BUILD)
+	mkdir -p target/bench
+	cargo bench -p auth --features ssr --bench identity > target/bench/identity.log
+	scripts/identity-median.sh target/bench/identity.log > target/bench/identity.txt
 	cd end2end && SERVER_PROFILE=release npx playwright test -c bench.config.ts

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what `make dev` (setup.sh dev) or `make test` (setup.sh test) needs, skipping
-# whatever is already there. Nothing here downloads a prebuilt binary: Rust tools come from
-# the crate registry, the browser from Debian, JavaScript packages from npm.
+# Installs what `make dev` (setup.sh dev), `make test` (setup.sh test) or `make bench`
+# (setup.sh bench: test's, and wrk) needs, skipping whatever is already there. Nothing here
+# downloads a prebuilt binary: Rust tools come from the crate registry, the browser and wrk
+# from Debian, JavaScript packages from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-dev}
@@ -73,7 +74,7 @@ elif [ "$what" = dev ]; then
   echo "note: without npm there is no wasm-opt, which only release builds need." >&2
 fi
 
-if [ "$what" = test ]; then
+if [ "$what" = test ] || [ "$what" = bench ]; then
   chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
   if [ ! -x "$chromium" ]; then
     debian_install chromium "the browser the end-to-end tests drive"
@@ -93,4 +94,9 @@ if [ "$what" = test ]; then
     exit 1
   fi
   npm_ci end2end
+fi
+
+# `make bench`: wrk, the HTTP load generator (loopback only), from Debian.
+if [ "$what" = bench ] && ! command -v wrk >/dev/null; then
+  debian_install wrk "the HTTP load generator make bench runs"
 fi

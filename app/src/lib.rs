@@ -2,7 +2,7 @@
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     StaticSegment,
     components::{Route, Router, Routes},
@@ -18,6 +18,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                // No icon: browsers would otherwise ask for /favicon.ico on every new visit.
+                <link rel="icon" href="data:," />
+                // Both follow cargo-leptos's hashed file names in release builds (`make release`).
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -35,7 +39,6 @@ pub fn App() -> impl IntoView {
     auth::provide_user();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/leptos-auth.css" />
         <Title text="Leptos sign-in" />
         <auth::DevProviderBanner />
         <Router>

@@ -1,6 +1,8 @@
 //! The axum binary: configuration, routes and assets, wired together.
+mod assets;
+
 use app::{App, shell};
-use axum::Router;
+use axum::{Router, serve::ListenerExt};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tracing_subscriber::EnvFilter;
@@ -23,7 +25,8 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let conf = get_configuration(None)?;
-    let leptos_options = conf.leptos_options;
+    let mut leptos_options = conf.leptos_options;
+    assets::hash_files(&mut leptos_options);
     let addr = leptos_options.site_addr;
     let routes = generate_route_list(App);
     let auth = auth::Auth::from_env()?;
@@ -33,11 +36,18 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             let leptos_options = leptos_options.clone();
             move || shell(leptos_options.clone())
         })
+        .merge(assets::router(&leptos_options))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options);
     let app = auth.install(app);
 
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    // TCP_NODELAY: a response written in two parts (headers, then a file's body) must not
+    // wait for the client's delayed ACK (some 40 ms) on a kept-alive connection.
+    let listener = tokio::net::TcpListener::bind(&addr).await?.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {error}");
+        }
+    });
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
