@@ -639,14 +639,10 @@ async fn discovery_naming_another_issuer_refuses_the_provider() {
 
     // At login: an error, no login under way, no URL to go to.
     let answer = h.call_login_server_fn().await;
-    assert_eq!(
-        answer.status,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "{answer:?}"
-    );
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{answer:?}");
     assert_eq!(
         serde_json::from_str::<Value>(&answer.body).expect("an AuthError"),
-        json!({"Provider": "The sign-in provider's configuration does not match this site's, so \
+        json!({"ProviderUnavailable": "The sign-in provider's configuration does not match this site's, so \
                             sign-in is unavailable. The site's administrator can find the \
                             details in its log."}),
     );
