@@ -7,6 +7,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     use leptos_axum::{LeptosRoutes, generate_route_list};
     use minimal::{App, shell};
 
+    use tracing_subscriber::EnvFilter;
+
+    // auth logs what to configure and why a sign-in failed; RUST_LOG=debug for more.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let leptos_options = get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
     // secrets.toml or AUTH_* variables; without either, a debug build's development provider.
