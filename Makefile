@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # Run the reference app with live reload on http://127.0.0.1:3000.
 dev:
 	scripts/setup.sh dev
-	cargo leptos watch
+	cargo leptos watch --project leptos-auth
 
 # Every check and test: formatting, lints (server and browser), Rust tests, Playwright.
 test:
@@ -17,18 +17,19 @@ test:
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
-	cargo clippy -p auth -p app --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+	cargo clippy -p auth -p app -p minimal --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc -p auth --no-deps --features ssr
 
 unit:
 	cargo test --workspace --features ssr
 
+# Both projects of Cargo.toml: the reference app and examples/minimal (debug only).
 build:
 	cargo leptos build
 
 # The build to deploy: target/release/server and target/site, with hashed file names (cached
 # for good) and brotli and gzip copies of every asset (server/src/assets.rs).
-RELEASE_BUILD = LEPTOS_HASH_FILES=true cargo leptos build --release --precompress
+RELEASE_BUILD = LEPTOS_HASH_FILES=true cargo leptos build --release --precompress --project leptos-auth
 release:
 	$(RELEASE_BUILD)
 

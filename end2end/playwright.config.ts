@@ -17,8 +17,9 @@ function freePorts(count: number): number[] {
     });`;
   return execFileSync(process.execPath, ['-e', script]).toString().trim().split(',').map(Number);
 }
-process.env.E2E_PORTS ??= freePorts(5).join(',');
-const [appPort, oidcPort, devAppPort, proxyPort, proxiedAppPort] = process.env.E2E_PORTS.split(',').map(Number);
+process.env.E2E_PORTS ??= freePorts(6).join(',');
+const [appPort, oidcPort, devAppPort, proxyPort, proxiedAppPort, minimalPort] =
+  process.env.E2E_PORTS.split(',').map(Number);
 
 export const APP_PORT = appPort;
 export const OIDC_PORT = oidcPort;
@@ -28,6 +29,8 @@ export const DEV_APP_PORT = devAppPort;
 export const DEV_APP_URL = `http://127.0.0.1:${DEV_APP_PORT}`;
 export const ISSUER = `http://127.0.0.1:${OIDC_PORT}`;
 process.env.OIDC_ISSUER = ISSUER;
+// examples/minimal, the smallest app on `auth`, unconfigured too (debug builds only).
+export const MINIMAL_URL = `http://127.0.0.1:${minimalPort}`;
 // Debian's nginx, with its default buffer sizes, in front of a server of its own.
 export const PROXY_PORT = proxyPort;
 export const PROXY_URL = `http://127.0.0.1:${PROXY_PORT}`;
@@ -95,8 +98,8 @@ http {
   };
 }
 
-/** The server `cargo leptos build` made (the Makefile builds it first). */
-function appServer(name: string, port: number, env: Record<string, string>) {
+/** A server `cargo leptos build` made (the Makefile builds it first): `bin` of target/. */
+function appServer(name: string, port: number, env: Record<string, string>, bin = 'server') {
   // The developer's own AUTH_* variables must not configure the test servers.
   const unset = Object.fromEntries(
     Object.keys(process.env)
@@ -105,7 +108,7 @@ function appServer(name: string, port: number, env: Record<string, string>) {
   );
   return {
     name,
-    command: `../target/${RELEASE ? 'release' : 'debug'}/server`,
+    command: `../target/${RELEASE ? 'release' : 'debug'}/${bin}`,
     url: `http://127.0.0.1:${port}/`,
     env: {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
@@ -151,6 +154,17 @@ export default defineConfig({
     // No secrets.toml in end2end/, and none named: nothing configured. (A release build
     // refuses to start so; `make release-e2e` runs no test that needs it.)
     ...(RELEASE ? [] : [appServer('app-unconfigured', DEV_APP_PORT, { AUTH_SECRETS_FILE: '' })]),
+    // examples/minimal (tests/minimal.spec.ts): built in debug only, to keep `make test` short.
+    ...(RELEASE
+      ? []
+      : [
+          appServer(
+            'minimal',
+            minimalPort,
+            { AUTH_SECRETS_FILE: '', LEPTOS_SITE_ROOT: '../target/site-minimal' },
+            'minimal',
+          ),
+        ]),
     // Behind a reverse proxy, as deployed: the release build (tests/proxy.spec.ts).
     ...(RELEASE ? [appServer('app-proxied', proxiedAppPort, configured(PROXY_URL)), nginx()] : []),
   ],

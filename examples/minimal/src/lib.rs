@@ -1,0 +1,52 @@
+//! The smallest Leptos app with sign-in: `provide_user()`, `use_user()` and the two buttons.
+use leptos::prelude::*;
+use leptos_router::components::Router;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    auth::provide_user();
+    view! {
+        <Router>
+            <Home />
+        </Router>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    let user = auth::use_user();
+    if user.is_logged_in() {
+        let name = user.name().unwrap_or("there").to_owned();
+        view! {
+            <p>"Hello, " {name} "!"</p>
+            <auth::LogoutButton />
+        }
+        .into_any()
+    } else {
+        view! { <auth::LoginButton /> }.into_any()
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}
