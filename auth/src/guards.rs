@@ -145,6 +145,55 @@ fn encode_query_value(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::User;
+
+    fn alice() -> User {
+        let serde_json::Value::Object(claims) = serde_json::json!({"sub": "a", "name": "Alice"})
+        else {
+            unreachable!()
+        };
+        User::signed_in(claims, None)
+    }
+
+    /// Renders `view` on the server for a page whose visitor is `user`.
+    #[cfg(feature = "ssr")]
+    fn render_for<V: IntoView + 'static>(user: User, view: impl FnOnce() -> V) -> String {
+        Owner::new().with(|| {
+            provide_context(user);
+            view().to_html()
+        })
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn show_when_signed_in_shows_members_their_part_and_others_the_fallback() {
+        let page = || {
+            view! {
+                <ShowWhenSignedIn fallback=|| view! { <p>"Please sign in"</p> }>
+                    <p>"Members' news"</p>
+                </ShowWhenSignedIn>
+            }
+        };
+        let member = render_for(alice(), page);
+        assert!(member.contains("Members' news"), "{member}");
+        assert!(!member.contains("Please sign in"), "{member}");
+        let visitor = render_for(User::default(), page);
+        assert!(visitor.contains("Please sign in"), "{visitor}");
+        assert!(!visitor.contains("Members' news"), "{visitor}");
+    }
+
+    #[test]
+    fn the_route_condition_follows_the_page_user() {
+        let owner = Owner::new();
+        owner.with(|| {
+            provide_context(alice());
+            assert_eq!(is_signed_in(), Some(true));
+        });
+        Owner::new().with(|| {
+            provide_context(User::default());
+            assert_eq!(is_signed_in(), Some(false));
+        });
+    }
 
     #[test]
     fn the_return_path_is_one_query_value() {
