@@ -290,12 +290,10 @@ impl Auth {
 
     /// The page a request came from (its `Referer`), if on this site; else home.
     pub(crate) fn back_path(&self, headers: &http::HeaderMap) -> String {
-        headers
+        let referer = headers
             .get(http::header::REFERER)
-            .and_then(|referer| referer.to_str().ok())
-            .and_then(|referer| return_to::referer_path(referer, &self.0.origin))
-            .filter(|path| path.len() <= MAX_RETURN_PATH_BYTES)
-            .unwrap_or_else(|| "/".to_owned())
+            .and_then(|referer| referer.to_str().ok());
+        self.return_path(None, referer)
     }
 
     pub(crate) fn is_configured(&self) -> bool {
