@@ -21,7 +21,7 @@ test('a fresh clone signs in with no configuration, as a listed user', async ({ 
 
   await page.getByRole('link', { name: 'Home' }).click();
   await hydrated(page);
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
   await expect(greeting(page)).toHaveCount(0);
 });
@@ -34,7 +34,7 @@ test('any typed name and email can sign in', async ({ page }) => {
   await page.getByLabel('Email').fill('katherine@example.com');
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(greeting(page)).toHaveText('Hello, Katherine Johnson!');
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
 });
 

@@ -18,7 +18,7 @@ test('the minimal example signs in and out through its development provider', as
   await expect(page).toHaveURL(`${MINIMAL_URL}/`);
   await expect(page.getByText('Hello, Grace Hopper!')).toBeVisible();
 
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
   await expect(page.getByText(/^Hello, /)).toHaveCount(0);
   expect(errors).toEqual([]);

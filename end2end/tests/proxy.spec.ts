@@ -30,7 +30,7 @@ test('signing in and out works through the proxy', async ({ page }) => {
   await logIn(page, 'alice');
   await expect(page).toHaveURL(`${PROXY_URL}/`);
   await expect(greeting(page)).toHaveText('Hello, Alice Example!');
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
 });
 

@@ -24,7 +24,7 @@ test('log in, reload, see the claims, log out', async ({ page }) => {
 
   await page.getByRole('link', { name: 'Home' }).click();
   await hydrated(page);
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
   await expect(greeting(page)).toHaveCount(0);
   await page.reload();
@@ -57,7 +57,7 @@ test.describe('with JavaScript off', () => {
     await logIn(page, 'alice');
     await expect(page).toHaveURL('/');
     await expect(greeting(page)).toHaveText('Hello, Alice Example!');
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await expect(page).toHaveURL('/');
     await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
     await expect(greeting(page)).toHaveCount(0);
@@ -79,7 +79,7 @@ test('a tab keeps its user after another logs out, but the server refuses it', a
   await expect(second.locator('#whoami-answer')).toHaveText('The server knows you as Alice Example.');
 
   await hydrated(first);
-  await first.getByRole('button', { name: 'Log out' }).click();
+  await first.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(first.getByRole('button', { name: 'Log in' })).toBeVisible();
 
   // As in Streamlit, the other tab's page keeps the user it loaded with...
