@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make dev` (setup.sh dev), `make test` (setup.sh test) or `make bench`
 # (setup.sh bench: test's, and wrk) needs, skipping whatever is already there. Nothing here
-# downloads a prebuilt binary: Rust tools come from the crate registry, the browser and wrk
+# downloads a prebuilt binary: Rust tools come from the crate registry, the browser, nginx, Redis and wrk
 # from Debian, JavaScript packages from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +83,17 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
     debian_install nginx "the reverse proxy the end-to-end tests put in front of the app"
     # The package starts a system-wide nginx on port 80; the tests run their own.
     (service nginx stop || true) >/dev/null 2>&1
+  fi
+  if [ ! -x "${REDIS_SERVER:-/usr/bin/redis-server}" ]; then
+    debian_install redis-server "the session store the end-to-end tests share between two servers"
+    # The package starts a system-wide Redis on port 6379 and enables it at boot; the tests
+    # run their own, in the foreground, on a free loopback port, and keep nothing on disk.
+    (service redis-server stop || true) >/dev/null 2>&1
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      (systemctl disable redis-server || true) >/dev/null 2>&1
+    else
+      (update-rc.d redis-server disable || true) >/dev/null 2>&1
+    fi
   fi
   if ! command -v npm >/dev/null; then
     debian_install npm "Node.js, for Playwright and the test OpenID provider"
