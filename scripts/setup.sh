@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make dev` (setup.sh dev), `make test` (setup.sh test) or `make bench`
 # (setup.sh bench: test's, and wrk) needs, skipping whatever is already there. Nothing here
-# downloads a prebuilt binary: Rust tools come from the crate registry, the browser, nginx, Redis and wrk
-# from Debian, JavaScript packages from npm.
+# downloads a prebuilt binary: Rust tools come from the crate registry, the browser, nginx,
+# Redis and wrk from Debian, JavaScript packages from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-dev}
