@@ -36,10 +36,11 @@ release:
 e2e:
 	cd end2end && npx playwright test
 
-# The release build (wasm-opt and all) hydrates and signs in too, also behind nginx.
+# The release build (wasm-opt and all) hydrates and signs in too, also behind nginx, and two
+# servers share sessions through Redis behind nginx as a load balancer (tests/sessions.spec.ts).
 release-e2e:
 	$(RELEASE_BUILD)
-	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts tests/assets.spec.ts tests/proxy.spec.ts
+	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts tests/assets.spec.ts tests/proxy.spec.ts tests/sessions.spec.ts
 
 # The property tests of auth/tests/fuzz.rs with many more cases (README, "Fuzzing"); not in `test`.
 FUZZ_CASES ?= 100000

@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,9 +17,23 @@ function freePorts(count: number): number[] {
     });`;
   return execFileSync(process.execPath, ['-e', script]).toString().trim().split(',').map(Number);
 }
-process.env.E2E_PORTS ??= freePorts(6).join(',');
-const [appPort, oidcPort, devAppPort, proxyPort, proxiedAppPort, minimalPort] =
-  process.env.E2E_PORTS.split(',').map(Number);
+const firstLoad = process.env.E2E_PORTS === undefined; // the runner, before the workers
+process.env.E2E_PORTS ??= freePorts(13).join(',');
+const [
+  appPort,
+  oidcPort,
+  devAppPort,
+  proxyPort,
+  proxiedAppPort,
+  minimalPort,
+  redisPort,
+  storeBalancerPort,
+  storeAPort,
+  storeBPort,
+  cookieBalancerPort,
+  cookieAPort,
+  cookieBPort,
+] = process.env.E2E_PORTS.split(',').map(Number);
 
 export const APP_PORT = appPort;
 export const OIDC_PORT = oidcPort;
@@ -34,6 +48,25 @@ export const MINIMAL_URL = `http://127.0.0.1:${minimalPort}`;
 // Debian's nginx, with its default buffer sizes, in front of a server of its own.
 export const PROXY_PORT = proxyPort;
 export const PROXY_URL = `http://127.0.0.1:${PROXY_PORT}`;
+
+// Server-side sessions (tests/sessions.spec.ts). The debug run's `app` keeps them in an SQLite
+// file of this run's own (named after its port, so two runs never share one).
+export const SQLITE_SESSIONS = join(tmpdir(), `leptos-auth-sessions-${appPort}.sqlite`);
+if (firstLoad) {
+  // An earlier run's, should one have had the same port.
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(SQLITE_SESSIONS + suffix, { force: true });
+}
+// The release run: Debian's Redis on a free port, nothing kept on disk, and two servers on it
+// behind nginx as a round-robin load balancer; beside them two servers in the default
+// (stateless cookie) mode behind a second balancer. Every balancer response names the server
+// that answered in `X-Upstream`.
+export const REDIS_PORT = redisPort;
+export const REDIS_DIR = join(tmpdir(), `leptos-auth-redis-${redisPort}`);
+export const REDIS_PID_FILE = join(REDIS_DIR, 'redis.pid');
+export const STORE_BALANCER_URL = `http://127.0.0.1:${storeBalancerPort}`;
+export const STORE_UPSTREAMS = [storeAPort, storeBPort].map((port) => `127.0.0.1:${port}`);
+export const COOKIE_BALANCER_URL = `http://127.0.0.1:${cookieBalancerPort}`;
+export const COOKIE_UPSTREAMS = [cookieAPort, cookieBPort].map((port) => `127.0.0.1:${port}`);
 
 // Debian's chromium; Playwright's own browser download is never used.
 const chromium = {
@@ -60,7 +93,26 @@ function configured(origin: string): Record<string, string> {
   };
 }
 
-/** nginx as Debian ships it (default buffers), in a folder of its own, in the foreground. */
+/** Proxies to `upstream`, saying which server answered (`X-Upstream`). */
+function balancer(port: number, upstream: string): string {
+  return `
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://${upstream};
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      add_header X-Upstream $upstream_addr always;
+    }
+  }`;
+}
+
+/**
+ * nginx as Debian ships it (default buffers), in a folder of its own, in the foreground: the
+ * reverse proxy of tests/proxy.spec.ts, and the two round-robin balancers of
+ * tests/sessions.spec.ts.
+ */
 function nginx() {
   const dir = join(tmpdir(), `leptos-auth-nginx-${PROXY_PORT}`);
   for (const temp of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
@@ -87,6 +139,14 @@ http {
       proxy_set_header X-Forwarded-Proto $scheme;
     }
   }
+  upstream store_servers {
+    server 127.0.0.1:${storeAPort};
+    server 127.0.0.1:${storeBPort};
+  }
+  upstream cookie_servers {
+    server 127.0.0.1:${cookieAPort};
+    server 127.0.0.1:${cookieBPort};
+  }${balancer(storeBalancerPort, 'store_servers')}${balancer(cookieBalancerPort, 'cookie_servers')}
 }
 `);
   return {
@@ -95,6 +155,28 @@ http {
     url: `${PROXY_URL}/`,
     reuseExistingServer: false,
     stdout: 'pipe' as const,
+  };
+}
+
+/** Debian's Redis in the foreground on REDIS_PORT, loopback only, writing nothing to disk. */
+function redis() {
+  mkdirSync(REDIS_DIR, { recursive: true });
+  const args = [
+    `--port ${REDIS_PORT}`,
+    '--bind 127.0.0.1',
+    "--save ''",
+    '--appendonly no',
+    `--dir ${REDIS_DIR}`,
+    // tests/sessions.spec.ts stops and resumes it (SIGSTOP, SIGCONT) by this pid.
+    `--pidfile ${REDIS_PID_FILE}`,
+    "--logfile ''",
+  ];
+  return {
+    name: 'redis',
+    command: `${process.env.REDIS_SERVER ?? '/usr/bin/redis-server'} ${args.join(' ')}`,
+    port: REDIS_PORT,
+    reuseExistingServer: false,
+    stdout: 'ignore' as const,
   };
 }
 
@@ -123,6 +205,9 @@ function appServer(name: string, port: number, env: Record<string, string>, bin 
   };
 }
 
+/** Every origin a login may return to (the test provider's client registration). */
+const ORIGINS = [APP_URL, PROXY_URL, STORE_BALANCER_URL, COOKIE_BALANCER_URL];
+
 export default defineConfig({
   testDir: './tests',
   workers: 1,
@@ -142,15 +227,20 @@ export default defineConfig({
       url: `${ISSUER}/.well-known/openid-configuration`,
       env: {
         OIDC_PORT: String(OIDC_PORT),
-        OIDC_REDIRECT_URIS: `${APP_URL}/oauth2callback,${PROXY_URL}/oauth2callback`,
-        OIDC_POST_LOGOUT_REDIRECT_URIS: `${APP_URL}/,${PROXY_URL}/`,
+        OIDC_REDIRECT_URIS: ORIGINS.map((origin) => `${origin}/oauth2callback`).join(','),
+        OIDC_POST_LOGOUT_REDIRECT_URIS: ORIGINS.map((origin) => `${origin}/`).join(','),
         // POST /__admin/rotate-key (tests/key-rotation.spec.ts).
         OIDC_ADMIN: '1',
       },
       reuseExistingServer: false,
       stdout: 'ignore',
     },
-    appServer('app', APP_PORT, configured(APP_URL)),
+    // Sessions in SQLite in the debug run (tests/sessions.spec.ts); every other spec runs on it
+    // too. The release run's keeps the default, the identity cookie alone.
+    appServer('app', APP_PORT, {
+      ...configured(APP_URL),
+      ...(RELEASE ? {} : { AUTH_SESSION_STORE: `sqlite:${SQLITE_SESSIONS}` }),
+    }),
     // No secrets.toml in end2end/, and none named: nothing configured. (A release build
     // refuses to start so; `make release-e2e` runs no test that needs it.)
     ...(RELEASE ? [] : [appServer('app-unconfigured', DEV_APP_PORT, { AUTH_SECRETS_FILE: '' })]),
@@ -166,6 +256,26 @@ export default defineConfig({
           ),
         ]),
     // Behind a reverse proxy, as deployed: the release build (tests/proxy.spec.ts).
-    ...(RELEASE ? [appServer('app-proxied', proxiedAppPort, configured(PROXY_URL)), nginx()] : []),
+    ...(RELEASE ? [appServer('app-proxied', proxiedAppPort, configured(PROXY_URL))] : []),
+    // Sessions shared by two servers through Redis, and two in the default mode, each pair
+    // behind one balancer (tests/sessions.spec.ts); release builds only.
+    ...(RELEASE
+      ? [
+          redis(),
+          ...[storeAPort, storeBPort].map((port, i) =>
+            appServer(`app-redis-${'ab'[i]}`, port, {
+              ...configured(STORE_BALANCER_URL),
+              AUTH_SESSION_STORE: `redis://127.0.0.1:${REDIS_PORT}/0`,
+            }),
+          ),
+          ...[cookieAPort, cookieBPort].map((port, i) =>
+            appServer(`app-cookie-${'ab'[i]}`, port, {
+              ...configured(COOKIE_BALANCER_URL),
+              AUTH_SESSION_STORE: 'cookie',
+            }),
+          ),
+          nginx(),
+        ]
+      : []),
   ],
 });
