@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_query_map};
 
-use crate::{AuthError, Login, Logout, context::DevProvider};
+use crate::{AuthError, Login, Logout, LogoutEverywhere, context::DevProvider};
 
 /// "Log in": sends the visitor to their provider and back to this page.
 #[component]
@@ -58,28 +58,51 @@ pub fn LoginButton(
     }
 }
 
-/// "Log out": deletes the identity cookie and loads the home page afresh.
+/// A form that posts `$action` (a sign-out server function) and then loads the home page.
+macro_rules! sign_out_form {
+    ($action:expr, $label:expr, $class:literal) => {{
+        let action = $action;
+        // A client-side navigation would keep this page's user in memory; a real load starts
+        // a new, signed-out session, as Streamlit's logout does.
+        Effect::new(move || {
+            if matches!(action.value().get(), Some(Ok(()))) {
+                let _ = window().location().assign("/");
+            }
+        });
+        view! {
+            <ActionForm action=action attr:class=$class>
+                <button type="submit" disabled=move || action.pending().get()>
+                    {$label}
+                </button>
+            </ActionForm>
+            {action_error(move || action.value().get())}
+        }
+    }};
+}
+
+/// "Log out": deletes the identity cookie (and with a session store ends the session on the
+/// server), then loads the home page afresh. `everywhere` ends every session of the account,
+/// in every browser ([`crate::logout_everywhere`]; needs a session store).
 #[component]
 pub fn LogoutButton(
-    /// The button's text.
-    #[prop(into, default = "Log out".into())]
-    label: String,
+    /// The button's text; "Log out" (or "Log out everywhere") when absent.
+    #[prop(optional, into)]
+    label: Option<String>,
+    /// Sign out every browser of this account, not only this one.
+    #[prop(optional)]
+    everywhere: bool,
 ) -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
-    // A client-side navigation would keep this page's user in memory; a real load starts a
-    // new, signed-out session, as Streamlit's logout does.
-    Effect::new(move || {
-        if matches!(logout.value().get(), Some(Ok(()))) {
-            let _ = window().location().assign("/");
-        }
-    });
-    view! {
-        <ActionForm action=logout attr:class="auth-logout">
-            <button type="submit" disabled=move || logout.pending().get()>
-                {label}
-            </button>
-        </ActionForm>
-        {action_error(move || logout.value().get())}
+    if everywhere {
+        let label = label.unwrap_or_else(|| "Log out everywhere".into());
+        sign_out_form!(
+            ServerAction::<LogoutEverywhere>::new(),
+            label,
+            "auth-logout-everywhere"
+        )
+        .into_any()
+    } else {
+        let label = label.unwrap_or_else(|| "Log out".into());
+        sign_out_form!(ServerAction::<Logout>::new(), label, "auth-logout").into_any()
     }
 }
 

@@ -10,6 +10,9 @@ use std::{
 use toml::{Table, Value};
 use url::Url;
 
+mod session;
+pub use session::{SessionConfig, StoreConfig};
+
 /// Where the secrets file is read from unless [`SECRETS_FILE_ENV`] names another.
 pub const DEFAULT_SECRETS_FILE: &str = "secrets.toml";
 /// The environment variable naming the secrets file.
@@ -75,6 +78,8 @@ pub struct AuthConfig {
     pub trusted_origins: Vec<Url>,
     /// The unnamed provider (from `[auth]` itself) first, then `[auth.NAME]` by name.
     pub providers: Vec<ProviderConfig>,
+    /// Where sessions live and how long they last (`session_*`).
+    pub sessions: SessionConfig,
 }
 
 /// One OpenID provider: `[auth]` itself or an `[auth.NAME]` table.
@@ -187,7 +192,11 @@ pub fn from_sources(
 fn apply_env_overrides(auth: &mut Table, env: &impl Fn(&str) -> Option<String>) {
     // An empty variable is an unset one (as `KEY= command` is meant).
     let env = |name: &str| env(name).filter(|value| !value.is_empty());
-    for key in SHARED_KEYS.iter().chain(&PROVIDER_KEYS) {
+    for key in SHARED_KEYS
+        .iter()
+        .chain(&PROVIDER_KEYS)
+        .chain(&session::SESSION_KEYS)
+    {
         if let Some(value) = env(&env_name(None, key)) {
             auth.insert((*key).to_owned(), Value::String(value));
         }
@@ -274,13 +283,15 @@ impl Reader {
                 || PROVIDER_KEYS.contains(&key.as_str())
                 || key == "client_kwargs"
                 || key == "expose_tokens"
+                || session::SESSION_KEYS.contains(&key.as_str())
                 || value.is_table();
             if !known {
                 return Err(self.error(
                     format!("auth.{key}"),
                     "unknown key; [auth] takes redirect_uri, cookie_secret, previous_cookie_secrets, \
-                     trusted_origins, client_id, client_secret, server_metadata_url, client_kwargs and \
-                     [auth.NAME] tables",
+                     trusted_origins, client_id, client_secret, server_metadata_url, client_kwargs, \
+                     session_store, session_lifetime, session_idle_timeout, \
+                     session_store_timeout and [auth.NAME] tables",
                 ));
             }
         }
@@ -296,6 +307,7 @@ impl Reader {
         let previous_cookie_secrets = self.previous_cookie_secrets(auth)?;
         let trusted_origins = self.trusted_origins(auth)?;
         let shared_kwargs = self.kwargs(auth, "auth")?;
+        let sessions = self.sessions(auth)?;
 
         let mut providers = Vec::new();
         let named: Vec<&str> = auth
@@ -317,6 +329,7 @@ impl Reader {
             previous_cookie_secrets,
             trusted_origins,
             providers,
+            sessions,
         })
     }
 

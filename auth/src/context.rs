@@ -51,9 +51,9 @@ fn warn_once_without_provide_user() {
 #[cfg(feature = "ssr")]
 fn this_request() -> PageAuth {
     match server::request_auth() {
-        Some((auth, cookies)) => PageAuth {
-            user: auth.user(&cookies),
-            dev_provider: auth.dev_provider_active(),
+        Some(request) => PageAuth {
+            user: request.visitor.known(),
+            dev_provider: request.auth.dev_provider_active(),
         },
         None => PageAuth::default(),
     }
@@ -78,11 +78,30 @@ pub mod server {
     use leptos_axum::ResponseOptions;
     use tower_cookies::Cookies;
 
-    use crate::{Auth, AuthError, User};
+    use crate::{Auth, AuthError, User, session::Visitor};
 
-    /// The [`Auth`] and cookies of a request, from the layers `Auth::install` adds. Whatever
-    /// asks for them depends on who is signed in: its answer is not cached.
-    pub(crate) fn auth_of(parts: &http::request::Parts) -> Option<(Auth, Cookies)> {
+    /// What sign-in knows of one request, from the layers `Auth::install` adds.
+    pub(crate) struct RequestAuth {
+        pub(crate) auth: Auth,
+        pub(crate) cookies: Cookies,
+        /// Who sent it, found by the session layer (or on first need).
+        pub(crate) visitor: Visitor,
+    }
+
+    impl RequestAuth {
+        /// Who sent the request, and their session.
+        pub(crate) async fn found(&self) -> crate::session::Found {
+            self.visitor.found(&self.auth, &self.cookies).await
+        }
+
+        async fn user(&self) -> Option<User> {
+            Some(self.found().await.user).filter(User::is_logged_in)
+        }
+    }
+
+    /// The [`RequestAuth`] of a request. Whatever asks for it depends on who is signed in:
+    /// its answer is not cached.
+    pub(crate) fn auth_of(parts: &http::request::Parts) -> Option<RequestAuth> {
         if let Some(personal) = parts.extensions.get::<crate::middleware::Personal>() {
             personal.mark();
         }
@@ -92,11 +111,19 @@ pub mod server {
             // Also true while leptos_axum renders the app once at start-up to list its routes.
             tracing::debug!("no Auth in this request: is `auth.install(router)` missing?");
         }
-        Some((auth?, cookies?))
+        Some(RequestAuth {
+            auth: auth?,
+            cookies: cookies?,
+            visitor: parts
+                .extensions
+                .get::<Visitor>()
+                .cloned()
+                .unwrap_or_default(),
+        })
     }
 
     /// [`auth_of`] the request being handled (inside a server function or a page render).
-    pub(crate) fn request_auth() -> Option<(Auth, Cookies)> {
+    pub(crate) fn request_auth() -> Option<RequestAuth> {
         auth_of(&use_context::<http::request::Parts>()?)
     }
 
@@ -119,10 +146,10 @@ pub mod server {
         type Rejection = NotSignedIn;
 
         async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-            auth_of(parts)
-                .map(|(auth, cookies)| auth.user(&cookies))
-                .filter(User::is_logged_in)
-                .ok_or(NotSignedIn)
+            match auth_of(parts) {
+                Some(request) => request.user().await.ok_or(NotSignedIn),
+                None => Err(NotSignedIn),
+            }
         }
     }
 
@@ -133,9 +160,10 @@ pub mod server {
             parts: &mut Parts,
             _: &S,
         ) -> Result<Option<Self>, Self::Rejection> {
-            Ok(auth_of(parts)
-                .map(|(auth, cookies)| auth.user(&cookies))
-                .filter(User::is_logged_in))
+            Ok(match auth_of(parts) {
+                Some(request) => request.user().await,
+                None => None,
+            })
         }
     }
 

@@ -84,14 +84,21 @@ pub struct LoginState {
 struct Sealed<T> {
     /// Unix seconds after which the content is void, whatever the browser kept.
     expires_at: i64,
+    /// When the session was last seen, for an idle timeout (absent in older cookies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seen_at: Option<i64>,
     content: T,
 }
 
 /// What an opened cookie held, and which key opened it.
-struct Opened<T> {
-    content: T,
-    expires_at: i64,
-    with_current_key: bool,
+pub(crate) struct Opened<T> {
+    pub(crate) content: T,
+    /// Unix seconds after which it is void.
+    pub(crate) expires_at: i64,
+    /// When its session was last seen, if the cookie says.
+    pub(crate) seen_at: Option<i64>,
+    /// Sealed with the current key; else it should be sealed anew.
+    pub(crate) with_current_key: bool,
 }
 
 /// The claims are too large for one cookie even with only the standard claims.
@@ -156,14 +163,27 @@ impl CookieCodec {
         }
     }
 
-    /// The identity cookie for `user`, dropping non-standard claims if they would not fit.
+    /// The identity cookie for `user`, valid for [`IDENTITY_LIFETIME`], dropping non-standard
+    /// claims if they would not fit.
     pub fn identity_cookie(
         &self,
         user: &User,
         now: OffsetDateTime,
     ) -> Result<Cookie<'static>, TooLarge> {
+        self.identity_cookie_until(user, now, now + IDENTITY_LIFETIME, None)
+    }
+
+    /// The identity cookie holding the whole session (cookie mode): `user`, void after
+    /// `expires_at`, last seen at `seen_at` when an idle timeout needs it.
+    pub(crate) fn identity_cookie_until(
+        &self,
+        user: &User,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        seen_at: Option<i64>,
+    ) -> Result<Cookie<'static>, TooLarge> {
         let name = self.identity_name();
-        let cookie = self.seal(&name, user, now + IDENTITY_LIFETIME, IDENTITY_LIFETIME);
+        let cookie = self.seal_identity(user, now, expires_at, seen_at);
         let size = name.len() + cookie.value().len();
         if size <= MAX_COOKIE_BYTES {
             return Ok(cookie);
@@ -181,7 +201,7 @@ impl CookieCodec {
             .map(String::as_str)
             .collect();
         let trimmed = User::signed_in(standard, user.provider().map(str::to_owned));
-        let cookie = self.seal(&name, &trimmed, now + IDENTITY_LIFETIME, IDENTITY_LIFETIME);
+        let cookie = self.seal_identity(&trimmed, now, expires_at, seen_at);
         let trimmed_size = name.len() + cookie.value().len();
         if trimmed_size > MAX_COOKIE_BYTES {
             return Err(TooLarge(size));
@@ -206,18 +226,63 @@ impl CookieCodec {
         cookie: &Cookie<'static>,
         now: OffsetDateTime,
     ) -> Option<(User, Option<Cookie<'static>>)> {
+        let opened = self
+            .open_identity_as::<User>(cookie, now)
+            .filter(|opened| opened.content.is_logged_in())?;
+        let reissue = (!opened.with_current_key).then(|| {
+            let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).unwrap_or(now);
+            self.seal_identity(&opened.content, now, expires_at, opened.seen_at)
+        });
+        Some((opened.content, reissue))
+    }
+
+    /// What the identity cookie holds (a user in cookie mode, a session id with a store), if
+    /// it is ours, intact and not void.
+    pub(crate) fn open_identity_as<T: DeserializeOwned>(
+        &self,
+        cookie: &Cookie<'_>,
+        now: OffsetDateTime,
+    ) -> Option<Opened<T>> {
         if cookie.name() != self.identity_name() {
             return None;
         }
-        let opened = self.open::<User>(cookie, now)?;
-        if !opened.content.is_logged_in() {
-            return None;
-        }
-        let reissue = (!opened.with_current_key).then(|| {
-            let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).unwrap_or(now);
-            self.seal(cookie.name(), &opened.content, expires_at, expires_at - now)
-        });
-        Some((opened.content, reissue))
+        self.open::<T>(cookie, now)
+    }
+
+    /// The identity cookie holding `content`, void after `expires_at`.
+    pub(crate) fn seal_identity<T: Serialize>(
+        &self,
+        content: &T,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        seen_at: Option<i64>,
+    ) -> Cookie<'static> {
+        let sealed = Sealed {
+            expires_at: expires_at.unix_timestamp(),
+            seen_at,
+            content,
+        };
+        self.seal_sealed(&self.identity_name(), &sealed, expires_at - now)
+    }
+
+    /// `content` sealed with the current key under `label` (bound in as associated data, so
+    /// it opens only under the same label): for what the session store keeps.
+    pub(crate) fn seal_value<T: Serialize>(&self, label: &str, content: &T) -> String {
+        // Serializing plain data with string keys to JSON cannot fail.
+        let json = serde_json::to_string(content).unwrap_or_default();
+        self.encrypt(label, json)
+    }
+
+    /// What [`Self::seal_value`] sealed under `label`, if some key opens it.
+    pub(crate) fn open_value<T: DeserializeOwned>(&self, label: &str, sealed: &str) -> Option<T> {
+        std::iter::once(&self.key)
+            .chain(&self.previous)
+            .find_map(|key| {
+                let plain = CookieJar::new()
+                    .private(key)
+                    .decrypt(Cookie::new(label.to_owned(), sealed.to_owned()))?;
+                serde_json::from_str(plain.value()).ok()
+            })
     }
 
     /// The login-state cookie for `login`, or `None` when its `state` could not be a name.
@@ -308,20 +373,34 @@ impl CookieCodec {
     ) -> Cookie<'static> {
         let sealed = Sealed {
             expires_at: expires_at.unix_timestamp(),
+            seen_at: None,
             content,
         };
+        self.seal_sealed(name, &sealed, max_age)
+    }
+
+    fn seal_sealed<T: Serialize>(
+        &self,
+        name: &str,
+        sealed: &Sealed<T>,
+        max_age: Duration,
+    ) -> Cookie<'static> {
         // Serializing plain data with string keys to JSON cannot fail.
-        let json = serde_json::to_string(&sealed).unwrap_or_default();
-        let mut jar = CookieJar::new();
-        jar.private_mut(&self.key)
-            .add(Cookie::new(name.to_owned(), json));
-        let encrypted = jar
-            .get(name)
-            .map(|cookie| cookie.value().to_owned())
-            .unwrap_or_default();
+        let json = serde_json::to_string(sealed).unwrap_or_default();
+        let encrypted = self.encrypt(name, json);
         let mut cookie = self.with_flags(Cookie::new(name.to_owned(), encrypted));
         cookie.set_max_age(max_age);
         cookie
+    }
+
+    /// `plain` encrypted with the current key, `name` bound in as associated data.
+    fn encrypt(&self, name: &str, plain: String) -> String {
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.key)
+            .add(Cookie::new(name.to_owned(), plain));
+        jar.get(name)
+            .map(|cookie| cookie.value().to_owned())
+            .unwrap_or_default()
     }
 
     /// The content, if some key (the current one first) opens the cookie and it is not void.
@@ -340,6 +419,7 @@ impl CookieCodec {
             (now.unix_timestamp() < sealed.expires_at).then_some(Opened {
                 content: sealed.content,
                 expires_at: sealed.expires_at,
+                seen_at: sealed.seen_at,
                 with_current_key: index == 0,
             })
         })

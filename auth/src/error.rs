@@ -31,6 +31,16 @@ pub enum AuthError {
     /// The provider cannot be reached or is misconfigured; the text says which.
     #[error("{0}")]
     ProviderUnavailable(String),
+    /// Ending sessions elsewhere needs a session store; with the stateless cookie there is no
+    /// list of sessions to end.
+    #[error(
+        "Signing out everywhere needs sessions kept on the server (session_store in [auth]); \
+         this site keeps them only in each browser's cookie, so nothing was changed."
+    )]
+    NeedsSessionStore,
+    /// The session store did not answer in time; the visitor can try again.
+    #[error("Sessions cannot be reached right now. Please try again in a moment.")]
+    StoreUnavailable,
     /// This server failed; the details are in its log.
     #[error("Sign-in failed on this server. Please try again.")]
     Internal,
@@ -51,6 +61,8 @@ impl AuthError {
             Self::TooLarge => "too_large",
             Self::CrossSite => "cross_site",
             Self::ProviderUnavailable(_) => "provider",
+            Self::NeedsSessionStore => "needs_session_store",
+            Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal",
             Self::Request(_) => "request",
         }
@@ -75,6 +87,8 @@ impl AuthError {
                  Please try again later."
                     .to_owned(),
             ),
+            "needs_session_store" => Self::NeedsSessionStore,
+            "store_unavailable" => Self::StoreUnavailable,
             "internal" => Self::Internal,
             "request" => Self::Request("Sign-in could not start. Please try again.".to_owned()),
             _ => return None,
@@ -91,7 +105,8 @@ impl AuthError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
-            Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NeedsSessionStore => StatusCode::CONFLICT,
+            Self::NotConfigured | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -122,7 +137,7 @@ impl FromServerFnError for AuthError {
 mod tests {
     use super::*;
 
-    fn every_kind() -> [AuthError; 9] {
+    fn every_kind() -> [AuthError; 11] {
         [
             AuthError::NotSignedIn,
             AuthError::NotConfigured,
@@ -131,6 +146,8 @@ mod tests {
             AuthError::TooLarge,
             AuthError::CrossSite,
             AuthError::ProviderUnavailable("details".to_owned()),
+            AuthError::NeedsSessionStore,
+            AuthError::StoreUnavailable,
             AuthError::Internal,
             AuthError::Request("details".to_owned()),
         ]
@@ -164,6 +181,11 @@ mod tests {
         assert_eq!(
             status(AuthError::ProviderUnavailable(String::new())),
             StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(status(AuthError::NeedsSessionStore), StatusCode::CONFLICT);
+        assert_eq!(
+            status(AuthError::StoreUnavailable),
+            StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(
             status(AuthError::Internal),

@@ -20,6 +20,7 @@ use crate::{
     cookies::{LoginState, TooLarge},
     log::{clip, outside_field},
     oidc::{Completion, OidcError},
+    session::{BeginError, StoreError},
 };
 
 /// At most this much of a provider's `error_description` is shown to the visitor.
@@ -110,6 +111,17 @@ pub(crate) enum CallbackFailure {
     Oidc(#[from] OidcError),
     #[error("{0}")]
     TooLarge(#[from] TooLarge),
+    #[error("{0}")]
+    StoreUnavailable(StoreError),
+}
+
+impl From<BeginError> for CallbackFailure {
+    fn from(error: BeginError) -> Self {
+        match error {
+            BeginError::TooLarge(error) => Self::TooLarge(error),
+            BeginError::Store(error) => Self::StoreUnavailable(error),
+        }
+    }
 }
 
 impl CallbackFailure {
@@ -117,6 +129,7 @@ impl CallbackFailure {
         match self {
             Self::Oidc(error) => error.status(),
             Self::TooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RefusedByApp(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -170,6 +183,7 @@ impl CallbackFailure {
             Self::TooLarge(_) => {
                 "Your account's profile is too large for this app's sign-in cookie.".to_owned()
             }
+            Self::StoreUnavailable(_) => crate::AuthError::StoreUnavailable.to_string(),
         }
     }
 }
@@ -211,14 +225,21 @@ pub(crate) async fn finish_login(
             nonce: &login.nonce,
         })
         .await?;
+    // The account, named before the app's hook may change the claims.
+    let owner = crate::session::owner_of(
+        &provider.config().issuer,
+        claims
+            .get("sub")
+            .and_then(|sub| sub.as_str())
+            .unwrap_or_default(),
+    );
     auth.hooks()
         .map_claims(&mut claims, login.provider.as_deref())
         .map_err(CallbackFailure::RefusedByApp)?;
     let user = User::signed_in(claims, login.provider);
-    let cookie = auth
-        .codec()
-        .identity_cookie(&user, OffsetDateTime::now_utc())?;
-    cookies.add(cookie);
+    auth.sessions()
+        .begin(auth.codec(), cookies, &user, &owner)
+        .await?;
     tracing::info!(provider = %provider.config().label(), "signed in");
     auth.hooks().signed_in(&user);
     Ok(login.return_to)

@@ -106,6 +106,8 @@ mod oidc;
 mod routes;
 #[cfg(feature = "ssr")]
 mod service;
+#[cfg(feature = "ssr")]
+mod session;
 #[cfg(all(test, feature = "ssr"))]
 mod test_support;
 
@@ -116,7 +118,7 @@ pub use context::{provide_user, use_user};
 pub use error::AuthError;
 pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenSignedIn, is_signed_in, login_path};
 pub use return_to::local_path;
-pub use server_fns::{Login, Logout, login, logout, sign_in};
+pub use server_fns::{Login, Logout, LogoutEverywhere, login, logout, logout_everywhere, sign_in};
 pub use user::User;
 #[cfg(feature = "ssr")]
 pub use {config::ConfigError, hooks::AuthEvent, service::Auth, service::SetupError};
@@ -130,11 +132,14 @@ pub use serde_json::Value as ClaimValue;
 #[doc(hidden)]
 #[cfg(feature = "ssr")]
 pub mod testing {
-    pub use crate::config::{AuthConfig, ProviderConfig, Secret, from_sources};
+    pub use crate::config::{
+        AuthConfig, ProviderConfig, Secret, SessionConfig, StoreConfig, from_sources,
+    };
     pub use crate::cookies::{CookieCodec, LoginState, MAX_COOKIE_BYTES};
     pub use crate::oidc::{
         Clock, Completion, DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN,
         OidcError, Provider, RefreshPolicy,
     };
     pub use crate::return_to::{referer_path, same_site_path};
+    pub use crate::session::{Found, Record, Sessions, Store, StoreError, owner_of};
 }

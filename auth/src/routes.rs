@@ -22,12 +22,13 @@ pub(crate) fn callback_router(path: &str) -> Router {
 async fn callback(
     Extension(auth): Extension<Auth>,
     cookies: Cookies,
+    signed_in: Option<crate::User>,
     params: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Response {
     let mut response = match finish_login(&auth, &cookies, params).await {
         Ok(return_to) => Redirect::to(&return_to).into_response(),
         // The back button to a used callback, by someone signed in: nothing is wrong.
-        Err(CallbackFailure::UnknownState) if auth.user(&cookies).is_logged_in() => {
+        Err(CallbackFailure::UnknownState) if signed_in.is_some() => {
             Redirect::to("/").into_response()
         }
         Err(failure) => {

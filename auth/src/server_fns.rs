@@ -19,7 +19,8 @@ pub async fn login(
     /// The path to come back to; the page the request came from when `None`.
     next: Option<String>,
 ) -> Result<String, AuthError> {
-    let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
+    let crate::context::server::RequestAuth { auth, cookies, .. } =
+        crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     let return_to = auth.return_path(next.as_deref(), referer().as_deref());
     match auth
         .start_login(&cookies, provider.as_deref(), return_to.clone())
@@ -65,16 +66,41 @@ pub(crate) fn go_to(url: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Forgets the visitor: deletes the identity cookie. A plain form post is redirected home;
-/// `<LogoutButton/>` loads the home page itself, so the new page starts signed out.
+/// Forgets the visitor: deletes the identity cookie and, with a session store, ends the
+/// session on the server, so a copy of the cookie signs nobody in either. A plain form post is
+/// redirected home; `<LogoutButton/>` loads the home page itself, so the new page starts
+/// signed out.
 #[server(prefix = "/api/auth", endpoint = "logout")]
 pub async fn logout() -> Result<(), AuthError> {
-    let (auth, cookies) = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
-    let user = auth.user(&cookies);
-    cookies.add(auth.codec().removal(&auth.codec().identity_name()));
-    if user.is_logged_in() {
-        auth.hooks().signed_out(&user);
+    let request = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
+    let found = request.found().await;
+    let auth = &request.auth;
+    auth.sessions()
+        .end(auth.codec(), &request.cookies, &found)
+        .await;
+    if found.user.is_logged_in() {
+        auth.hooks().signed_out(&found.user);
     }
+    if is_plain_form_post() {
+        leptos_axum::redirect("/");
+    }
+    Ok(())
+}
+
+/// Ends every session of the signed-in account, in every browser and on every server (it
+/// needs a session store: in cookie mode it answers [`AuthError::NeedsSessionStore`] and
+/// changes nothing). Redirects and loads pages as [`logout`] does.
+#[server(prefix = "/api/auth", endpoint = "logout_everywhere")]
+pub async fn logout_everywhere() -> Result<(), AuthError> {
+    let request = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
+    let found = request.found().await;
+    let auth = &request.auth;
+    let ended = auth
+        .sessions()
+        .end_everywhere(auth.codec(), &request.cookies, &found)
+        .await?;
+    tracing::info!(sessions = ended, "signed out everywhere");
+    auth.hooks().signed_out(&found.user);
     if is_plain_form_post() {
         leptos_axum::redirect("/");
     }

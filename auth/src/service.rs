@@ -5,12 +5,11 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{Extension, Router};
 use cookie::Key;
-use time::OffsetDateTime;
-use tower_cookies::{CookieManagerLayer, Cookies};
+use tower_cookies::CookieManagerLayer;
 use url::Url;
 
 use crate::{
-    AuthError, User,
+    AuthError,
     config::{self, AuthConfig, ConfigError},
     cookies::CookieCodec,
     dev_slot::DevSlot,
@@ -35,6 +34,7 @@ struct Inner {
     hooks: crate::hooks::HookSet,
     configured: bool,
     dev: DevSlot,
+    sessions: crate::session::Sessions,
 }
 
 impl Inner {
@@ -46,6 +46,8 @@ impl Inner {
             .iter()
             .map(|provider| Provider::new(provider.clone(), &config.redirect_uri, http.clone()))
             .collect();
+        let sessions =
+            crate::session::Sessions::new(&config.sessions).map_err(SetupError::SessionStore)?;
         let own_origins = std::iter::once(config.redirect_uri.origin())
             .chain(config.trusted_origins.iter().map(Url::origin))
             .collect();
@@ -60,6 +62,7 @@ impl Inner {
             hooks: Default::default(),
             configured: true,
             dev: DevSlot::default(),
+            sessions,
         })
     }
 }
@@ -128,6 +131,10 @@ pub enum SetupError {
     #[error("{0}")]
     /// The development provider could not start.
     DevProvider(String),
+    #[error("auth.session_store: {0}")]
+    /// The session store named by `session_store` cannot be used (a SQLite file that does not
+    /// open); the text names the file.
+    SessionStore(String),
 }
 
 impl Auth {
@@ -210,6 +217,7 @@ impl Auth {
             hooks: Default::default(),
             configured: false,
             dev: DevSlot::default(),
+            sessions: crate::session::Sessions::cookie_only(),
         }))
     }
 
@@ -221,6 +229,11 @@ impl Auth {
             .mount(router)
             .merge(crate::routes::callback_router(&self.0.callback_path))
             .layer(Extension(self.clone()))
+            // Inside the cookie layer: it reads the identity cookie.
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::session::layer,
+            ))
             .layer(CookieManagerLayer::new())
             // Outermost, so that it sees the cookies the layer above sets.
             .layer(axum::middleware::from_fn_with_state(
@@ -304,34 +317,8 @@ impl Auth {
         &self.0.codec
     }
 
-    /// Who sent this request. A cookie that does not open is removed: the visitor is signed out.
-    pub(crate) fn user(&self, cookies: &Cookies) -> User {
-        let name = self.0.codec.identity_name();
-        let Some(cookie) = cookies.get(&name) else {
-            return User::default();
-        };
-        let opened = self
-            .0
-            .codec
-            .open_identity_and_reissue(&cookie.into_owned(), OffsetDateTime::now_utc());
-        match opened {
-            Some((user, reissue)) => {
-                if let Some(fresh) = reissue {
-                    tracing::debug!(
-                        "re-sealed an identity cookie made with a previous cookie_secret"
-                    );
-                    cookies.add(fresh);
-                }
-                user
-            }
-            None => {
-                tracing::info!(
-                    "cleared an identity cookie that did not open (forged, damaged, old key or expired)"
-                );
-                cookies.add(self.0.codec.removal(&name));
-                User::default()
-            }
-        }
+    pub(crate) fn sessions(&self) -> &crate::session::Sessions {
+        &self.0.sessions
     }
 
     /// Where to come back to after a login: `next`, else the `Referer`, if it is a path on
@@ -401,6 +388,7 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::User;
 
     pub(super) fn auth(providers: &str) -> Auth {
         crate::test_support::auth(
@@ -505,11 +493,10 @@ mod tests {
     async fn visit(auth: &Auth, cookie: &str) -> (String, Vec<String>) {
         use axum::{body::Body, http::Request, routing::get};
         use tower::ServiceExt;
-        let route = get(
-            |Extension(auth): Extension<Auth>, cookies: Cookies| async move {
-                auth.user(&cookies).name().unwrap_or("nobody").to_owned()
-            },
-        );
+        let route = get(|user: Option<User>| async move {
+            user.and_then(|user| user.name().map(str::to_owned))
+                .unwrap_or_else(|| "nobody".to_owned())
+        });
         let response = auth
             .install(Router::new().route("/who", route))
             .oneshot(
@@ -533,6 +520,7 @@ mod tests {
     }
 
     pub(super) fn alice_cookie(secret: &str) -> String {
+        use time::OffsetDateTime;
         let serde_json::Value::Object(claims) = serde_json::json!({"sub": "a", "name": "Alice"})
         else {
             unreachable!()
@@ -592,6 +580,8 @@ mod tests {
 #[cfg(test)]
 mod extractor_tests {
     use axum::{body::Body, http::Request, routing::get};
+
+    use crate::User;
     use tower::ServiceExt;
 
     use super::*;

@@ -11,6 +11,7 @@ pub fn HomePage() -> impl IntoView {
         view! {
             <p id="greeting">"Hello, " {name} "!"</p>
             <LogoutButton />
+            <LogoutButton everywhere=true />
             <AskTheServer />
         }
         .into_any()

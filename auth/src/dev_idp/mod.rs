@@ -54,6 +54,19 @@ const CLIENT_ID: &str = "leptos-auth-dev";
 const COOKIE_SECRET: &str = "leptos-auth development provider: not a secret, never for production";
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+/// The development setup keeps its sessions in this file in `target/` (beside the server's
+/// `debug/` folder), so a fresh clone has sessions the server can end with nothing to set up.
+const DEV_SESSIONS_FILE: &str = "auth-dev-sessions.sqlite3";
+
+fn dev_sessions_file() -> std::path::PathBuf {
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_owned()));
+    target
+        .unwrap_or_else(std::env::temp_dir)
+        .join(DEV_SESSIONS_FILE)
+}
+
 const KEY_ID: &str = "dev-idp-rs256";
 
 /// The test users the sign-in page offers (name, email); any other can be typed in.
@@ -140,6 +153,10 @@ impl DevIdp {
                 issuer: issuer.clone(),
                 auth_params: Default::default(),
             }],
+            sessions: crate::config::SessionConfig {
+                store: crate::config::StoreConfig::Sqlite(dev_sessions_file()),
+                ..Default::default()
+            },
         };
         let idp = Arc::new(Self {
             issuer,

@@ -1,0 +1,389 @@
+//! Sessions: who is signed in, kept the way `session_store` says.
+//! - cookie mode: the sealed identity cookie is the whole session (stateless; the server
+//!   cannot end it before it expires);
+//! - with a store (SQLite or Redis): the cookie holds only a random session id, sealed; the
+//!   store holds the session under a hash of that id, so logout ends it for every copy of
+//!   the cookie, and "log out everywhere" ends all of one person's sessions.
+//!
+//! Each request's visitor is found once, by [`layer`] before the app runs (a page renders
+//! synchronously and cannot wait for the store), and kept in the request's extensions.
+use std::sync::{Arc, OnceLock};
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use time::{Duration, OffsetDateTime};
+use tokio::sync::OnceCell;
+use tower_cookies::Cookies;
+
+use crate::{
+    Auth, AuthError, User,
+    config::SessionConfig,
+    cookies::{CookieCodec, TooLarge},
+    log::Throttle,
+};
+
+mod redis;
+mod sqlite;
+mod store;
+pub use store::{Record, Store, StoreError};
+
+/// With an idle timeout, a session's last-seen time is written at most this often (seconds).
+const TOUCH_INTERVAL: i64 = 60;
+/// A session id's random bytes (256 bits).
+const SESSION_ID_BYTES: usize = 32;
+/// The store's failures are logged at most this often.
+const STORE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What the identity cookie holds with a store: the session's id, nothing about the person.
+#[derive(Serialize, Deserialize)]
+struct SessionRef {
+    sid: String,
+}
+
+/// The session mode of one server, with its lifetimes.
+pub struct Sessions {
+    store: Option<Store>,
+    lifetime: Duration,
+    idle: Option<Duration>,
+    described: String,
+    log: Throttle,
+}
+
+/// Who sent a request, as sign-in knows it.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    /// Signed out when nobody (or the store did not answer).
+    pub user: User,
+    /// With a store: the session's key and its owner.
+    stored: Option<Stored>,
+}
+
+#[derive(Clone, Debug)]
+struct Stored {
+    key: String,
+    owner: String,
+}
+
+/// Why a session could not begin.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginError {
+    #[error(transparent)]
+    /// Cookie mode: the claims do not fit in a cookie.
+    TooLarge(#[from] TooLarge),
+    #[error("the session store failed: {0}")]
+    /// The store did not keep the session.
+    Store(#[from] StoreError),
+}
+
+impl Sessions {
+    /// The mode `config` names; a SQLite file that does not open is an error naming it.
+    pub fn new(config: &SessionConfig) -> Result<Self, String> {
+        let store = Store::open(&config.store, config.store_timeout)?;
+        let described = config.store.describe();
+        if store.is_some() {
+            tracing::info!("sessions are kept in {described}");
+        }
+        Ok(Self {
+            store,
+            lifetime: to_time(config.lifetime),
+            idle: config.idle_timeout.map(to_time),
+            described,
+            log: Throttle::new(STORE_LOG_INTERVAL),
+        })
+    }
+
+    /// Cookie mode with the default lifetimes (sign-in switched off).
+    pub fn cookie_only() -> Self {
+        Self::new(&SessionConfig::default()).unwrap_or_else(|_| unreachable!("cookie mode opens"))
+    }
+
+    /// Whether sessions live in a store the server can end them in.
+    pub fn has_store(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// Who the request's identity cookie names. A cookie that does not open, or names a
+    /// session that ended, is removed; a store that does not answer leaves the cookie be
+    /// (the visitor is signed out for this request only).
+    pub async fn identify(&self, codec: &CookieCodec, cookies: &Cookies) -> Found {
+        let name = codec.identity_name();
+        let Some(cookie) = cookies.get(&name) else {
+            return Found::default();
+        };
+        let now = OffsetDateTime::now_utc();
+        let found = match &self.store {
+            None => self.identify_by_cookie(codec, cookies, &cookie, now),
+            Some(store) => {
+                self.identify_in_store(store, codec, cookies, &cookie, now)
+                    .await
+            }
+        };
+        match found {
+            Some(found) => found,
+            None => {
+                tracing::info!(
+                    "cleared an identity cookie that did not open (forged, damaged, old key, \
+                     expired or ended)"
+                );
+                cookies.add(codec.removal(&name));
+                Found::default()
+            }
+        }
+    }
+
+    fn identify_by_cookie(
+        &self,
+        codec: &CookieCodec,
+        cookies: &Cookies,
+        cookie: &cookie::Cookie<'_>,
+        now: OffsetDateTime,
+    ) -> Option<Found> {
+        let opened = codec
+            .open_identity_as::<User>(cookie, now)
+            .filter(|opened| opened.content.is_logged_in())?;
+        let now_s = now.unix_timestamp();
+        // Cookies from before the idle timeout was switched on count as seen now.
+        let seen_at = opened.seen_at.unwrap_or(now_s);
+        if self.is_idle(seen_at, now_s) {
+            return None;
+        }
+        let touch = self.idle.is_some() && (opened.seen_at.is_none() || self.due(seen_at, now_s));
+        if touch || !opened.with_current_key {
+            let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).ok()?;
+            let seen = self.idle.map(|_| if touch { now_s } else { seen_at });
+            cookies.add(codec.seal_identity(&opened.content, now, expires_at, seen));
+        }
+        Some(Found {
+            user: opened.content,
+            stored: None,
+        })
+    }
+
+    async fn identify_in_store(
+        &self,
+        store: &Store,
+        codec: &CookieCodec,
+        cookies: &Cookies,
+        cookie: &cookie::Cookie<'_>,
+        now: OffsetDateTime,
+    ) -> Option<Found> {
+        let opened = codec.open_identity_as::<SessionRef>(cookie, now)?;
+        let key = key_of(&opened.content.sid);
+        let now_s = now.unix_timestamp();
+        let mut record = match store.load(&key, now_s).await {
+            Ok(record) => record?,
+            Err(error) => {
+                self.store_failed("read", &error);
+                return Some(Found::default());
+            }
+        };
+        let user: User = codec
+            .open_value(&key, &record.sealed_user)
+            .filter(User::is_logged_in)?;
+        if self.is_idle(record.seen_at, now_s) {
+            self.forget(store, &key).await;
+            return None;
+        }
+        if !opened.with_current_key {
+            let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).ok()?;
+            cookies.add(codec.seal_identity(&opened.content, now, expires_at, None));
+        }
+        if self.idle.is_some() && self.due(record.seen_at, now_s) {
+            record.seen_at = now_s;
+            record.until = self.until(record.expires_at, now_s);
+            if let Err(error) = store.save(&key, &record).await {
+                self.store_failed("update", &error);
+            }
+        }
+        Some(Found {
+            user,
+            stored: Some(Stored {
+                key,
+                owner: record.owner,
+            }),
+        })
+    }
+
+    /// Signs `user` in: the identity cookie, and with a store the session behind it.
+    /// `owner` names the account (see [`owner_of`]).
+    pub async fn begin(
+        &self,
+        codec: &CookieCodec,
+        cookies: &Cookies,
+        user: &User,
+        owner: &str,
+    ) -> Result<(), BeginError> {
+        let now = OffsetDateTime::now_utc();
+        let now_s = now.unix_timestamp();
+        let expires_at = now + self.lifetime;
+        let seen_at = self.idle.map(|_| now_s);
+        let Some(store) = &self.store else {
+            let cookie = codec.identity_cookie_until(user, now, expires_at, seen_at)?;
+            cookies.add(cookie);
+            return Ok(());
+        };
+        let sid = new_session_id();
+        let key = key_of(&sid);
+        let record = Record {
+            owner: owner.to_owned(),
+            sealed_user: codec.seal_value(&key, user),
+            created_at: now_s,
+            seen_at: now_s,
+            expires_at: expires_at.unix_timestamp(),
+            until: self.until(expires_at.unix_timestamp(), now_s),
+        };
+        store.save(&key, &record).await?;
+        cookies.add(codec.seal_identity(&SessionRef { sid }, now, expires_at, None));
+        Ok(())
+    }
+
+    /// Signs the visitor out: the cookie goes, and with a store the session ends for every
+    /// copy of the cookie.
+    pub async fn end(&self, codec: &CookieCodec, cookies: &Cookies, found: &Found) {
+        cookies.add(codec.removal(&codec.identity_name()));
+        if let (Some(store), Some(stored)) = (&self.store, &found.stored)
+            && let Err(error) = store.remove(&stored.key).await
+        {
+            self.store_failed("end a session in", &error);
+        }
+    }
+
+    /// Ends every session of the visitor's account, in every browser; returns how many.
+    pub async fn end_everywhere(
+        &self,
+        codec: &CookieCodec,
+        cookies: &Cookies,
+        found: &Found,
+    ) -> Result<u64, AuthError> {
+        let Some(store) = &self.store else {
+            return Err(AuthError::NeedsSessionStore);
+        };
+        let stored = found.stored.as_ref().ok_or(AuthError::NotSignedIn)?;
+        let ended = store.remove_owner(&stored.owner).await.map_err(|error| {
+            self.store_failed("end sessions in", &error);
+            AuthError::StoreUnavailable
+        })?;
+        cookies.add(codec.removal(&codec.identity_name()));
+        Ok(ended)
+    }
+
+    /// Times are whole seconds: idle means more than the timeout has passed.
+    fn is_idle(&self, seen_at: i64, now: i64) -> bool {
+        self.idle
+            .is_some_and(|idle| now - seen_at > idle.whole_seconds())
+    }
+
+    /// Whether a session last seen at `seen_at` should be marked seen again: once a minute,
+    /// or more often for an idle timeout under two minutes, so activity always keeps it.
+    fn due(&self, seen_at: i64, now: i64) -> bool {
+        let interval = self.idle.map_or(TOUCH_INTERVAL, |idle| {
+            TOUCH_INTERVAL.min(idle.whole_seconds() / 2)
+        });
+        now - seen_at >= interval
+    }
+
+    /// When a session last seen at `seen_at` ends: at `expires_at`, or sooner if idle.
+    fn until(&self, expires_at: i64, seen_at: i64) -> i64 {
+        match self.idle {
+            Some(idle) => expires_at.min(seen_at + idle.whole_seconds() + 1),
+            None => expires_at,
+        }
+    }
+
+    async fn forget(&self, store: &Store, key: &str) {
+        if let Err(error) = store.remove(key).await {
+            self.store_failed("end a session in", &error);
+        }
+    }
+
+    fn store_failed(&self, doing: &str, error: &StoreError) {
+        if let Some(held_back) = self.log.admit("store", std::time::Instant::now()) {
+            tracing::warn!(
+                held_back,
+                "could not {doing} the session store ({}): {error}; visitors look signed out \
+                 until it answers",
+                self.described
+            );
+        }
+    }
+}
+
+/// Names an account across its sessions: a hash of the issuer and subject, so the store
+/// never holds who someone is in the clear.
+pub fn owner_of(issuer: &str, subject: &str) -> String {
+    hash(&format!("{issuer}\n{subject}"))
+}
+
+/// The store's key for session id `sid`: a dump of the store cannot be replayed as cookies.
+fn key_of(sid: &str) -> String {
+    hash(sid)
+}
+
+fn hash(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
+}
+
+fn new_session_id() -> String {
+    let mut bytes = [0u8; SESSION_ID_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn to_time(duration: std::time::Duration) -> Duration {
+    Duration::try_from(duration).unwrap_or(Duration::MAX)
+}
+
+/// Who sent a request: found once, then shared by everything that asks.
+#[derive(Clone, Default)]
+pub(crate) struct Visitor(Arc<OnceCell<Found>>);
+
+impl Visitor {
+    /// Who it is, asking the session mode the first time.
+    pub(crate) async fn found(&self, auth: &Auth, cookies: &Cookies) -> Found {
+        self.0
+            .get_or_init(|| auth.sessions().identify(auth.codec(), cookies))
+            .await
+            .clone()
+    }
+
+    /// Who [`layer`] found: signed out for requests it left alone (static files).
+    pub(crate) fn known(&self) -> User {
+        self.0
+            .get()
+            .map(|found| found.user.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Finds who sent each request before the app runs (static files excepted: nothing there
+/// asks), for the page render that cannot wait.
+pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
+    let visitor = Visitor::default();
+    let cookies = request.extensions().get::<Cookies>().cloned();
+    if let Some(cookies) = cookies
+        && !request.uri().path().starts_with(static_prefix())
+    {
+        visitor.found(&auth, &cookies).await;
+    }
+    request.extensions_mut().insert(visitor);
+    next.run(request).await
+}
+
+/// Where Leptos serves the app's files (`/pkg/` unless `LEPTOS_SITE_PKG_DIR` says otherwise).
+fn static_prefix() -> &'static str {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let dir = std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".to_owned());
+        format!("/{}/", dir.trim_matches('/'))
+    })
+}
+
+#[cfg(test)]
+mod tests;

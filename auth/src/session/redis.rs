@@ -1,0 +1,140 @@
+//! The shared store for several app servers: Redis, through the `redis` crate's connection
+//! manager (reconnects by itself). Keys expire by Redis's own TTL.
+use std::time::Duration;
+
+use redis::{AsyncCommands, aio::ConnectionManager};
+use tokio::sync::OnceCell;
+
+use super::store::{Record, StoreError, bounded};
+
+/// Every key this crate writes starts so, to share a Redis database with the app.
+const PREFIX: &str = "leptos-auth:";
+
+/// Sessions in Redis: `leptos-auth:session:KEY` holds a record until it ends;
+/// `leptos-auth:owner:OWNER` the keys of one person's sessions, for "log out everywhere".
+pub struct RedisStore {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    timeout: Duration,
+}
+
+impl RedisStore {
+    /// Checks the URL; connects on first use.
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
+        // The error may quote the URL, with its password: say only what kind it is.
+        let client = redis::Client::open(url)
+            .map_err(|error| format!("not a usable Redis URL ({:?})", error.kind()))?;
+        Ok(Self {
+            client,
+            connection: OnceCell::new(),
+            timeout,
+        })
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(2);
+        self.connection
+            .get_or_try_init(|| async {
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await
+            .cloned()
+            .map_err(failed)
+    }
+
+    pub async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        bounded(self.timeout, async {
+            let text: Option<String> = self
+                .connection()
+                .await?
+                .get(session_key(key))
+                .await
+                .map_err(failed)?;
+            // A value this code did not write is no session.
+            Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
+        })
+        .await
+    }
+
+    pub async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
+        let text = serde_json::to_string(record).map_err(failed)?;
+        let owner = owner_key(&record.owner);
+        bounded(self.timeout, async {
+            let mut connection = self.connection().await?;
+            redis::pipe()
+                .cmd("SET")
+                .arg(session_key(key))
+                .arg(text)
+                .arg("EXAT")
+                .arg(record.until)
+                .ignore()
+                .sadd(&owner, key)
+                .ignore()
+                // The set lives as long as its longest session: NX sets a new set's expiry,
+                // GT lengthens an old one's.
+                .cmd("EXPIREAT")
+                .arg(&owner)
+                .arg(record.expires_at)
+                .arg("NX")
+                .ignore()
+                .cmd("EXPIREAT")
+                .arg(&owner)
+                .arg(record.expires_at)
+                .arg("GT")
+                .ignore()
+                .query_async::<()>(&mut connection)
+                .await
+                .map_err(failed)
+        })
+        .await
+    }
+
+    pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
+        bounded(self.timeout, async {
+            let mut connection = self.connection().await?;
+            let text: Option<String> =
+                connection.get_del(session_key(key)).await.map_err(failed)?;
+            if let Some(record) = text.and_then(|text| serde_json::from_str::<Record>(&text).ok()) {
+                let _: () = connection
+                    .srem(owner_key(&record.owner), key)
+                    .await
+                    .map_err(failed)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn remove_owner(&self, owner: &str) -> Result<u64, StoreError> {
+        bounded(self.timeout, async {
+            let mut connection = self.connection().await?;
+            let owner = owner_key(owner);
+            let keys: Vec<String> = connection.smembers(&owner).await.map_err(failed)?;
+            let doomed: Vec<String> = keys.iter().map(|key| session_key(key)).collect();
+            let ended: u64 = if doomed.is_empty() {
+                0
+            } else {
+                connection.del(&doomed).await.map_err(failed)?
+            };
+            let _: () = connection.del(&owner).await.map_err(failed)?;
+            Ok(ended)
+        })
+        .await
+    }
+}
+
+fn session_key(key: &str) -> String {
+    format!("{PREFIX}session:{key}")
+}
+
+fn owner_key(owner: &str) -> String {
+    format!("{PREFIX}owner:{owner}")
+}
+
+/// Redis's errors name the command and kind, never the URL or the values.
+fn failed(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Failed(error.to_string())
+}

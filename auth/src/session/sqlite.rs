@@ -1,0 +1,141 @@
+//! The embedded store: one SQLite file, nothing to install or run. Calls run on tokio's
+//! blocking threads; ended sessions are swept at start-up and then every few minutes.
+use std::{
+    path::Path,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::store::{Record, StoreError, bounded};
+
+/// Ended sessions are deleted at most this often (on the next sign-in after it passed).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+const SCHEMA: &str = "
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE IF NOT EXISTS auth_sessions (
+        key TEXT PRIMARY KEY NOT NULL,
+        owner TEXT NOT NULL,
+        until INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS auth_sessions_owner ON auth_sessions (owner);
+    CREATE INDEX IF NOT EXISTS auth_sessions_until ON auth_sessions (until);
+";
+
+/// A SQLite file of sessions; several server processes on one machine may share it.
+pub struct SqliteStore {
+    db: Arc<Mutex<Db>>,
+    timeout: Duration,
+}
+
+struct Db {
+    connection: Connection,
+    swept_at: Instant,
+}
+
+impl SqliteStore {
+    /// Opens (creating if need be) the file at `path`, and sweeps what has ended.
+    pub fn open(path: &Path, timeout: Duration) -> Result<Self, String> {
+        let connection = Connection::open(path).map_err(|error| error.to_string())?;
+        connection
+            .busy_timeout(timeout)
+            .and_then(|()| connection.execute_batch(SCHEMA))
+            .map_err(|error| error.to_string())?;
+        let mut db = Db {
+            connection,
+            swept_at: Instant::now(),
+        };
+        db.sweep().map_err(|error| error.to_string())?;
+        Ok(Self {
+            db: Arc::new(Mutex::new(db)),
+            timeout,
+        })
+    }
+
+    pub async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        let key = key.to_owned();
+        let text = self
+            .run(move |db| {
+                db.connection
+                    .query_row(
+                        "SELECT record FROM auth_sessions WHERE key = ?1",
+                        [key],
+                        |row| row.get::<_, String>(0),
+                    )
+                    .optional()
+            })
+            .await?;
+        // A row this code did not write is no session.
+        Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
+    }
+
+    pub async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        let record = record.clone();
+        let text = serde_json::to_string(&record).map_err(|e| StoreError::Failed(e.to_string()))?;
+        self.run(move |db| {
+            if db.swept_at.elapsed() >= SWEEP_INTERVAL {
+                db.sweep()?;
+            }
+            db.connection
+                .execute(
+                    "INSERT OR REPLACE INTO auth_sessions (key, owner, until, record) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![key, record.owner, record.until, text],
+                )
+                .map(drop)
+        })
+        .await
+    }
+
+    pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.run(move |db| {
+            db.connection
+                .execute("DELETE FROM auth_sessions WHERE key = ?1", [key])
+                .map(drop)
+        })
+        .await
+    }
+
+    pub async fn remove_owner(&self, owner: &str) -> Result<u64, StoreError> {
+        let owner = owner.to_owned();
+        self.run(move |db| {
+            db.connection
+                .execute("DELETE FROM auth_sessions WHERE owner = ?1", [owner])
+                .map(|count| count as u64)
+        })
+        .await
+    }
+
+    /// `work` on a blocking thread, bounded by the timeout.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Db) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.db);
+        bounded(self.timeout, async move {
+            tokio::task::spawn_blocking(move || {
+                let mut db = db.lock().unwrap_or_else(PoisonError::into_inner);
+                work(&mut db)
+            })
+            .await
+            .map_err(|error| StoreError::Failed(error.to_string()))?
+            .map_err(|error| StoreError::Failed(error.to_string()))
+        })
+        .await
+    }
+}
+
+impl Db {
+    fn sweep(&mut self) -> rusqlite::Result<()> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.connection
+            .execute("DELETE FROM auth_sessions WHERE until <= ?1", [now])?;
+        self.swept_at = Instant::now();
+        Ok(())
+    }
+}

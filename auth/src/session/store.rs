@@ -1,0 +1,107 @@
+//! The session stores behind one interface: an embedded SQLite file or Redis. Each operation
+//! is bounded by the configured timeout, so a store that hangs costs a request at most that.
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{redis::RedisStore, sqlite::SqliteStore};
+use crate::config::StoreConfig;
+
+/// One session as a store keeps it, under a hash of its id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// A hash of the account (issuer and subject): every session of one person shares it.
+    pub owner: String,
+    /// The user (claims and provider), sealed with the cookie key under the session's key:
+    /// a reader of the store learns only sizes and times.
+    pub sealed_user: String,
+    /// Unix seconds: signed in.
+    pub created_at: i64,
+    /// Unix seconds: last request seen (updated at most once a minute).
+    pub seen_at: i64,
+    /// Unix seconds: the end set by `session_lifetime`.
+    pub expires_at: i64,
+    /// Unix seconds: the end, sooner than `expires_at` when idle; the store forgets it then.
+    pub until: i64,
+}
+
+/// The store could not answer (in time).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no answer within {0:?}")]
+    /// It took longer than `session_store_timeout`.
+    Timeout(Duration),
+    #[error("{0}")]
+    /// It answered with an error, or could not be reached.
+    Failed(String),
+}
+
+/// A session store: SQLite or Redis.
+pub enum Store {
+    /// The embedded SQLite file.
+    Sqlite(SqliteStore),
+    /// A Redis server shared by several app servers.
+    Redis(Box<RedisStore>),
+}
+
+impl Store {
+    /// Opens the store `config` names (`None` for cookie mode). SQLite opens the file now;
+    /// Redis connects on first use, so an app server starts while Redis is down.
+    pub fn open(config: &StoreConfig, timeout: Duration) -> Result<Option<Self>, String> {
+        match config {
+            StoreConfig::Cookie => Ok(None),
+            StoreConfig::Sqlite(path) => SqliteStore::open(path, timeout)
+                .map(|store| Some(Self::Sqlite(store)))
+                .map_err(|error| {
+                    format!("cannot open the SQLite file {}: {error}", path.display())
+                }),
+            StoreConfig::Redis(url) => Ok(Some(Self::Redis(Box::new(RedisStore::new(
+                url.expose(),
+                timeout,
+            )?)))),
+        }
+    }
+
+    /// The session under `key`, if there is one that has not ended by `now`.
+    pub async fn load(&self, key: &str, now: i64) -> Result<Option<Record>, StoreError> {
+        let record = match self {
+            Self::Sqlite(store) => store.load(key).await?,
+            Self::Redis(store) => store.load(key).await?,
+        };
+        Ok(record.filter(|record| now < record.until))
+    }
+
+    /// Keeps `record` under `key` until its `until`, replacing what was there.
+    pub async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(store) => store.save(key, record).await,
+            Self::Redis(store) => store.save(key, record).await,
+        }
+    }
+
+    /// Ends the session under `key` (nothing if there is none).
+    pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(store) => store.remove(key).await,
+            Self::Redis(store) => store.remove(key).await,
+        }
+    }
+
+    /// Ends every session of `owner`; returns how many there were.
+    pub async fn remove_owner(&self, owner: &str) -> Result<u64, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.remove_owner(owner).await,
+            Self::Redis(store) => store.remove_owner(owner).await,
+        }
+    }
+}
+
+/// `operation`, or [`StoreError::Timeout`] after `limit`.
+pub(super) async fn bounded<T>(
+    limit: Duration,
+    operation: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, operation)
+        .await
+        .unwrap_or(Err(StoreError::Timeout(limit)))
+}

@@ -1,0 +1,532 @@
+//! The session modes through `Auth::install`, as a browser meets them, and one suite of store
+//! cases run against SQLite and a real `redis-server` (started here on a free port).
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use axum::{Extension, Router, body::Body, http::Request, routing::get};
+use tower::ServiceExt;
+use tower_cookies::Cookies;
+
+use super::*;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+fn alice() -> User {
+    let serde_json::Value::Object(claims) =
+        serde_json::json!({"sub": "alice", "iss": "https://idp.example", "name": "Alice"})
+    else {
+        unreachable!()
+    };
+    User::signed_in(claims, None)
+}
+
+fn auth_with(session_keys: &str) -> Auth {
+    crate::test_support::auth(
+        "http://localhost:3000",
+        SECRET,
+        crate::test_support::NOWHERE,
+        &format!("client_id = \"a\"\n{session_keys}"),
+    )
+}
+
+/// A file of its own for each test, removed at the end.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "leptos-auth-test-{}-{name}-{}.sqlite3",
+            std::process::id(),
+            new_session_id()
+        ));
+        Self(path)
+    }
+
+    fn store_key(&self) -> String {
+        format!("session_store = \"sqlite:{}\"\n", self.0.display())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+/// One browser: its identity cookie, kept as a browser keeps it.
+#[derive(Clone, Default)]
+struct Browser {
+    identity: Option<String>,
+}
+
+impl Browser {
+    /// GETs `path` of `auth`'s test app; returns the body.
+    async fn get(&mut self, auth: &Auth, path: &str) -> String {
+        let mut request = Request::get(path);
+        if let Some(identity) = &self.identity {
+            request = request.header("cookie", identity);
+        }
+        let response = app(auth)
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        for set in crate::test_support::set_cookies(response.headers()) {
+            let pair = set.split(';').next().unwrap_or_default().to_owned();
+            if !pair.starts_with("auth_user=") {
+                continue;
+            }
+            self.identity = (!set.contains("Max-Age=0")).then_some(pair);
+        }
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        String::from_utf8_lossy(&body).into_owned()
+    }
+}
+
+/// `/who` names the visitor; `/begin` signs Alice in; `/end` logs out; `/end-everywhere`
+/// logs out everywhere.
+fn app(auth: &Auth) -> Router {
+    async fn found(auth: &Auth, cookies: &Cookies, visitor: &Visitor) -> Found {
+        visitor.found(auth, cookies).await
+    }
+    auth.install(
+        Router::new()
+            .route(
+                "/who",
+                get(|user: Option<User>| async move {
+                    user.and_then(|user| user.name().map(str::to_owned))
+                        .unwrap_or_else(|| "nobody".to_owned())
+                }),
+            )
+            .route(
+                "/begin",
+                get(
+                    |Extension(auth): Extension<Auth>, cookies: Cookies| async move {
+                        let owner = owner_of("https://idp.example", "alice");
+                        match auth
+                            .sessions()
+                            .begin(auth.codec(), &cookies, &alice(), &owner)
+                            .await
+                        {
+                            Ok(()) => "begun".to_owned(),
+                            Err(error) => format!("failed: {error}"),
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/end",
+                get(
+                    |Extension(auth): Extension<Auth>,
+                     Extension(visitor): Extension<Visitor>,
+                     cookies: Cookies| async move {
+                        let found = found(&auth, &cookies, &visitor).await;
+                        auth.sessions().end(auth.codec(), &cookies, &found).await;
+                        "ended"
+                    },
+                ),
+            )
+            .route(
+                "/end-everywhere",
+                get(
+                    |Extension(auth): Extension<Auth>,
+                     Extension(visitor): Extension<Visitor>,
+                     cookies: Cookies| async move {
+                        let found = found(&auth, &cookies, &visitor).await;
+                        match auth
+                            .sessions()
+                            .end_everywhere(auth.codec(), &cookies, &found)
+                            .await
+                        {
+                            Ok(count) => format!("ended {count}"),
+                            Err(error) => format!("refused: {}", error.code()),
+                        }
+                    },
+                ),
+            ),
+    )
+}
+
+/// What a thief does: copies the cookie, waits for the owner to log out, replays it.
+async fn replay_after_logout(auth: &Auth) -> String {
+    let mut owner = Browser::default();
+    assert_eq!(owner.get(auth, "/begin").await, "begun");
+    assert_eq!(owner.get(auth, "/who").await, "Alice");
+    let mut thief = owner.clone();
+    assert_eq!(owner.get(auth, "/end").await, "ended");
+    assert_eq!(owner.identity, None, "logout removes the cookie");
+    assert_eq!(owner.get(auth, "/who").await, "nobody");
+    thief.get(auth, "/who").await
+}
+
+#[tokio::test]
+async fn with_sqlite_a_cookie_copied_before_logout_signs_nobody_in() {
+    let file = TempFile::new("replay");
+    let auth = auth_with(&file.store_key());
+    assert_eq!(replay_after_logout(&auth).await, "nobody");
+}
+
+#[tokio::test]
+async fn in_cookie_mode_a_copied_cookie_outlives_logout_as_documented() {
+    let auth = auth_with("");
+    assert_eq!(replay_after_logout(&auth).await, "Alice");
+}
+
+#[tokio::test]
+async fn with_a_store_the_cookie_holds_no_claims() {
+    let file = TempFile::new("opaque");
+    let mut browser = Browser::default();
+    browser.get(&auth_with(&file.store_key()), "/begin").await;
+    let store_cookie = browser.identity.clone().expect("a cookie");
+    let mut stateless = Browser::default();
+    stateless.get(&auth_with(""), "/begin").await;
+    let cookie_mode = stateless.identity.expect("a cookie");
+    // The id alone is far smaller than the claims, and the file does not hold them in clear.
+    assert!(store_cookie.len() < cookie_mode.len(), "{store_cookie}");
+    let stored = std::fs::read(&file.0).expect("the file");
+    let text = String::from_utf8_lossy(&stored);
+    assert!(!text.contains("Alice") && !text.contains("alice"), "{text}");
+}
+
+#[tokio::test]
+async fn a_cookie_mode_cookie_means_nothing_once_a_store_is_on() {
+    let file = TempFile::new("switch");
+    let mut browser = Browser::default();
+    browser.get(&auth_with(""), "/begin").await;
+    let with_store = auth_with(&file.store_key());
+    assert_eq!(browser.get(&with_store, "/who").await, "nobody");
+    assert_eq!(browser.identity, None, "the old cookie is cleared");
+}
+
+#[tokio::test]
+async fn logout_everywhere_ends_every_browser_of_the_account() {
+    let file = TempFile::new("everywhere");
+    let auth = auth_with(&file.store_key());
+    let mut laptop = Browser::default();
+    let mut phone = Browser::default();
+    laptop.get(&auth, "/begin").await;
+    phone.get(&auth, "/begin").await;
+    assert_eq!(phone.get(&auth, "/who").await, "Alice");
+    assert_eq!(laptop.get(&auth, "/end-everywhere").await, "ended 2");
+    assert_eq!(phone.get(&auth, "/who").await, "nobody");
+    assert_eq!(laptop.get(&auth, "/who").await, "nobody");
+
+    let cookie_mode = auth_with("");
+    let mut browser = Browser::default();
+    browser.get(&cookie_mode, "/begin").await;
+    assert_eq!(
+        browser.get(&cookie_mode, "/end-everywhere").await,
+        "refused: needs_session_store"
+    );
+    assert_eq!(
+        browser.get(&cookie_mode, "/who").await,
+        "Alice",
+        "a refusal changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_lifetime_ends_sessions_in_both_modes() {
+    let file = TempFile::new("lifetime");
+    for keys in [String::new(), file.store_key()] {
+        let auth = auth_with(&format!("{keys}session_lifetime = 1\n"));
+        let mut browser = Browser::default();
+        browser.get(&auth, "/begin").await;
+        assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert_eq!(browser.get(&auth, "/who").await, "nobody", "{keys}");
+    }
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_in_both_modes() {
+    let file = TempFile::new("idle");
+    for keys in [String::new(), file.store_key()] {
+        let auth = auth_with(&format!("{keys}session_idle_timeout = 1\n"));
+        let mut browser = Browser::default();
+        browser.get(&auth, "/begin").await;
+        assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
+        tokio::time::sleep(Duration::from_millis(3100)).await;
+        assert_eq!(browser.get(&auth, "/who").await, "nobody", "{keys}");
+    }
+}
+
+#[tokio::test]
+async fn activity_keeps_an_idle_timeout_from_ending_a_session() {
+    let file = TempFile::new("active");
+    for keys in [String::new(), file.store_key()] {
+        let auth = auth_with(&format!("{keys}session_idle_timeout = 2\n"));
+        let mut browser = Browser::default();
+        browser.get(&auth, "/begin").await;
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
+        }
+    }
+}
+
+#[test]
+fn a_sqlite_file_that_cannot_open_stops_start_up_naming_key_and_path() {
+    let config = crate::test_support::config(&crate::test_support::toml(
+        "http://localhost:3000",
+        SECRET,
+        crate::test_support::NOWHERE,
+        "client_id = \"a\"\nsession_store = \"sqlite:/nonexistent-dir/sessions.sqlite3\"\n",
+    ));
+    let Err(error) = Auth::new(config) else {
+        panic!("a store that cannot open must stop start-up")
+    };
+    let message = error.to_string();
+    assert!(message.starts_with("auth.session_store: "), "{message}");
+    assert!(
+        message.contains("/nonexistent-dir/sessions.sqlite3"),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "{message}");
+}
+
+#[test]
+fn session_ids_are_random_and_stored_only_as_hashes() {
+    let a = new_session_id();
+    let b = new_session_id();
+    assert_ne!(a, b);
+    assert!(a.len() >= 43, "256 bits in base64: {a}");
+    assert_ne!(key_of(&a), a);
+    assert_eq!(key_of(&a), key_of(&a));
+}
+
+// ---- One suite, two stores ----
+
+fn record(owner: &str, until: i64) -> Record {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    Record {
+        owner: owner.to_owned(),
+        sealed_user: "sealed".to_owned(),
+        created_at: now,
+        seen_at: now,
+        expires_at: until,
+        until,
+    }
+}
+
+/// What every store must do; returns the key of a session that ended a while ago.
+async fn store_suite(store: &Store) -> String {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let later = now + 3600;
+    let run = new_session_id();
+    let (a, b, c) = (format!("a{run}"), format!("b{run}"), format!("c{run}"));
+    let (alice, bob) = (format!("alice{run}"), format!("bob{run}"));
+
+    assert_eq!(store.load(&a, now).await.expect("load"), None);
+    store.save(&a, &record(&alice, later)).await.expect("save");
+    store.save(&b, &record(&alice, later)).await.expect("save");
+    store.save(&c, &record(&bob, later)).await.expect("save");
+    assert_eq!(
+        store.load(&a, now).await.expect("load"),
+        Some(record(&alice, later))
+    );
+
+    // Saving again replaces (a touch).
+    let mut touched = record(&alice, later);
+    touched.seen_at += 30;
+    store.save(&a, &touched).await.expect("save");
+    assert_eq!(store.load(&a, now).await.expect("load"), Some(touched));
+
+    // An ended session is gone, whatever is still stored.
+    assert_eq!(store.load(&a, later).await.expect("load"), None);
+
+    store.remove(&a).await.expect("remove");
+    assert_eq!(store.load(&a, now).await.expect("load"), None);
+    store.remove(&a).await.expect("removing twice is no error");
+
+    assert_eq!(store.remove_owner(&alice).await.expect("remove_owner"), 1);
+    assert_eq!(store.load(&b, now).await.expect("load"), None);
+    assert!(
+        store.load(&c, now).await.expect("load").is_some(),
+        "another account's session stays"
+    );
+    assert_eq!(store.remove_owner(&alice).await.expect("remove_owner"), 0);
+
+    // The store forgets a session by itself once it ends.
+    store
+        .save(&a, &record(&alice, now + 1))
+        .await
+        .expect("save");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later_now = OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(store.load(&a, later_now).await.expect("load"), None);
+    a
+}
+
+#[tokio::test]
+async fn sqlite_passes_the_store_suite() {
+    let file = TempFile::new("suite");
+    let store = Store::open(
+        &crate::config::StoreConfig::Sqlite(file.0.clone()),
+        Duration::from_secs(1),
+    )
+    .expect("opens")
+    .expect("a store");
+    store_suite(&store).await;
+}
+
+#[tokio::test]
+async fn redis_passes_the_store_suite() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let store = Store::open(&redis.config(), Duration::from_secs(1))
+        .expect("opens")
+        .expect("a store");
+    let ended = store_suite(&store).await;
+    // Redis forgot it by its TTL: nothing of the ended session is left.
+    let exists = redis.cli(&["exists", &format!("leptos-auth:session:{ended}")]);
+    assert_eq!(exists.trim(), "0");
+}
+
+#[tokio::test]
+async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let auth = auth_with(&format!(
+        "session_store = \"{url}\"\nsession_store_timeout = \"1s\"\n"
+    ));
+    let mut browser = Browser::default();
+    assert_eq!(browser.get(&auth, "/begin").await, "begun");
+    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+
+    // Hung: each request waits at most about the timeout, and keeps its cookie.
+    redis.signal("STOP");
+    let started = Instant::now();
+    assert_eq!(browser.get(&auth, "/who").await, "nobody");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(browser.identity.is_some(), "the cookie is kept");
+    redis.signal("CONT");
+    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+
+    // Gone (saved and shut down), then back with its data.
+    redis.cli(&["shutdown", "save"]);
+    let _ = redis.child.wait();
+    assert_eq!(browser.get(&auth, "/who").await, "nobody");
+    assert!(browser.identity.is_some(), "the cookie is kept");
+    redis.restart();
+    let mut back = String::new();
+    for _ in 0..20 {
+        back = browser.get(&auth, "/who").await;
+        if back == "Alice" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(back, "Alice", "signed in again once Redis is back");
+}
+
+/// Debian's `redis-server` on a free loopback port, its files in a folder of its own;
+/// killed on drop. `None` (the test skipped, saying so) when it is not installed, unless
+/// `AUTH_TEST_REDIS=required` (as `make test` sets).
+struct RedisServer {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    fn start() -> Option<Self> {
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        if Command::new(&binary).arg("--version").output().is_err() {
+            assert!(
+                std::env::var("AUTH_TEST_REDIS").as_deref() != Ok("required"),
+                "redis-server is not installed (scripts/setup.sh test installs it)"
+            );
+            eprintln!("skipped: redis-server is not installed");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("leptos-auth-redis-{port}"));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let mut server = Self {
+            child: Self::spawn(port, &dir),
+            port,
+            dir,
+        };
+        server.wait_until_ready();
+        Some(server)
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> Child {
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        Command::new(binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts")
+    }
+
+    fn restart(&mut self) {
+        self.child = Self::spawn(self.port, &self.dir);
+        self.wait_until_ready();
+    }
+
+    fn wait_until_ready(&mut self) {
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn config(&self) -> crate::config::StoreConfig {
+        crate::config::StoreConfig::Redis(crate::config::Secret::new(self.url()))
+    }
+
+    fn signal(&self, signal: &str) {
+        Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+    }
+
+    /// What `redis-cli` prints for `args`.
+    fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
