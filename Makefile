@@ -21,7 +21,7 @@ lint:
 	RUSTDOCFLAGS="-D warnings" cargo doc -p auth --no-deps --features ssr
 
 unit:
-	cargo test --workspace --features ssr
+	AUTH_TEST_REDIS=required cargo test --workspace --features ssr
 
 # Both projects of Cargo.toml: the reference app and examples/minimal (debug only).
 build:

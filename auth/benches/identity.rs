@@ -117,3 +117,75 @@ fn part_json(bencher: divan::Bencher) {
     let json = serde_json::json!({"expires_at": 1_800_000_000, "content": alice()}).to_string();
     bencher.bench(|| serde_json::from_str::<Sealed>(divan::black_box(&json)).ok());
 }
+
+/// `use_user()`'s cost per request in each session mode: the identity cookie to a `User`,
+/// through the session store when there is one (the `Sessions::identify` every request runs).
+/// Redis is Debian's `redis-server`, started here on a free loopback port.
+#[divan::bench(args = ["cookie", "sqlite", "redis"])]
+fn use_user_by_mode(bencher: divan::Bencher, mode: &str) {
+    use auth::testing::{SessionConfig, Sessions, StoreConfig};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let dir = std::env::temp_dir().join(format!("leptos-auth-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut redis = None;
+    let store = match mode {
+        "sqlite" => StoreConfig::Sqlite(dir.join("sessions.sqlite3")),
+        "redis" => {
+            let (child, url) = start_redis(&dir);
+            redis = Some(child);
+            StoreConfig::Redis(Secret::new(url))
+        }
+        _ => StoreConfig::Cookie,
+    };
+    let sessions = runtime.block_on(async {
+        Sessions::new(&SessionConfig {
+            store,
+            ..Default::default()
+        })
+    });
+    let sessions = sessions.expect("the store opens");
+    let codec = setup().codec;
+    let signed_in = tower_cookies::Cookies::default();
+    runtime
+        .block_on(sessions.begin(&codec, &signed_in, &alice(), "owner"))
+        .expect("a session");
+    let cookie = signed_in
+        .get(&codec.identity_name())
+        .expect("the identity cookie")
+        .into_owned();
+    let request = tower_cookies::Cookies::default();
+    request.add(cookie);
+    let found = runtime.block_on(sessions.identify(&codec, &request));
+    assert_eq!(found.user.name(), alice().name(), "{mode}");
+    bencher.bench_local(|| runtime.block_on(sessions.identify(&codec, divan::black_box(&request))));
+    if let Some(mut child) = redis {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn start_redis(dir: &std::path::Path) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (scripts/setup.sh bench installs it)");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (child, format!("redis://127.0.0.1:{port}/0"))
+}
