@@ -19,6 +19,11 @@
 //! 4. In `main`: `let auth = Auth::from_env()?;` (the `[auth]` table of `secrets.toml`, the
 //!    `AUTH_*` variables), then `auth.install(router)` adds the callback route and the layers.
 //!
+//! Sessions live where `session_store` says: in the identity cookie alone (the default, as
+//! Streamlit), or in a SQLite file or Redis (`"sqlite:PATH"`, `"redis://HOST:PORT/DB"`), where
+//! [`logout`] ends them for every copy of the cookie and [`logout_everywhere`] for every
+//! browser of the account. The code above is the same in every mode.
+//!
 //! ```
 //! use leptos::prelude::*;
 //!
