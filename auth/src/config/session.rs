@@ -129,39 +129,44 @@ impl Reader {
         ))
     }
 
-    /// Seconds as a number, or a string such as "90s", "15m", "12h", "30d" (or digits alone).
+    /// Seconds as a number, or a string such as "500ms", "90s", "15m", "12h", "30d".
     fn duration(&self, auth: &Table, name: &str) -> Result<Option<Duration>, ConfigError> {
         let key = format!("auth.{name}");
-        let seconds = match auth.get(name) {
+        let duration = match auth.get(name) {
             None => return Ok(None),
-            Some(Value::Integer(seconds)) => u64::try_from(*seconds).ok(),
+            Some(Value::Integer(seconds)) => u64::try_from(*seconds).ok().map(Duration::from_secs),
             Some(Value::String(text)) => parse_duration(text),
             Some(_) => None,
         };
-        match seconds {
-            Some(seconds) if seconds > 0 => Ok(Some(Duration::from_secs(seconds))),
+        match duration {
+            Some(duration) if !duration.is_zero() => Ok(Some(duration)),
             _ => Err(self.error(
                 key,
-                "must be a positive number of seconds, or a string like \"90s\", \"15m\", \"12h\" or \"30d\"",
+                "must be a positive number of seconds, or a string like \"500ms\", \"90s\", \"15m\", \"12h\" or \"30d\"",
             )),
         }
     }
 }
 
-fn parse_duration(text: &str) -> Option<u64> {
+fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
         None => (text, "s"),
     };
-    let scale = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
+    let millis = match unit.trim() {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
         _ => return None,
     };
-    digits.parse::<u64>().ok()?.checked_mul(scale)
+    digits
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(millis)
+        .map(Duration::from_millis)
 }
 
 #[cfg(test)]
@@ -170,14 +175,66 @@ mod tests {
 
     #[test]
     fn durations_read_as_people_write_them() {
-        assert_eq!(parse_duration("90"), Some(90));
-        assert_eq!(parse_duration("90s"), Some(90));
-        assert_eq!(parse_duration("15m"), Some(900));
-        assert_eq!(parse_duration("12h"), Some(43_200));
-        assert_eq!(parse_duration("30d"), Some(2_592_000));
-        assert_eq!(parse_duration("30 d"), Some(2_592_000));
+        let secs = |text| parse_duration(text).map(|d: Duration| d.as_millis());
+        assert_eq!(secs("500ms"), Some(500));
+        assert_eq!(secs("90"), Some(90_000));
+        assert_eq!(secs("90s"), Some(90_000));
+        assert_eq!(secs("15m"), Some(900_000));
+        assert_eq!(secs("12h"), Some(43_200_000));
+        assert_eq!(secs("30d"), Some(2_592_000_000));
+        assert_eq!(secs("30 d"), Some(2_592_000_000));
         for bad in ["", "d", "1w", "-5m", "1.5h", "99999999999999999999d"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
+            assert_eq!(secs(bad), None, "{bad}");
+        }
+    }
+
+    fn read(keys: &str) -> Result<SessionConfig, ConfigError> {
+        let text = format!(
+            "[auth]\nredirect_uri = \"http://localhost:3000/oauth2callback\"\n\
+             cookie_secret = \"0123456789abcdef0123456789abcdef\"\nclient_id = \"a\"\n\
+             client_secret = \"s\"\n\
+             server_metadata_url = \"https://idp.example/.well-known/openid-configuration\"\n{keys}"
+        );
+        crate::config::from_sources(std::path::Path::new("secrets.toml"), Some(&text), |_| None)
+            .map(|config| config.map(|config| config.sessions).unwrap_or_default())
+    }
+
+    #[test]
+    fn each_store_is_named_as_written() {
+        assert_eq!(read("").map(|c| c.store), Ok(StoreConfig::Cookie));
+        assert_eq!(
+            read("session_store = \"sqlite:data/s.sqlite3\"").map(|c| c.store),
+            Ok(StoreConfig::Sqlite(PathBuf::from("data/s.sqlite3")))
+        );
+        let redis = read("session_store = \"rediss://:pw@cache.internal:6380/2\"")
+            .map(|c| c.store)
+            .expect("valid");
+        assert_eq!(
+            redis.describe(),
+            "Redis at rediss://cache.internal:6380/2",
+            "no password"
+        );
+        let lifetimes =
+            read("session_lifetime = \"12h\"\nsession_idle_timeout = 900\n").expect("valid");
+        assert_eq!(lifetimes.lifetime, Duration::from_secs(43_200));
+        assert_eq!(lifetimes.idle_timeout, Some(Duration::from_secs(900)));
+        assert_eq!(lifetimes.store_timeout, DEFAULT_STORE_TIMEOUT);
+    }
+
+    #[test]
+    fn a_wrong_store_or_duration_names_file_and_key_and_never_echoes_a_password() {
+        let error = read("session_store = \"postgres://u:hunter2@db/x\"").expect_err("refused");
+        assert_eq!(error.file, "secrets.toml");
+        assert_eq!(error.key, "auth.session_store");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        let error = read("session_store = \"redis://:hunter2@\"").expect_err("refused");
+        assert_eq!(error.key, "auth.session_store");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        let error = read("session_store = \"sqlite:\"").expect_err("refused");
+        assert!(error.problem.contains("names no file"), "{error}");
+        for bad in ["0", "\"1 week\"", "-3", "true"] {
+            let error = read(&format!("session_idle_timeout = {bad}")).expect_err(bad);
+            assert_eq!(error.key, "auth.session_idle_timeout", "{bad}");
         }
     }
 }

@@ -530,3 +530,21 @@ impl Drop for RedisServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_store_url_s_password_never_reaches_the_log() {
+    let log = crate::test_support::LogBuffer::default();
+    let _guard = log.capture_this_thread();
+    let file = TempFile::new("password");
+    let mut browser = Browser::default();
+    browser.get(&auth_with(&file.store_key()), "/begin").await;
+    // Nothing listens on port 1: every call fails, and says so.
+    let unreachable = auth_with(
+        "session_store = \"redis://:hunter2-store-password@127.0.0.1:1/0\"\n\
+         session_store_timeout = \"300ms\"\n",
+    );
+    assert_eq!(browser.get(&unreachable, "/who").await, "nobody");
+    let text = log.text();
+    assert!(text.contains("Redis at redis://127.0.0.1:1/0"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
