@@ -150,7 +150,7 @@ fn use_user_by_mode(bencher: divan::Bencher, mode: &str) {
     let codec = setup().codec;
     let signed_in = tower_cookies::Cookies::default();
     runtime
-        .block_on(sessions.begin(&codec, &signed_in, &alice(), "owner"))
+        .block_on(sessions.begin(&codec, &signed_in, &alice(), "owner", None))
         .expect("a session");
     let cookie = signed_in
         .get(&codec.identity_name())

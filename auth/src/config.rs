@@ -22,6 +22,10 @@ pub const MIN_COOKIE_SECRET_BYTES: usize = 32;
 /// Sent when `client_kwargs` names no `scope`, as Streamlit does.
 pub const DEFAULT_SCOPE: &str = "openid email profile";
 
+/// Where sessions go when tokens must be kept and no `session_store` is set.
+pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
+/// Keys a named provider may set besides the client keys.
+const PER_PROVIDER: [&str; 2] = ["client_kwargs", "expose_tokens"];
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
 const PROVIDER_KEYS: [&str; 3] = ["client_id", "client_secret", "server_metadata_url"];
@@ -95,6 +99,8 @@ pub struct ProviderConfig {
     pub issuer: String,
     /// Extra authorization parameters (`client_kwargs`), `scope` always among them.
     pub auth_params: BTreeMap<String, String>,
+    /// `expose_tokens`: which tokens server code may read (they are then kept in the store).
+    pub expose_tokens: crate::tokens::ExposedTokens,
 }
 
 impl ProviderConfig {
@@ -295,19 +301,13 @@ impl Reader {
                 ));
             }
         }
-        if auth.contains_key("expose_tokens") {
-            tracing::warn!(
-                "{}: auth.expose_tokens is ignored: tokens never leave the server",
-                self.file
-            );
-        }
 
         let redirect_uri = self.redirect_uri(auth)?;
         let cookie_secret = self.cookie_secret(auth)?;
         let previous_cookie_secrets = self.previous_cookie_secrets(auth)?;
         let trusted_origins = self.trusted_origins(auth)?;
         let shared_kwargs = self.kwargs(auth, "auth")?;
-        let sessions = self.sessions(auth)?;
+        let mut sessions = self.sessions(auth)?;
 
         let mut providers = Vec::new();
         let named: Vec<&str> = auth
@@ -322,6 +322,9 @@ impl Reader {
         for name in named {
             self.check_provider_name(name)?;
             providers.push(self.provider(Some(name), auth, &shared_kwargs)?);
+        }
+        if providers.iter().any(|p| p.expose_tokens.any()) {
+            self.keep_tokens_somewhere(&mut sessions);
         }
         Ok(AuthConfig {
             redirect_uri,
@@ -501,14 +504,14 @@ impl Reader {
             }
         };
         if name.is_some()
-            && let Some(key) = own
-                .keys()
-                .find(|key| !PROVIDER_KEYS.contains(&key.as_str()) && *key != "client_kwargs")
+            && let Some(key) = own.keys().find(|key| {
+                !PROVIDER_KEYS.contains(&key.as_str()) && !PER_PROVIDER.contains(&key.as_str())
+            })
         {
             return Err(self.error(
                 format!("{path}.{key}"),
                 "unknown key; a provider takes client_id, client_secret, \
-                     server_metadata_url and client_kwargs",
+                     server_metadata_url, client_kwargs and expose_tokens",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -533,6 +536,13 @@ impl Reader {
             )?
         };
 
+        let expose_tokens = {
+            let (table, at) = match own.get("expose_tokens") {
+                Some(_) => (own, path.as_str()),
+                None => (auth, "auth"),
+            };
+            self.expose_tokens(table, at)?
+        };
         let mut auth_params = shared_kwargs.clone();
         if name.is_some() {
             auth_params.extend(self.kwargs(own, &path)?);
@@ -544,7 +554,54 @@ impl Reader {
             server_metadata_url,
             issuer,
             auth_params,
+            expose_tokens,
         })
+    }
+
+    /// `expose_tokens`: `"id"`, `"access"`, or a list of them (Streamlit's values).
+    fn expose_tokens(
+        &self,
+        table: &Table,
+        path: &str,
+    ) -> Result<crate::tokens::ExposedTokens, ConfigError> {
+        let key = format!("{path}.expose_tokens");
+        let names: Vec<&Value> = match table.get("expose_tokens") {
+            None => Vec::new(),
+            Some(Value::Array(names)) => names.iter().collect(),
+            Some(name) => vec![name],
+        };
+        let mut exposed = crate::tokens::ExposedTokens::default();
+        for name in names {
+            match name.as_str() {
+                Some("id") => exposed.id = true,
+                Some("access") => exposed.access = true,
+                _ => {
+                    return Err(self.error(
+                        key,
+                        "must be \"id\", \"access\" or a list of them, e.g. [\"id\", \"access\"]",
+                    ));
+                }
+            }
+        }
+        Ok(exposed)
+    }
+
+    /// Tokens live only in a session store: without one, the embedded SQLite file beside
+    /// the secrets file, so a Streamlit secrets file with `expose_tokens` works unchanged.
+    fn keep_tokens_somewhere(&self, sessions: &mut SessionConfig) {
+        if sessions.store != StoreConfig::Cookie {
+            return;
+        }
+        let beside = Path::new(&self.file)
+            .parent()
+            .unwrap_or_else(|| Path::new(""))
+            .join(IMPLICIT_SESSIONS_FILE);
+        tracing::info!(
+            "expose_tokens keeps tokens on the server, so sessions are kept in the SQLite file \
+             {}; for several servers set session_store = \"redis://HOST:PORT/DB\" in [auth]",
+            beside.display()
+        );
+        sessions.store = StoreConfig::Sqlite(beside);
     }
 
     fn metadata_url(&self, key: &str, text: &str) -> Result<(Url, String), ConfigError> {

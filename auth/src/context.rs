@@ -81,11 +81,40 @@ pub mod server {
     use crate::{Auth, AuthError, User, session::Visitor};
 
     /// What sign-in knows of one request, from the layers `Auth::install` adds.
+    #[derive(Clone)]
     pub(crate) struct RequestAuth {
         pub(crate) auth: Auth,
         pub(crate) cookies: Cookies,
         /// Who sent it, found by the session layer (or on first need).
         pub(crate) visitor: Visitor,
+        /// Marked when something reads who sent it: the answer is then personal.
+        pub(crate) personal: Option<crate::middleware::Personal>,
+    }
+
+    tokio::task_local! {
+        /// The request being handled, for code that has neither Leptos's context nor the
+        /// request's parts (`auth::tokens()` in a plain axum handler).
+        static CURRENT: RequestAuth;
+    }
+
+    /// Runs `handling` (the rest of the request's handling) with `request` as the current one.
+    pub(crate) async fn with_current<F: Future>(request: RequestAuth, handling: F) -> F::Output {
+        CURRENT.scope(request, handling).await
+    }
+
+    /// The request being handled: from Leptos's context (server functions, page renders) or
+    /// from the task handling it (axum handlers).
+    pub(crate) fn current() -> Option<RequestAuth> {
+        request_auth().or_else(|| {
+            CURRENT
+                .try_with(|request| {
+                    if let Some(personal) = &request.personal {
+                        personal.mark();
+                    }
+                    request.clone()
+                })
+                .ok()
+        })
     }
 
     impl RequestAuth {
@@ -102,7 +131,11 @@ pub mod server {
     /// The [`RequestAuth`] of a request. Whatever asks for it depends on who is signed in:
     /// its answer is not cached.
     pub(crate) fn auth_of(parts: &http::request::Parts) -> Option<RequestAuth> {
-        if let Some(personal) = parts.extensions.get::<crate::middleware::Personal>() {
+        let personal = parts
+            .extensions
+            .get::<crate::middleware::Personal>()
+            .cloned();
+        if let Some(personal) = &personal {
             personal.mark();
         }
         let auth = parts.extensions.get::<Auth>().cloned();
@@ -119,6 +152,7 @@ pub mod server {
                 .get::<Visitor>()
                 .cloned()
                 .unwrap_or_default(),
+            personal,
         })
     }
 

@@ -38,6 +38,9 @@ pub enum AuthError {
          this site keeps them only in each browser's cookie, so nothing was changed."
     )]
     NeedsSessionStore,
+    /// Server code asked for tokens this sign-in does not keep; the text says why.
+    #[error("{0}")]
+    NoTokens(String),
     /// The session store did not answer in time; the visitor can try again.
     #[error("Sessions cannot be reached right now. Please try again in a moment.")]
     StoreUnavailable,
@@ -62,6 +65,7 @@ impl AuthError {
             Self::CrossSite => "cross_site",
             Self::ProviderUnavailable(_) => "provider",
             Self::NeedsSessionStore => "needs_session_store",
+            Self::NoTokens(_) => "no_tokens",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal",
             Self::Request(_) => "request",
@@ -88,6 +92,7 @@ impl AuthError {
                     .to_owned(),
             ),
             "needs_session_store" => Self::NeedsSessionStore,
+            "no_tokens" => Self::NoTokens("This sign-in holds no tokens.".to_owned()),
             "store_unavailable" => Self::StoreUnavailable,
             "internal" => Self::Internal,
             "request" => Self::Request("Sign-in could not start. Please try again.".to_owned()),
@@ -105,7 +110,7 @@ impl AuthError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
-            Self::NeedsSessionStore => StatusCode::CONFLICT,
+            Self::NeedsSessionStore | Self::NoTokens(_) => StatusCode::CONFLICT,
             Self::NotConfigured | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -137,7 +142,7 @@ impl FromServerFnError for AuthError {
 mod tests {
     use super::*;
 
-    fn every_kind() -> [AuthError; 11] {
+    fn every_kind() -> [AuthError; 12] {
         [
             AuthError::NotSignedIn,
             AuthError::NotConfigured,
@@ -147,6 +152,7 @@ mod tests {
             AuthError::CrossSite,
             AuthError::ProviderUnavailable("details".to_owned()),
             AuthError::NeedsSessionStore,
+            AuthError::NoTokens("details".to_owned()),
             AuthError::StoreUnavailable,
             AuthError::Internal,
             AuthError::Request("details".to_owned()),

@@ -218,8 +218,8 @@ pub(crate) async fn finish_login(
     {
         return Err(CallbackFailure::WrongIssuer(iss));
     }
-    let mut claims = provider
-        .complete(Completion {
+    let (mut claims, mut tokens) = provider
+        .complete_with_tokens(Completion {
             code,
             pkce_verifier: login.pkce_verifier,
             nonce: &login.nonce,
@@ -236,9 +236,19 @@ pub(crate) async fn finish_login(
     auth.hooks()
         .map_claims(&mut claims, login.provider.as_deref())
         .map_err(CallbackFailure::RefusedByApp)?;
+    if tokens.scopes.is_empty() {
+        tokens.scopes = provider.config().scopes();
+    }
+    let keep_tokens = provider.config().expose_tokens.any();
     let user = User::signed_in(claims, login.provider);
     auth.sessions()
-        .begin(auth.codec(), cookies, &user, &owner)
+        .begin(
+            auth.codec(),
+            cookies,
+            &user,
+            &owner,
+            keep_tokens.then_some(&tokens),
+        )
         .await?;
     tracing::info!(provider = %provider.config().label(), "signed in");
     auth.hooks().signed_in(&user);

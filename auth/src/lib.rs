@@ -115,6 +115,8 @@ mod service;
 mod session;
 #[cfg(all(test, feature = "ssr"))]
 mod test_support;
+#[cfg(feature = "ssr")]
+mod tokens;
 
 pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 #[cfg(feature = "ssr")]
@@ -126,7 +128,13 @@ pub use return_to::local_path;
 pub use server_fns::{Login, Logout, LogoutEverywhere, login, logout, logout_everywhere, sign_in};
 pub use user::User;
 #[cfg(feature = "ssr")]
-pub use {config::ConfigError, hooks::AuthEvent, service::Auth, service::SetupError};
+pub use {
+    config::ConfigError,
+    hooks::AuthEvent,
+    service::Auth,
+    service::SetupError,
+    tokens::{Tokens, tokens},
+};
 
 /// A user's claims, as the provider sent them: names and JSON values.
 pub type Claims = serde_json::Map<String, serde_json::Value>;

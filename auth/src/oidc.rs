@@ -371,6 +371,16 @@ impl Provider {
         &self,
         completion: Completion<'_>,
     ) -> Result<Map<String, Value>, OidcError> {
+        self.complete_with_tokens(completion)
+            .await
+            .map(|(claims, _)| claims)
+    }
+
+    /// As [`Provider::complete`], with the tokens the provider issued.
+    pub async fn complete_with_tokens(
+        &self,
+        completion: Completion<'_>,
+    ) -> Result<(Map<String, Value>, crate::tokens::TokenSet), OidcError> {
         let discovered = self.discovered().await?;
         let client = self.client(&discovered.metadata);
         let request = client
@@ -395,7 +405,8 @@ impl Provider {
             }
         }
         claims.remove("nonce");
-        Ok(claims)
+        let tokens = crate::tokens::TokenSet::issued(&response, id_token.to_string());
+        Ok((claims, tokens))
     }
 
     /// Checks signature, issuer, audience, expiry, issue time and nonce. On a failed

@@ -27,6 +27,7 @@ use crate::{
     config::SessionConfig,
     cookies::{CookieCodec, TooLarge},
     log::Throttle,
+    tokens::TokenSet,
 };
 
 mod redis;
@@ -69,6 +70,8 @@ pub struct Found {
 struct Stored {
     key: String,
     owner: String,
+    /// The sign-in's tokens, sealed, when it kept any.
+    sealed_tokens: Option<String>,
 }
 
 /// Why a session could not begin.
@@ -207,18 +210,21 @@ impl Sessions {
             stored: Some(Stored {
                 key,
                 owner: record.owner,
+                sealed_tokens: record.sealed_tokens,
             }),
         })
     }
 
-    /// Signs `user` in: the identity cookie, and with a store the session behind it.
-    /// `owner` names the account (see [`owner_of`]).
+    /// Signs `user` in: the identity cookie, and with a store the session behind it, with
+    /// `tokens` if given (without a store they are dropped: never in a cookie). `owner` names
+    /// the account (see [`owner_of`]).
     pub async fn begin(
         &self,
         codec: &CookieCodec,
         cookies: &Cookies,
         user: &User,
         owner: &str,
+        tokens: Option<&TokenSet>,
     ) -> Result<(), BeginError> {
         let now = OffsetDateTime::now_utc();
         let now_s = now.unix_timestamp();
@@ -234,6 +240,7 @@ impl Sessions {
         let record = Record {
             owner: owner.to_owned(),
             sealed_user: codec.seal_value(&key, user),
+            sealed_tokens: tokens.map(|tokens| codec.seal_value(&tokens_label(&key), tokens)),
             created_at: now_s,
             seen_at: now_s,
             expires_at: expires_at.unix_timestamp(),
@@ -242,6 +249,12 @@ impl Sessions {
         store.save(&key, &record).await?;
         cookies.add(codec.seal_identity(&SessionRef { sid }, now, expires_at, None));
         Ok(())
+    }
+
+    /// The tokens the visitor's session keeps, if any.
+    pub fn tokens(&self, codec: &CookieCodec, found: &Found) -> Option<TokenSet> {
+        let stored = found.stored.as_ref()?;
+        codec.open_value(&tokens_label(&stored.key), stored.sealed_tokens.as_ref()?)
     }
 
     /// Signs the visitor out: the cookie goes, and with a store the session ends for every
@@ -326,6 +339,11 @@ fn key_of(sid: &str) -> String {
     hash(sid)
 }
 
+/// What the tokens of session `key` are sealed under: they open nowhere else.
+fn tokens_label(key: &str) -> String {
+    format!("{key}.tokens")
+}
+
 fn hash(text: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
 }
@@ -366,14 +384,23 @@ impl Visitor {
 /// asks), for the page render that cannot wait.
 pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
     let visitor = Visitor::default();
-    let cookies = request.extensions().get::<Cookies>().cloned();
-    if let Some(cookies) = cookies
-        && !request.uri().path().starts_with(static_prefix())
-    {
+    let Some(cookies) = request.extensions().get::<Cookies>().cloned() else {
+        return next.run(request).await;
+    };
+    if !request.uri().path().starts_with(static_prefix()) {
         visitor.found(&auth, &cookies).await;
     }
-    request.extensions_mut().insert(visitor);
-    next.run(request).await
+    request.extensions_mut().insert(visitor.clone());
+    let current = crate::context::server::RequestAuth {
+        auth,
+        cookies,
+        visitor,
+        personal: request
+            .extensions()
+            .get::<crate::middleware::Personal>()
+            .cloned(),
+    };
+    crate::context::server::with_current(current, next.run(request)).await
 }
 
 /// Where Leptos serves the app's files (`/pkg/` unless `LEPTOS_SITE_PKG_DIR` says otherwise).

@@ -237,4 +237,55 @@ mod tests {
             assert_eq!(error.key, "auth.session_idle_timeout", "{bad}");
         }
     }
+
+    #[test]
+    fn expose_tokens_keeps_sessions_in_sqlite_beside_the_secrets_file_unless_a_store_is_set() {
+        let text = |more: &str| {
+            format!(
+                "[auth]\nredirect_uri = \"http://localhost:3000/oauth2callback\"\n\
+                 cookie_secret = \"0123456789abcdef0123456789abcdef\"\nclient_secret = \"s\"\n\
+                 server_metadata_url = \"https://idp.example/.well-known/openid-configuration\"\n\
+                 {more}"
+            )
+        };
+        let read = |more: &str| {
+            crate::config::from_sources(
+                std::path::Path::new("/srv/app/.streamlit/secrets.toml"),
+                Some(&text(more)),
+                |_| None,
+            )
+        };
+        let config = read("client_id = \"a\"\nexpose_tokens = [\"id\", \"access\"]\n")
+            .expect("valid")
+            .expect("configured");
+        assert_eq!(
+            config.sessions.store,
+            StoreConfig::Sqlite(PathBuf::from("/srv/app/.streamlit/auth-sessions.sqlite3"))
+        );
+        let exposed = config.providers[0].expose_tokens;
+        assert!(exposed.id && exposed.access);
+
+        // Per provider, inheriting [auth]'s.
+        let config = read(
+            "expose_tokens = \"id\"\nsession_store = \"redis://cache:6379/0\"\n\
+             [auth.google]\nclient_id = \"g\"\nexpose_tokens = \"access\"\n\
+             [auth.okta]\nclient_id = \"o\"\n",
+        )
+        .expect("valid")
+        .expect("configured");
+        assert!(matches!(config.sessions.store, StoreConfig::Redis(_)));
+        let google = &config.providers[0].expose_tokens;
+        let okta = &config.providers[1].expose_tokens;
+        assert!(google.access && !google.id, "{google:?}");
+        assert!(okta.id && !okta.access, "{okta:?}");
+
+        // Without it, the cookie as before.
+        let config = read("client_id = \"a\"\n")
+            .expect("valid")
+            .expect("configured");
+        assert_eq!(config.sessions.store, StoreConfig::Cookie);
+
+        let error = read("client_id = \"a\"\nexpose_tokens = \"refresh\"\n").expect_err("refused");
+        assert_eq!(error.key, "auth.expose_tokens");
+    }
 }

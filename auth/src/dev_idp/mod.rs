@@ -152,6 +152,11 @@ impl DevIdp {
                 ))?,
                 issuer: issuer.clone(),
                 auth_params: Default::default(),
+                // Its tokens are there for server code to try `auth::tokens()` with.
+                expose_tokens: crate::tokens::ExposedTokens {
+                    id: true,
+                    access: true,
+                },
             }],
             sessions: crate::config::SessionConfig {
                 store: crate::config::StoreConfig::Sqlite(dev_sessions_file()),

@@ -49,7 +49,35 @@ async fn site_with(hooks: impl FnOnce(Auth) -> Auth) -> Site {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let auth = hooks(Auth::with_dev_provider(addr).expect("dev provider"));
-    let app = Router::new().route("/api/{*fn_name}", post(leptos_axum::handle_server_fns));
+    let app = Router::new()
+        .route("/api/{*fn_name}", post(leptos_axum::handle_server_fns))
+        // Server code reading the tokens: `auth::tokens()` in a plain handler, and the
+        // extractor. Test only: an app never sends a token to the browser.
+        .route(
+            "/probe/tokens",
+            axum::routing::get(|| async {
+                match crate::tokens().await {
+                    Ok(tokens) => format!(
+                        "{} {}",
+                        tokens.access_token().unwrap_or("-"),
+                        tokens.id_token().map_or("-", |_| "id")
+                    ),
+                    Err(error) => format!("refused: {}", error.code()),
+                }
+            }),
+        )
+        .route(
+            "/probe/user",
+            axum::routing::get(|user: Option<crate::User>| async move {
+                serde_json::to_string(&user.unwrap_or_default()).unwrap_or_default()
+            }),
+        )
+        .route(
+            "/probe/extractor",
+            axum::routing::get(|tokens: crate::Tokens| async move {
+                tokens.access_token().unwrap_or("-").to_owned()
+            }),
+        );
     let app = auth.install(app);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::builder()
@@ -243,17 +271,30 @@ async fn two_logins_at_once_both_finish_as_themselves() {
 #[tokio::test]
 async fn cross_site_gets_cannot_log_in_or_out() {
     let site = site().await;
+    let login = site.login("/").await;
+    let identity = identity_cookie(&site.callback(&login, true).await).expect("signed in");
     for path in ["/api/auth/login?next=/", "/api/auth/logout"] {
         let response = site
             .http
             .get(format!("{}{path}", site.origin))
-            .header(header::COOKIE, "auth_user=something")
+            .header(header::COOKIE, &identity)
             .send()
             .await
             .expect("get");
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert!(set_cookies(&response).is_empty(), "{path}");
     }
+    let user = site
+        .http
+        .get(format!("{}/probe/user", site.origin))
+        .header(header::COOKIE, &identity)
+        .send()
+        .await
+        .expect("probe")
+        .text()
+        .await
+        .expect("body");
+    assert!(user.contains("Ada Lovelace"), "still signed in: {user}");
 }
 
 #[tokio::test]
@@ -641,15 +682,18 @@ async fn the_apps_hooks_hear_of_sign_ins_and_outs_and_shape_the_claims() {
     let login = site.login("/").await;
     let done = site.callback(&login, true).await;
     let identity = identity_cookie(&done).expect("signed in");
-    let (name, value) = identity.split_once('=').expect("name=value");
     let user = site
-        .auth
-        .codec()
-        .open_identity(
-            &cookie::Cookie::new(name.to_owned(), value.to_owned()),
-            OffsetDateTime::now_utc(),
-        )
-        .expect("our cookie");
+        .http
+        .get(format!("{}/probe/user", site.origin))
+        .header(header::COOKIE, &identity)
+        .send()
+        .await
+        .expect("probe")
+        .text()
+        .await
+        .expect("the user");
+    let user: crate::User = serde_json::from_str(&user).expect("a user");
+    assert!(user.is_logged_in());
     assert_eq!(user.email(), None, "the hook dropped it");
     assert_eq!(user.claim::<String>("role").as_deref(), Some("reader"));
 
@@ -688,5 +732,63 @@ async fn an_account_the_app_refuses_is_not_signed_in_and_is_told_why() {
     assert!(
         page.contains("Only company.example accounts may sign in here."),
         "{page}"
+    );
+}
+
+#[tokio::test]
+async fn server_code_reads_the_tokens_which_live_only_in_the_store() {
+    let site = site().await;
+    let probe = |path: &'static str, cookie: Option<String>| {
+        let mut request = site.http.get(format!("{}{path}", site.origin));
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        async move {
+            let response = request.send().await.expect("probe");
+            (response.status(), response.text().await.expect("body"))
+        }
+    };
+    assert_eq!(
+        probe("/probe/tokens", None).await.1,
+        "refused: not_signed_in"
+    );
+    assert_eq!(
+        probe("/probe/extractor", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let login = site.login("/").await;
+    let done = site.callback(&login, true).await;
+    let identity = identity_cookie(&done).expect("signed in");
+    let issued = site
+        .auth
+        .dev_provider()
+        .expect("dev provider")
+        .access_tokens();
+    let (status, body) = probe("/probe/tokens", Some(identity.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let (access, id) = body.split_once(' ').expect("two fields");
+    assert!(issued.iter().any(|token| token == access), "{body}");
+    assert_eq!(id, "id");
+    assert_eq!(
+        probe("/probe/extractor", Some(identity.clone())).await.1,
+        access
+    );
+    // The cookie holds a session id only: the same size whatever the tokens.
+    assert!(identity.len() < 200, "{identity}");
+
+    // Logged out, the same cookie reads no tokens.
+    let logout = site
+        .http
+        .post(format!("{}/api/auth/logout", site.origin))
+        .header(header::ACCEPT, "application/json")
+        .header(header::COOKIE, &identity)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), StatusCode::OK);
+    assert_eq!(
+        probe("/probe/tokens", Some(identity)).await.1,
+        "refused: not_signed_in"
     );
 }

@@ -15,6 +15,9 @@ pub struct Record {
     /// The user (claims and provider), sealed with the cookie key under the session's key:
     /// a reader of the store learns only sizes and times.
     pub sealed_user: String,
+    /// The sign-in's tokens, sealed likewise, when it keeps any (`expose_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_tokens: Option<String>,
     /// Unix seconds: signed in.
     pub created_at: i64,
     /// Unix seconds: last request seen (updated at most once a minute).

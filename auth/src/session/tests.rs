@@ -112,7 +112,7 @@ fn app(auth: &Auth) -> Router {
                         let owner = owner_of("https://idp.example", "alice");
                         match auth
                             .sessions()
-                            .begin(auth.codec(), &cookies, &alice(), &owner)
+                            .begin(auth.codec(), &cookies, &alice(), &owner, None)
                             .await
                         {
                             Ok(()) => "begun".to_owned(),
@@ -309,6 +309,7 @@ fn record(owner: &str, until: i64) -> Record {
     Record {
         owner: owner.to_owned(),
         sealed_user: "sealed".to_owned(),
+        sealed_tokens: Some("sealed too".to_owned()),
         created_at: now,
         seen_at: now,
         expires_at: until,

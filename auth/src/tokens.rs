@@ -1,0 +1,179 @@
+//! The signed-in user's tokens for server code, as Streamlit's `expose_tokens`: kept only in
+//! the session store, sealed with the cookie key; never in a page, a cookie, a server
+//! function's answer to the browser or a log line (`Tokens` is not `Serialize`, and its
+//! `Debug` shows no token).
+use std::{fmt, time::SystemTime};
+
+use openidconnect::OAuth2TokenResponse;
+use serde::{Deserialize, Serialize};
+
+use crate::{AuthError, context::server::RequestAuth};
+
+/// The tokens of the signed-in user's session, for calling APIs from server code: what
+/// `expose_tokens` lists (`"id"`, `"access"`), with the access token's expiry and scopes.
+#[derive(Clone)]
+pub struct Tokens {
+    id_token: Option<String>,
+    access_token: Option<String>,
+    expires_at: Option<SystemTime>,
+    scopes: Vec<String>,
+}
+
+impl Tokens {
+    /// The ID token (a JWT), if `expose_tokens` has `"id"`.
+    pub fn id_token(&self) -> Option<&str> {
+        self.id_token.as_deref()
+    }
+
+    /// The access token, if `expose_tokens` has `"access"`: send it as
+    /// `Authorization: Bearer …` to the provider's APIs.
+    pub fn access_token(&self) -> Option<&str> {
+        self.access_token.as_deref()
+    }
+
+    /// When the access token expires, if the provider said.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+    }
+
+    /// The scopes the provider granted (those asked for, when it did not say).
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |token: &Option<String>| token.as_ref().map(|_| "[redacted]");
+        f.debug_struct("Tokens")
+            .field("id_token", &shown(&self.id_token))
+            .field("access_token", &shown(&self.access_token))
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// The tokens of this request's session, inside a server function or an axum handler behind
+/// `Auth::install` (where a `Tokens` argument does the same).
+///
+/// Errors: [`AuthError::NotSignedIn`] (401) when nobody is, [`AuthError::NoTokens`] (409)
+/// when `expose_tokens` does not list them or the session holds none.
+pub async fn tokens() -> Result<Tokens, AuthError> {
+    let request = crate::context::server::current().ok_or(AuthError::NotConfigured)?;
+    of_request(&request).await
+}
+
+pub(crate) async fn of_request(request: &RequestAuth) -> Result<Tokens, AuthError> {
+    let found = request.found().await;
+    if !found.user.is_logged_in() {
+        return Err(AuthError::NotSignedIn);
+    }
+    let exposed = request
+        .auth
+        .provider_named(found.user.provider())
+        .map(|provider| provider.config().expose_tokens)
+        .unwrap_or_default();
+    if !exposed.any() {
+        return Err(AuthError::NoTokens(
+            "This app keeps no sign-in tokens: list them in expose_tokens (e.g. \
+             expose_tokens = [\"id\", \"access\"]) in [auth]."
+                .to_owned(),
+        ));
+    }
+    let set = request
+        .auth
+        .sessions()
+        .tokens(request.auth.codec(), &found)
+        .ok_or_else(|| {
+            AuthError::NoTokens(
+                "This sign-in holds no tokens (it began before expose_tokens was set): sign \
+                 in again."
+                    .to_owned(),
+            )
+        })?;
+    Ok(Tokens {
+        id_token: exposed.id.then_some(set.id_token),
+        access_token: exposed.access.then_some(set.access_token),
+        expires_at: set
+            .expires_at
+            .and_then(|at| u64::try_from(at).ok())
+            .map(|at| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(at)),
+        scopes: set.scopes,
+    })
+}
+
+/// `async fn handler(tokens: auth::Tokens)`: the request's tokens, or the error's status.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Tokens {
+    type Rejection = (http::StatusCode, String);
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let refuse = |error: AuthError| (error.status(), error.to_string());
+        let request =
+            crate::context::server::auth_of(parts).ok_or(refuse(AuthError::NotConfigured))?;
+        of_request(&request).await.map_err(refuse)
+    }
+}
+
+/// Which tokens `expose_tokens` gives server code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExposedTokens {
+    /// `"id"`: the ID token.
+    pub id: bool,
+    /// `"access"`: the access token.
+    pub access: bool,
+}
+
+impl ExposedTokens {
+    /// Whether any token is to be kept.
+    pub fn any(&self) -> bool {
+        self.id || self.access
+    }
+}
+
+/// What the session store keeps of a sign-in's tokens (sealed).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TokenSet {
+    pub(crate) id_token: String,
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: Option<String>,
+    /// Unix seconds.
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) scopes: Vec<String>,
+}
+
+impl TokenSet {
+    /// The tokens of a token endpoint's answer; `id_token` as it came.
+    pub(crate) fn issued(response: &impl OAuth2TokenResponse, id_token: String) -> Self {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Self {
+            id_token,
+            access_token: response.access_token().secret().clone(),
+            refresh_token: response.refresh_token().map(|token| token.secret().clone()),
+            expires_at: response
+                .expires_in()
+                .and_then(|lifetime| i64::try_from(lifetime.as_secs()).ok())
+                .map(|seconds| now.saturating_add(seconds)),
+            scopes: response
+                .scopes()
+                .map(|scopes| scopes.iter().map(|scope| scope.to_string()).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
