@@ -153,6 +153,9 @@ pub mod testing {
         Clock, Completion, DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN,
         OidcError, Provider, RefreshPolicy,
     };
+    pub use crate::oidc::{
+        LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
+    };
     pub use crate::return_to::{referer_path, same_site_path};
     pub use crate::session::{Found, Record, Sessions, Store, StoreError, owner_of};
 }

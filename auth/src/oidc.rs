@@ -27,6 +27,11 @@ use url::Url;
 
 use crate::config::ProviderConfig;
 
+mod logout_token;
+pub use logout_token::{
+    LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
+};
+
 /// How long any one call to a provider may take before the visitor sees an error page.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A failed signature check (an unknown key id, a key that does not verify) refetches the JWKS
