@@ -68,3 +68,27 @@ pub fn with_payload(token: &str, claims: &Value) -> String {
     let claims = serde_json::to_vec(claims).expect("JSON");
     format!("{header}.{}.{signature}", b64(claims))
 }
+
+impl Jwt {
+    /// As [`Jwt::sign`], with the `typ` header `typ` instead of `JWT` (`None`: no `typ`).
+    // Only backchannel.rs writes logout tokens; hostile_provider.rs builds this module too.
+    #[allow(dead_code)]
+    pub fn sign_with_typ(self, key: &dyn JwtSigner, typ: Option<&str>) -> String {
+        let mut header = self.header;
+        header
+            .entry("alg")
+            .or_insert_with(|| Value::from(key.alg()));
+        if let Some(kid) = key.kid() {
+            header.entry("kid").or_insert_with(|| Value::from(kid));
+        }
+        header.retain(|_, value| !value.is_null());
+        if let Some(typ) = typ {
+            header.insert("typ".to_owned(), Value::from(typ));
+        }
+        let header = serde_json::to_vec(&header).expect("JSON");
+        let claims = serde_json::to_vec(&self.claims).expect("JSON");
+        let input = format!("{}.{}", b64(header), b64(claims));
+        let signature = key.sign(input.as_bytes());
+        format!("{input}.{}", b64(signature))
+    }
+}
