@@ -39,7 +39,7 @@ interface SignedIn {
 
 /** Signs `who` in at `origin`'s home page, in a browser context of its own. */
 async function signIn(browser: Browser, origin: string, who: Person): Promise<SignedIn> {
-  const context = await browser.newContext({ baseURL: origin });
+  const context = await browser.newContext({ baseURL: origin, javaScriptEnabled: true });
   const page = await context.newPage();
   const signedIn: SignedIn = { context, page };
   page.on('response', (response) => {
@@ -153,6 +153,26 @@ test.describe('sessions in SQLite (debug run)', () => {
     await bob.page.reload();
     await expect(greeting(bob.page)).toHaveText(`Hello, ${BOB.name}!`);
     for (const s of [a, b, bob]) await s.context.close();
+  });
+
+  test.describe('with JavaScript off', () => {
+    test.use({ javaScriptEnabled: false });
+
+    test('"Log out everywhere" is a plain form post', async ({ browser }) => {
+      const other = await signIn(browser, APP_URL, ALICE);
+      const context = await browser.newContext({ baseURL: APP_URL, javaScriptEnabled: false });
+      const page = await context.newPage();
+      await page.goto('/');
+      await logIn(page, ALICE.login);
+      await expect(greeting(page)).toHaveText(`Hello, ${ALICE.name}!`);
+      await page.getByRole('button', { name: 'Log out everywhere', exact: true }).click();
+      await expect(page).toHaveURL('/');
+      await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+      await other.page.reload();
+      await expect(other.page.getByRole('button', { name: 'Log in' })).toBeVisible();
+      await other.context.close();
+      await context.close();
+    });
   });
 });
 
@@ -281,6 +301,14 @@ test.describe('the default cookie mode, two servers behind a balancer (release r
     expect(body.length, 'an explanation').toBeGreaterThan(0);
 
     expect(await identityCookie(context, COOKIE_BALANCER_URL)).toBe(cookie);
+    await page.reload();
+    await expect(greeting(page)).toHaveText(`Hello, ${ALICE.name}!`);
+
+    // The button says why, and the visitor stays signed in.
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Log out everywhere', exact: true }).click();
+    await expect(page.getByRole('alert')).toContainText('needs sessions kept on the server');
+    await expect(greeting(page)).toHaveText(`Hello, ${ALICE.name}!`);
     await page.reload();
     await expect(greeting(page)).toHaveText(`Hello, ${ALICE.name}!`);
     const after = await replays(COOKIE_BALANCER_URL, cookie, ALICE);
