@@ -123,7 +123,7 @@ fn part_json(bencher: divan::Bencher) {
 /// Redis is Debian's `redis-server`, started here on a free loopback port.
 #[divan::bench(args = ["cookie", "sqlite", "redis"])]
 fn use_user_by_mode(bencher: divan::Bencher, mode: &str) {
-    use auth::testing::{SessionConfig, Sessions, StoreConfig};
+    use auth::testing::{Account, SessionConfig, Sessions, StoreConfig};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -150,7 +150,13 @@ fn use_user_by_mode(bencher: divan::Bencher, mode: &str) {
     let codec = setup().codec;
     let signed_in = tower_cookies::Cookies::default();
     runtime
-        .block_on(sessions.begin(&codec, &signed_in, &alice(), "owner", None))
+        .block_on(sessions.begin(
+            &codec,
+            &signed_in,
+            &alice(),
+            &Account::of("http://127.0.0.1:9210", alice().claims()),
+            None,
+        ))
         .expect("a session");
     let cookie = signed_in
         .get(&codec.identity_name())

@@ -41,6 +41,10 @@ pub enum AuthError {
     /// Server code asked for tokens this sign-in does not keep; the text says why.
     #[error("{0}")]
     NoTokens(String),
+    /// The provider would not renew the session's tokens (revoked, expired): the session is
+    /// over and the visitor signed out.
+    #[error("Your sign-in has ended. Please sign in again.")]
+    SignInEnded,
     /// The session store did not answer in time; the visitor can try again.
     #[error("Sessions cannot be reached right now. Please try again in a moment.")]
     StoreUnavailable,
@@ -66,6 +70,7 @@ impl AuthError {
             Self::ProviderUnavailable(_) => "provider",
             Self::NeedsSessionStore => "needs_session_store",
             Self::NoTokens(_) => "no_tokens",
+            Self::SignInEnded => "sign_in_ended",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal",
             Self::Request(_) => "request",
@@ -93,6 +98,7 @@ impl AuthError {
             ),
             "needs_session_store" => Self::NeedsSessionStore,
             "no_tokens" => Self::NoTokens("This sign-in holds no tokens.".to_owned()),
+            "sign_in_ended" => Self::SignInEnded,
             "store_unavailable" => Self::StoreUnavailable,
             "internal" => Self::Internal,
             "request" => Self::Request("Sign-in could not start. Please try again.".to_owned()),
@@ -105,7 +111,7 @@ impl AuthError {
     pub fn status(&self) -> http::StatusCode {
         use http::StatusCode;
         match self {
-            Self::NotSignedIn => StatusCode::UNAUTHORIZED,
+            Self::NotSignedIn | Self::SignInEnded => StatusCode::UNAUTHORIZED,
             Self::UnknownProvider(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CrossSite => StatusCode::FORBIDDEN,
@@ -142,7 +148,7 @@ impl FromServerFnError for AuthError {
 mod tests {
     use super::*;
 
-    fn every_kind() -> [AuthError; 12] {
+    fn every_kind() -> [AuthError; 13] {
         [
             AuthError::NotSignedIn,
             AuthError::NotConfigured,
@@ -153,6 +159,7 @@ mod tests {
             AuthError::ProviderUnavailable("details".to_owned()),
             AuthError::NeedsSessionStore,
             AuthError::NoTokens("details".to_owned()),
+            AuthError::SignInEnded,
             AuthError::StoreUnavailable,
             AuthError::Internal,
             AuthError::Request("details".to_owned()),

@@ -226,13 +226,7 @@ pub(crate) async fn finish_login(
         })
         .await?;
     // The account, named before the app's hook may change the claims.
-    let owner = crate::session::owner_of(
-        &provider.config().issuer,
-        claims
-            .get("sub")
-            .and_then(|sub| sub.as_str())
-            .unwrap_or_default(),
-    );
+    let account = crate::session::Account::of(&provider.config().issuer, &claims);
     auth.hooks()
         .map_claims(&mut claims, login.provider.as_deref())
         .map_err(CallbackFailure::RefusedByApp)?;
@@ -246,7 +240,7 @@ pub(crate) async fn finish_login(
             auth.codec(),
             cookies,
             &user,
-            &owner,
+            &account,
             keep_tokens.then_some(&tokens),
         )
         .await?;

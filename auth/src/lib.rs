@@ -157,5 +157,7 @@ pub mod testing {
         LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
     };
     pub use crate::return_to::{referer_path, same_site_path};
-    pub use crate::session::{Found, Record, Sessions, Store, StoreError, owner_of};
+    pub use crate::session::{
+        Account, Found, Group, Record, Sessions, Store, StoreError, owner_of,
+    };
 }

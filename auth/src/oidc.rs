@@ -10,8 +10,8 @@ use openidconnect::{
     AccessToken, AdditionalClaims, AsyncHttpClient, AuthenticationFlow, AuthorizationCode, Client,
     ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, HttpClientError, HttpRequest, HttpResponse, IdToken, IdTokenFields, IssuerUrl,
-    JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
+    JsonWebKeySet, Nonce, NonceVerifier, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
     core::{
         CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
         CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -200,6 +200,39 @@ impl OidcError {
             Self::UserInfo(_) => {
                 "The sign-in provider did not confirm your profile. Please start again."
             }
+        }
+    }
+}
+
+/// Why tokens could not be refreshed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the session holds no refresh token")]
+    NoRefreshToken,
+    /// The provider said no (`invalid_grant`: revoked, expired, reused): the session is over.
+    #[error("the provider refused the refresh token ({0})")]
+    Refused(String),
+    /// The new ID token failed its checks.
+    #[error("the refreshed ID token is not acceptable: {0}")]
+    IdToken(OidcError),
+    /// The new ID token names someone else, or another audience or authorized party.
+    #[error("the refreshed ID token changed the subject, audience or authorized party")]
+    IdentityChanged,
+    /// The provider could not be reached or answered nonsense: try again later.
+    #[error("{0}")]
+    Provider(OidcError),
+}
+
+/// The nonce rule for a refreshed ID token: none, or the sign-in's.
+#[derive(Clone, Copy)]
+struct RefreshNonce<'a>(Option<&'a str>);
+
+impl NonceVerifier for RefreshNonce<'_> {
+    fn verify(self, nonce: Option<&Nonce>) -> Result<(), String> {
+        match (nonce, self.0) {
+            (None, _) => Ok(()),
+            (Some(got), Some(expected)) if got.secret() == expected => Ok(()),
+            (Some(_), _) => Err("a nonce other than the sign-in's".to_owned()),
         }
     }
 }
@@ -409,9 +442,60 @@ impl Provider {
                 claims.entry(name).or_insert(value);
             }
         }
+        let tokens = crate::tokens::TokenSet::issued(&response, id_token.to_string(), &claims);
         claims.remove("nonce");
-        let tokens = crate::tokens::TokenSet::issued(&response, id_token.to_string());
         Ok((claims, tokens))
+    }
+
+    /// Exchanges `tokens`' refresh token for fresh ones. A new ID token is checked like the
+    /// first (signature, issuer, audience, expiry) and must name the same subject, audience
+    /// and authorized party (OpenID Connect Core 12.2); without one the old is kept.
+    pub async fn refresh(
+        &self,
+        tokens: &crate::tokens::TokenSet,
+    ) -> Result<crate::tokens::TokenSet, RefreshError> {
+        let refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .ok_or(RefreshError::NoRefreshToken)?;
+        let discovered = self.discovered().await.map_err(RefreshError::Provider)?;
+        let client = self.client(&discovered.metadata);
+        let refresh_token = openidconnect::RefreshToken::new(refresh_token.clone());
+        let response = client
+            .exchange_refresh_token(&refresh_token)
+            .map_err(|error| RefreshError::Provider(OidcError::TokenExchange(error.to_string())))?
+            .request_async(&self.http)
+            .await
+            .map_err(|error| match &error {
+                openidconnect::RequestTokenError::ServerResponse(refusal) => {
+                    RefreshError::Refused(refusal.error().to_string())
+                }
+                other => RefreshError::Provider(OidcError::TokenExchange(describe_error(other))),
+            })?;
+        let mut fresh = match response.id_token() {
+            Some(id_token) => {
+                let nonce = RefreshNonce(tokens.nonce.as_deref());
+                let claims = self
+                    .verify(discovered, id_token, nonce)
+                    .await
+                    .map_err(RefreshError::IdToken)?;
+                let fresh =
+                    crate::tokens::TokenSet::issued(&response, id_token.to_string(), &claims);
+                if !fresh.same_identity(tokens) {
+                    return Err(RefreshError::IdentityChanged);
+                }
+                fresh
+            }
+            None => crate::tokens::TokenSet::issued_without_id_token(&response, tokens),
+        };
+        // A provider that does not rotate refresh tokens sends none back: keep the old one.
+        if fresh.refresh_token.is_none() {
+            fresh.refresh_token = tokens.refresh_token.clone();
+        }
+        if fresh.scopes.is_empty() {
+            fresh.scopes = tokens.scopes.clone();
+        }
+        Ok(fresh)
     }
 
     /// Checks signature, issuer, audience, expiry, issue time and nonce. On a failed
@@ -422,7 +506,7 @@ impl Provider {
         &self,
         discovered: Arc<Discovered>,
         id_token: &ProviderIdToken,
-        nonce: &Nonce,
+        nonce: impl NonceVerifier + Copy,
     ) -> Result<Map<String, Value>, OidcError> {
         match self.verify_with(&discovered, id_token, nonce) {
             Err(error) if keys_may_be_stale(&error) => {
@@ -444,7 +528,7 @@ impl Provider {
         &self,
         discovered: &Discovered,
         id_token: &ProviderIdToken,
-        nonce: &Nonce,
+        nonce: impl NonceVerifier + Copy,
     ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
         use openidconnect::{ClaimsVerificationError as Claims, SignatureVerificationError as Sig};
         match self.verify_against(&discovered.metadata, id_token, nonce) {
@@ -471,7 +555,7 @@ impl Provider {
         &self,
         metadata: &CoreProviderMetadata,
         id_token: &ProviderIdToken,
-        nonce: &Nonce,
+        nonce: impl NonceVerifier + Copy,
     ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
         let client = self.client(metadata);
         let verifier = client

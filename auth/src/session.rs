@@ -33,7 +33,7 @@ use crate::{
 mod redis;
 mod sqlite;
 mod store;
-pub use store::{Record, Store, StoreError};
+pub use store::{Group, Record, Store, StoreError};
 
 /// With an idle timeout, a session's last-seen time is written at most this often (seconds).
 const TOUCH_INTERVAL: i64 = 60;
@@ -53,9 +53,21 @@ pub struct Sessions {
     store: Option<Store>,
     lifetime: Duration,
     idle: Option<Duration>,
+    refresh_margin: i64,
     described: String,
     log: Throttle,
+    /// One token refresh at a time per session in this process (sessions share a gate by
+    /// their key's first byte); the store's lock does the same across servers.
+    refresh_gates: [tokio::sync::Mutex<()>; REFRESH_GATES],
 }
+
+const REFRESH_GATES: usize = 64;
+/// A refresh holds the store's lock at most this long (a provider call takes far less).
+const REFRESH_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+/// While another server refreshes, this one looks again this often…
+const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// …for at most this long.
+const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who sent a request, as sign-in knows it.
 #[derive(Clone, Debug, Default)]
@@ -97,8 +109,10 @@ impl Sessions {
             store,
             lifetime: to_time(config.lifetime),
             idle: config.idle_timeout.map(to_time),
+            refresh_margin: i64::try_from(config.refresh_margin.as_secs()).unwrap_or(i64::MAX),
             described,
             log: Throttle::new(STORE_LOG_INTERVAL),
+            refresh_gates: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
         })
     }
 
@@ -215,15 +229,14 @@ impl Sessions {
         })
     }
 
-    /// Signs `user` in: the identity cookie, and with a store the session behind it, with
-    /// `tokens` if given (without a store they are dropped: never in a cookie). `owner` names
-    /// the account (see [`owner_of`]).
+    /// Signs `user` of `account` in: the identity cookie, and with a store the session behind
+    /// it, with `tokens` if given (without a store they are dropped: never in a cookie).
     pub async fn begin(
         &self,
         codec: &CookieCodec,
         cookies: &Cookies,
         user: &User,
-        owner: &str,
+        account: &Account,
         tokens: Option<&TokenSet>,
     ) -> Result<(), BeginError> {
         let now = OffsetDateTime::now_utc();
@@ -238,7 +251,8 @@ impl Sessions {
         let sid = new_session_id();
         let key = key_of(&sid);
         let record = Record {
-            owner: owner.to_owned(),
+            owner: account.owner.clone(),
+            provider_session: account.provider_session.clone(),
             sealed_user: codec.seal_value(&key, user),
             sealed_tokens: tokens.map(|tokens| codec.seal_value(&tokens_label(&key), tokens)),
             created_at: now_s,
@@ -255,6 +269,105 @@ impl Sessions {
     pub fn tokens(&self, codec: &CookieCodec, found: &Found) -> Option<TokenSet> {
         let stored = found.stored.as_ref()?;
         codec.open_value(&tokens_label(&stored.key), stored.sealed_tokens.as_ref()?)
+    }
+
+    /// The session's tokens with an access token valid for at least `token_refresh_margin`:
+    /// refreshed first through `refresh` when needed, once per session however many requests
+    /// (and servers) ask at the same time. A refresh the provider refuses ends the session.
+    pub async fn fresh_tokens<F, Fut>(
+        &self,
+        codec: &CookieCodec,
+        found: &Found,
+        refresh: F,
+    ) -> Result<TokenSet, AuthError>
+    where
+        F: FnOnce(TokenSet) -> Fut,
+        Fut: Future<Output = Result<TokenSet, crate::oidc::RefreshError>>,
+    {
+        let no_tokens = || {
+            AuthError::NoTokens(
+                "This sign-in holds no tokens (it began before expose_tokens was set): sign \
+                 in again."
+                    .to_owned(),
+            )
+        };
+        let tokens = self.tokens(codec, found).ok_or_else(no_tokens)?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let (Some(store), Some(stored)) = (&self.store, &found.stored) else {
+            return Ok(tokens);
+        };
+        if !tokens.needs_refresh(now, self.refresh_margin) {
+            return Ok(tokens);
+        }
+        let gate = stored.key.bytes().next().unwrap_or_default() as usize % REFRESH_GATES;
+        let _gate = self.refresh_gates[gate].lock().await;
+        let lock = format!("refresh:{}", stored.key);
+        let waited = std::time::Instant::now();
+        // Another request (here or on another server) may have refreshed meanwhile: read the
+        // session again until it is fresh or this request holds the lock.
+        let (mut record, current) = loop {
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let record = store
+                .load(&stored.key, now)
+                .await
+                .map_err(|_| AuthError::StoreUnavailable)?
+                .ok_or(AuthError::SignInEnded)?;
+            let current: TokenSet = record
+                .sealed_tokens
+                .as_ref()
+                .and_then(|sealed| codec.open_value(&tokens_label(&stored.key), sealed))
+                .ok_or_else(no_tokens)?;
+            if !current.needs_refresh(now, self.refresh_margin) {
+                return Ok(current);
+            }
+            if store
+                .try_lock(&lock, REFRESH_LOCK_TTL)
+                .await
+                .map_err(|_| AuthError::StoreUnavailable)?
+            {
+                break (record, current);
+            }
+            if waited.elapsed() > REFRESH_WAIT {
+                return Err(AuthError::StoreUnavailable);
+            }
+            tokio::time::sleep(REFRESH_POLL).await;
+        };
+        let outcome = refresh(current.clone()).await;
+        let result = match outcome {
+            Ok(fresh) => {
+                record.sealed_tokens = Some(codec.seal_value(&tokens_label(&stored.key), &fresh));
+                store
+                    .save(&stored.key, &record)
+                    .await
+                    .map(|()| fresh)
+                    .map_err(|_| AuthError::StoreUnavailable)
+            }
+            Err(crate::oidc::RefreshError::Provider(error)) => {
+                tracing::warn!("could not refresh a session's tokens: {error}");
+                // The old access token may still serve until it expires.
+                match current.expires_at {
+                    Some(at) if at > OffsetDateTime::now_utc().unix_timestamp() => Ok(current),
+                    _ => Err(AuthError::ProviderUnavailable(
+                        "The sign-in provider cannot be reached right now. Please try again \
+                         later."
+                            .to_owned(),
+                    )),
+                }
+            }
+            Err(refused) => {
+                tracing::info!(
+                    "signed out a session whose tokens could not be refreshed: {refused}"
+                );
+                if let Err(error) = store.remove(&stored.key).await {
+                    self.store_failed("end a session in", &error);
+                }
+                Err(AuthError::SignInEnded)
+            }
+        };
+        if let Err(error) = store.unlock(&lock).await {
+            self.store_failed("unlock", &error);
+        }
+        result
     }
 
     /// Signs the visitor out: the cookie goes, and with a store the session ends for every
@@ -328,10 +441,35 @@ impl Sessions {
     }
 }
 
-/// Names an account across its sessions: a hash of the issuer and subject, so the store
-/// never holds who someone is in the clear.
+/// Who a session belongs to, as the store files it: hashes, so the store never holds who
+/// someone is in the clear.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// The account (issuer and subject): "log out everywhere", back-channel logout by `sub`.
+    pub owner: String,
+    /// The provider's session (issuer and the ID token's `sid`): back-channel logout by `sid`.
+    pub provider_session: Option<String>,
+}
+
+impl Account {
+    /// The account of an ID token's `claims` from the provider `issuer`.
+    pub fn of(issuer: &str, claims: &serde_json::Map<String, serde_json::Value>) -> Self {
+        let text = |name: &str| claims.get(name).and_then(|value| value.as_str());
+        Self {
+            owner: owner_of(issuer, text("sub").unwrap_or_default()),
+            provider_session: text("sid").map(|sid| provider_session_of(issuer, sid)),
+        }
+    }
+}
+
+/// Names an account across its sessions: a hash of the issuer and subject.
 pub fn owner_of(issuer: &str, subject: &str) -> String {
     hash(&format!("{issuer}\n{subject}"))
+}
+
+/// Names a provider's session (its `sid`) across the sessions it began.
+pub fn provider_session_of(issuer: &str, sid: &str) -> String {
+    hash(&format!("{issuer}\nsid\n{sid}"))
 }
 
 /// The store's key for session id `sid`: a dump of the store cannot be replayed as cookies.

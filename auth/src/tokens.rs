@@ -6,6 +6,7 @@ use std::{fmt, time::SystemTime};
 
 use openidconnect::OAuth2TokenResponse;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::{AuthError, context::server::RequestAuth};
 
@@ -69,9 +70,8 @@ pub(crate) async fn of_request(request: &RequestAuth) -> Result<Tokens, AuthErro
     if !found.user.is_logged_in() {
         return Err(AuthError::NotSignedIn);
     }
-    let exposed = request
-        .auth
-        .provider_named(found.user.provider())
+    let provider = request.auth.provider_named(found.user.provider());
+    let exposed = provider
         .map(|provider| provider.config().expose_tokens)
         .unwrap_or_default();
     if !exposed.any() {
@@ -84,14 +84,13 @@ pub(crate) async fn of_request(request: &RequestAuth) -> Result<Tokens, AuthErro
     let set = request
         .auth
         .sessions()
-        .tokens(request.auth.codec(), &found)
-        .ok_or_else(|| {
-            AuthError::NoTokens(
-                "This sign-in holds no tokens (it began before expose_tokens was set): sign \
-                 in again."
-                    .to_owned(),
-            )
-        })?;
+        .fresh_tokens(request.auth.codec(), &found, |current| async move {
+            match provider {
+                Some(provider) => provider.refresh(&current).await,
+                None => Err(crate::oidc::RefreshError::NoRefreshToken),
+            }
+        })
+        .await?;
     Ok(Tokens {
         id_token: exposed.id.then_some(set.id_token),
         access_token: exposed.access.then_some(set.access_token),
@@ -143,14 +142,50 @@ pub struct TokenSet {
     /// Unix seconds.
     pub(crate) expires_at: Option<i64>,
     pub(crate) scopes: Vec<String>,
+    /// The ID token's `nonce`, `sub`, `aud` and `azp`: a refreshed ID token must keep them.
+    #[serde(default)]
+    pub(crate) nonce: Option<String>,
+    #[serde(default)]
+    pub(crate) subject: Option<Value>,
+    #[serde(default)]
+    pub(crate) audience: Option<Value>,
+    #[serde(default)]
+    pub(crate) authorized_party: Option<Value>,
 }
 
 impl TokenSet {
-    /// The tokens of a token endpoint's answer; `id_token` as it came.
-    pub(crate) fn issued(response: &impl OAuth2TokenResponse, id_token: String) -> Self {
+    /// The tokens of a token endpoint's answer; `id_token` as it came, `claims` its checked
+    /// claims.
+    pub(crate) fn issued(
+        response: &impl OAuth2TokenResponse,
+        id_token: String,
+        claims: &serde_json::Map<String, Value>,
+    ) -> Self {
+        let claim = |name: &str| claims.get(name).cloned();
+        Self {
+            nonce: claims
+                .get("nonce")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            subject: claim("sub"),
+            audience: claim("aud"),
+            authorized_party: claim("azp"),
+            ..Self::issued_without_id_token(response, &Self::only(id_token))
+        }
+    }
+
+    /// The tokens of a refresh that sent no ID token: `before`'s ID token and identity stay.
+    pub(crate) fn issued_without_id_token(
+        response: &impl OAuth2TokenResponse,
+        before: &TokenSet,
+    ) -> Self {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         Self {
-            id_token,
+            id_token: before.id_token.clone(),
+            nonce: before.nonce.clone(),
+            subject: before.subject.clone(),
+            audience: before.audience.clone(),
+            authorized_party: before.authorized_party.clone(),
             access_token: response.access_token().secret().clone(),
             refresh_token: response.refresh_token().map(|token| token.secret().clone()),
             expires_at: response
@@ -162,6 +197,33 @@ impl TokenSet {
                 .map(|scopes| scopes.iter().map(|scope| scope.to_string()).collect())
                 .unwrap_or_default(),
         }
+    }
+
+    fn only(id_token: String) -> Self {
+        Self {
+            id_token,
+            access_token: String::new(),
+            refresh_token: None,
+            expires_at: None,
+            scopes: Vec::new(),
+            nonce: None,
+            subject: None,
+            audience: None,
+            authorized_party: None,
+        }
+    }
+
+    /// Whether `self` (refreshed) names the same subject, audience and authorized party.
+    pub(crate) fn same_identity(&self, before: &TokenSet) -> bool {
+        self.subject == before.subject
+            && self.audience == before.audience
+            && self.authorized_party == before.authorized_party
+    }
+
+    /// Whether the access token expires within `margin` seconds of `now` and a refresh
+    /// token could renew it.
+    pub(crate) fn needs_refresh(&self, now: i64, margin: i64) -> bool {
+        self.refresh_token.is_some() && self.expires_at.is_some_and(|at| at - now < margin)
     }
 }
 

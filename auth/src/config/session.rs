@@ -11,12 +11,15 @@ pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 360
 /// How long a request waits for the session store before treating the visitor as signed out.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The keys of this table, also settable as `AUTH_SESSION_STORE`, ….
-pub(super) const SESSION_KEYS: [&str; 4] = [
+pub(super) const SESSION_KEYS: [&str; 5] = [
     "session_store",
     "session_lifetime",
     "session_idle_timeout",
     "session_store_timeout",
+    "token_refresh_margin",
 ];
+/// `auth::tokens()` returns an access token valid at least this long, refreshing it first.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// Where sessions live and how long they last.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +32,8 @@ pub struct SessionConfig {
     pub idle_timeout: Option<Duration>,
     /// `session_store_timeout`: the longest a request waits for the store.
     pub store_timeout: Duration,
+    /// `token_refresh_margin`: an access token closer than this to its expiry is refreshed.
+    pub refresh_margin: Duration,
 }
 
 impl Default for SessionConfig {
@@ -38,6 +43,7 @@ impl Default for SessionConfig {
             lifetime: DEFAULT_SESSION_LIFETIME,
             idle_timeout: None,
             store_timeout: DEFAULT_STORE_TIMEOUT,
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
         }
     }
 }
@@ -83,11 +89,15 @@ impl Reader {
         let store_timeout = self
             .duration(auth, "session_store_timeout")?
             .unwrap_or(defaults.store_timeout);
+        let refresh_margin = self
+            .duration(auth, "token_refresh_margin")?
+            .unwrap_or(defaults.refresh_margin);
         Ok(SessionConfig {
             store: self.store(auth)?,
             lifetime,
             idle_timeout,
             store_timeout,
+            refresh_margin,
         })
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use redis::{AsyncCommands, aio::ConnectionManager};
 use tokio::sync::OnceCell;
 
-use super::store::{Record, StoreError, bounded};
+use super::store::{Group, Record, StoreError, bounded};
 
 /// Every key this crate writes starts so, to share a Redis database with the app.
 const PREFIX: &str = "leptos-auth:";
@@ -61,11 +61,11 @@ impl RedisStore {
 
     pub async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
         let text = serde_json::to_string(record).map_err(failed)?;
-        let owner = owner_key(&record.owner);
+        let owner = group_key(Group::Owner, &record.owner);
         bounded(self.timeout, async {
             let mut connection = self.connection().await?;
-            redis::pipe()
-                .cmd("SET")
+            let mut pipe = redis::pipe();
+            pipe.cmd("SET")
                 .arg(session_key(key))
                 .arg(text)
                 .arg("EXAT")
@@ -84,8 +84,23 @@ impl RedisStore {
                 .arg(&owner)
                 .arg(record.expires_at)
                 .arg("GT")
-                .ignore()
-                .query_async::<()>(&mut connection)
+                .ignore();
+            if let Some(provider_session) = &record.provider_session {
+                let group = group_key(Group::ProviderSession, provider_session);
+                pipe.sadd(&group, key)
+                    .ignore()
+                    .cmd("EXPIREAT")
+                    .arg(&group)
+                    .arg(record.expires_at)
+                    .arg("NX")
+                    .ignore()
+                    .cmd("EXPIREAT")
+                    .arg(&group)
+                    .arg(record.expires_at)
+                    .arg("GT")
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut connection)
                 .await
                 .map_err(failed)
         })
@@ -99,19 +114,25 @@ impl RedisStore {
                 connection.get_del(session_key(key)).await.map_err(failed)?;
             if let Some(record) = text.and_then(|text| serde_json::from_str::<Record>(&text).ok()) {
                 let _: () = connection
-                    .srem(owner_key(&record.owner), key)
+                    .srem(group_key(Group::Owner, &record.owner), key)
                     .await
                     .map_err(failed)?;
+                if let Some(provider_session) = &record.provider_session {
+                    let _: () = connection
+                        .srem(group_key(Group::ProviderSession, provider_session), key)
+                        .await
+                        .map_err(failed)?;
+                }
             }
             Ok(())
         })
         .await
     }
 
-    pub async fn remove_owner(&self, owner: &str) -> Result<u64, StoreError> {
+    pub async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
         bounded(self.timeout, async {
             let mut connection = self.connection().await?;
-            let owner = owner_key(owner);
+            let owner = group_key(group, id);
             let keys: Vec<String> = connection.smembers(&owner).await.map_err(failed)?;
             let doomed: Vec<String> = keys.iter().map(|key| session_key(key)).collect();
             let ended: u64 = if doomed.is_empty() {
@@ -126,12 +147,47 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    pub async fn try_lock(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        bounded(self.timeout, async {
+            let taken: Option<String> = redis::cmd("SET")
+                .arg(format!("{PREFIX}lock:{name}"))
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms)
+                .query_async(&mut self.connection().await?)
+                .await
+                .map_err(failed)?;
+            Ok(taken.is_some())
+        })
+        .await
+    }
+
+    pub async fn unlock(&self, name: &str) -> Result<(), StoreError> {
+        bounded(self.timeout, async {
+            let _: () = self
+                .connection()
+                .await?
+                .del(format!("{PREFIX}lock:{name}"))
+                .await
+                .map_err(failed)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 fn session_key(key: &str) -> String {
     format!("{PREFIX}session:{key}")
 }
 
-fn owner_key(owner: &str) -> String {
-    format!("{PREFIX}owner:{owner}")
+fn group_key(group: Group, id: &str) -> String {
+    match group {
+        Group::Owner => format!("{PREFIX}owner:{id}"),
+        Group::ProviderSession => format!("{PREFIX}provider-session:{id}"),
+    }
 }
 
 /// Redis's errors name the command and kind, never the URL or the values.

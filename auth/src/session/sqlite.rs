@@ -8,7 +8,7 @@ use std::{
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::store::{Record, StoreError, bounded};
+use super::store::{Group, Record, StoreError, bounded};
 
 /// Ended sessions are deleted at most this often (on the next sign-in after it passed).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
@@ -23,6 +23,18 @@ const SCHEMA: &str = "
     );
     CREATE INDEX IF NOT EXISTS auth_sessions_owner ON auth_sessions (owner);
     CREATE INDEX IF NOT EXISTS auth_sessions_until ON auth_sessions (until);
+    CREATE TABLE IF NOT EXISTS auth_locks (
+        name TEXT PRIMARY KEY NOT NULL,
+        until_ms INTEGER NOT NULL
+    );
+";
+/// Added after the first release: older files get the column on open.
+const PROVIDER_SESSION_COLUMN: &str = "
+    ALTER TABLE auth_sessions ADD COLUMN provider_session TEXT;
+";
+const PROVIDER_SESSION_INDEX: &str = "
+    CREATE INDEX IF NOT EXISTS auth_sessions_provider_session
+        ON auth_sessions (provider_session);
 ";
 
 /// A SQLite file of sessions; several server processes on one machine may share it.
@@ -43,6 +55,17 @@ impl SqliteStore {
         connection
             .busy_timeout(timeout)
             .and_then(|()| connection.execute_batch(SCHEMA))
+            .map_err(|error| error.to_string())?;
+        let has_column = connection
+            .prepare("SELECT provider_session FROM auth_sessions LIMIT 0")
+            .is_ok();
+        if !has_column {
+            connection
+                .execute_batch(PROVIDER_SESSION_COLUMN)
+                .map_err(|error| error.to_string())?;
+        }
+        connection
+            .execute_batch(PROVIDER_SESSION_INDEX)
             .map_err(|error| error.to_string())?;
         let mut db = Db {
             connection,
@@ -82,9 +105,15 @@ impl SqliteStore {
             }
             db.connection
                 .execute(
-                    "INSERT OR REPLACE INTO auth_sessions (key, owner, until, record) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![key, record.owner, record.until, text],
+                    "INSERT OR REPLACE INTO auth_sessions \
+                     (key, owner, provider_session, until, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        key,
+                        record.owner,
+                        record.provider_session,
+                        record.until,
+                        text
+                    ],
                 )
                 .map(drop)
         })
@@ -101,12 +130,41 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn remove_owner(&self, owner: &str) -> Result<u64, StoreError> {
-        let owner = owner.to_owned();
+    pub async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
+        let id = id.to_owned();
+        let sql = match group {
+            Group::Owner => "DELETE FROM auth_sessions WHERE owner = ?1",
+            Group::ProviderSession => "DELETE FROM auth_sessions WHERE provider_session = ?1",
+        };
+        self.run(move |db| db.connection.execute(sql, [id]).map(|count| count as u64))
+            .await
+    }
+
+    pub async fn try_lock(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let name = name.to_owned();
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        self.run(move |db| {
+            let now_ms = now_ms();
+            db.connection.execute(
+                "DELETE FROM auth_locks WHERE name = ?1 AND until_ms <= ?2",
+                params![name, now_ms],
+            )?;
+            db.connection
+                .execute(
+                    "INSERT OR IGNORE INTO auth_locks (name, until_ms) VALUES (?1, ?2)",
+                    params![name, now_ms.saturating_add(ttl_ms)],
+                )
+                .map(|inserted| inserted == 1)
+        })
+        .await
+    }
+
+    pub async fn unlock(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_owned();
         self.run(move |db| {
             db.connection
-                .execute("DELETE FROM auth_sessions WHERE owner = ?1", [owner])
-                .map(|count| count as u64)
+                .execute("DELETE FROM auth_locks WHERE name = ?1", [name])
+                .map(drop)
         })
         .await
     }
@@ -130,11 +188,18 @@ impl SqliteStore {
     }
 }
 
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
+}
+
 impl Db {
     fn sweep(&mut self) -> rusqlite::Result<()> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         self.connection
             .execute("DELETE FROM auth_sessions WHERE until <= ?1", [now])?;
+        self.connection
+            .execute("DELETE FROM auth_locks WHERE until_ms <= ?1", [now_ms()])?;
         self.swept_at = Instant::now();
         Ok(())
     }

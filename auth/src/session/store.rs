@@ -15,6 +15,10 @@ pub struct Record {
     /// The user (claims and provider), sealed with the cookie key under the session's key:
     /// a reader of the store learns only sizes and times.
     pub sealed_user: String,
+    /// A hash of the provider's session (`iss` and the ID token's `sid`), for back-channel
+    /// logout by `sid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_session: Option<String>,
     /// The sign-in's tokens, sealed likewise, when it keeps any (`expose_tokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_tokens: Option<String>,
@@ -37,6 +41,15 @@ pub enum StoreError {
     #[error("{0}")]
     /// It answered with an error, or could not be reached.
     Failed(String),
+}
+
+/// Sessions ended together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// Every session of one account ("log out everywhere", back-channel logout by `sub`).
+    Owner,
+    /// Every session of one provider session (back-channel logout by `sid`).
+    ProviderSession,
 }
 
 /// A session store: SQLite or Redis.
@@ -92,9 +105,31 @@ impl Store {
 
     /// Ends every session of `owner`; returns how many there were.
     pub async fn remove_owner(&self, owner: &str) -> Result<u64, StoreError> {
+        self.remove_group(Group::Owner, owner).await
+    }
+
+    /// Ends every session of a group (an account, a provider session); returns how many.
+    pub async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
         match self {
-            Self::Sqlite(store) => store.remove_owner(owner).await,
-            Self::Redis(store) => store.remove_owner(owner).await,
+            Self::Sqlite(store) => store.remove_group(group, id).await,
+            Self::Redis(store) => store.remove_group(group, id).await,
+        }
+    }
+
+    /// Takes the lock `name` for `ttl` unless someone holds it: `true` if taken. Locks are
+    /// shared by every server on the store (a token refresh once, a logout token once).
+    pub async fn try_lock(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.try_lock(name, ttl).await,
+            Self::Redis(store) => store.try_lock(name, ttl).await,
+        }
+    }
+
+    /// Gives the lock `name` back before its time.
+    pub async fn unlock(&self, name: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(store) => store.unlock(name).await,
+            Self::Redis(store) => store.unlock(name).await,
         }
     }
 }

@@ -109,10 +109,10 @@ fn app(auth: &Auth) -> Router {
                 "/begin",
                 get(
                     |Extension(auth): Extension<Auth>, cookies: Cookies| async move {
-                        let owner = owner_of("https://idp.example", "alice");
+                        let account = Account::of("https://idp.example", alice().claims());
                         match auth
                             .sessions()
-                            .begin(auth.codec(), &cookies, &alice(), &owner, None)
+                            .begin(auth.codec(), &cookies, &alice(), &account, None)
                             .await
                         {
                             Ok(()) => "begun".to_owned(),
@@ -309,6 +309,7 @@ fn record(owner: &str, until: i64) -> Record {
     Record {
         owner: owner.to_owned(),
         sealed_user: "sealed".to_owned(),
+        provider_session: None,
         sealed_tokens: Some("sealed too".to_owned()),
         created_at: now,
         seen_at: now,
