@@ -210,6 +210,7 @@ const ORIGINS = [APP_URL, PROXY_URL, STORE_BALANCER_URL, COOKIE_BALANCER_URL];
 
 export default defineConfig({
   testDir: './tests',
+  globalTeardown: './teardown.ts',
   workers: 1,
   retries: process.env.CI ? 1 : 0,
   reporter: [['list']],
