@@ -8,7 +8,7 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
-use pages::{ClaimsPage, HomePage, PrivatePage};
+use pages::{ClaimsPage, HomePage, PrivatePage, TokensPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("claims") view=ClaimsPage />
                     <Route path=StaticSegment("login") view=auth::LoginPage />
                     <Route path=StaticSegment("private") view=PrivatePage />
+                    <Route path=StaticSegment("tokens") view=TokensPage />
                 </Routes>
             </main>
         </Router>

@@ -58,15 +58,16 @@ pub fn LoginButton(
     }
 }
 
-/// A form that posts `$action` (a sign-out server function) and then loads the home page.
+/// A form that posts `$action` (a sign-out server function) and then loads the page it names:
+/// home, or the provider's logout page.
 macro_rules! sign_out_form {
     ($action:expr, $label:expr, $class:literal) => {{
         let action = $action;
         // A client-side navigation would keep this page's user in memory; a real load starts
         // a new, signed-out session, as Streamlit's logout does.
         Effect::new(move || {
-            if matches!(action.value().get(), Some(Ok(()))) {
-                let _ = window().location().assign("/");
+            if let Some(Ok(next)) = action.value().get() {
+                let _ = window().location().assign(&next);
             }
         });
         view! {
@@ -75,7 +76,7 @@ macro_rules! sign_out_form {
                     {$label}
                 </button>
             </ActionForm>
-            {action_error(move || action.value().get())}
+            {action_error(move || action.value().get().map(|result| result.map(drop)))}
         }
     }};
 }

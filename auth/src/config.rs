@@ -22,10 +22,12 @@ pub const MIN_COOKIE_SECRET_BYTES: usize = 32;
 /// Sent when `client_kwargs` names no `scope`, as Streamlit does.
 pub const DEFAULT_SCOPE: &str = "openid email profile";
 
+/// Where providers post back-channel logout tokens unless `backchannel_logout_path` says.
+pub const DEFAULT_BACKCHANNEL_LOGOUT_PATH: &str = "/oauth2/backchannel-logout";
 /// Where sessions go when tokens must be kept and no `session_store` is set.
 pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
 /// Keys a named provider may set besides the client keys.
-const PER_PROVIDER: [&str; 2] = ["client_kwargs", "expose_tokens"];
+const PER_PROVIDER: [&str; 3] = ["client_kwargs", "expose_tokens", "logout_at_provider"];
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
 const PROVIDER_KEYS: [&str; 3] = ["client_id", "client_secret", "server_metadata_url"];
@@ -84,6 +86,8 @@ pub struct AuthConfig {
     pub providers: Vec<ProviderConfig>,
     /// Where sessions live and how long they last (`session_*`).
     pub sessions: SessionConfig,
+    /// Where providers post back-channel logout tokens (`backchannel_logout_path`).
+    pub backchannel_logout_path: String,
 }
 
 /// One OpenID provider: `[auth]` itself or an `[auth.NAME]` table.
@@ -101,6 +105,15 @@ pub struct ProviderConfig {
     pub auth_params: BTreeMap<String, String>,
     /// `expose_tokens`: which tokens server code may read (they are then kept in the store).
     pub expose_tokens: crate::tokens::ExposedTokens,
+    /// `logout_at_provider`: logout also ends the provider's session (RP-Initiated Logout).
+    pub logout_at_provider: bool,
+}
+
+impl ProviderConfig {
+    /// Whether sign-ins keep their tokens: for server code, or as the provider logout's hint.
+    pub fn keeps_tokens(&self) -> bool {
+        self.expose_tokens.any() || self.logout_at_provider
+    }
 }
 
 impl ProviderConfig {
@@ -288,7 +301,8 @@ impl Reader {
                 || key == "trusted_origins"
                 || PROVIDER_KEYS.contains(&key.as_str())
                 || key == "client_kwargs"
-                || key == "expose_tokens"
+                || PER_PROVIDER.contains(&key.as_str())
+                || key == "backchannel_logout_path"
                 || session::SESSION_KEYS.contains(&key.as_str())
                 || value.is_table();
             if !known {
@@ -323,10 +337,12 @@ impl Reader {
             self.check_provider_name(name)?;
             providers.push(self.provider(Some(name), auth, &shared_kwargs)?);
         }
-        if providers.iter().any(|p| p.expose_tokens.any()) {
+        if providers.iter().any(ProviderConfig::keeps_tokens) {
             self.keep_tokens_somewhere(&mut sessions);
         }
+        let backchannel_logout_path = self.backchannel_logout_path(auth)?;
         Ok(AuthConfig {
+            backchannel_logout_path,
             redirect_uri,
             cookie_secret,
             previous_cookie_secrets,
@@ -401,6 +417,28 @@ impl Reader {
             ));
         }
         Ok(url)
+    }
+
+    fn backchannel_logout_path(&self, auth: &Table) -> Result<String, ConfigError> {
+        let Some(path) = self.string(auth, "auth", "backchannel_logout_path")? else {
+            return Ok(DEFAULT_BACKCHANNEL_LOGOUT_PATH.to_owned());
+        };
+        let plain = path.len() > 1
+            && path.starts_with('/')
+            && path.split('/').skip(1).all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            });
+        if plain {
+            Ok(path.to_owned())
+        } else {
+            Err(self.error(
+                "auth.backchannel_logout_path",
+                "must be a plain path like /oauth2/backchannel-logout",
+            ))
+        }
     }
 
     fn cookie_secret(&self, auth: &Table) -> Result<Secret, ConfigError> {
@@ -511,7 +549,7 @@ impl Reader {
             return Err(self.error(
                 format!("{path}.{key}"),
                 "unknown key; a provider takes client_id, client_secret, \
-                     server_metadata_url, client_kwargs and expose_tokens",
+                     server_metadata_url, client_kwargs, expose_tokens and logout_at_provider",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -536,12 +574,27 @@ impl Reader {
             )?
         };
 
+        // Where a per-provider key comes from: the provider's table, else `[auth]`.
+        let inherited = |key: &str| match own.get(key) {
+            Some(_) => (own, path.as_str()),
+            None => (auth, "auth"),
+        };
         let expose_tokens = {
-            let (table, at) = match own.get("expose_tokens") {
-                Some(_) => (own, path.as_str()),
-                None => (auth, "auth"),
-            };
+            let (table, at) = inherited("expose_tokens");
             self.expose_tokens(table, at)?
+        };
+        let logout_at_provider = {
+            let (table, at) = inherited("logout_at_provider");
+            match table.get("logout_at_provider") {
+                None => false,
+                Some(Value::Boolean(on)) => *on,
+                Some(_) => {
+                    return Err(self.error(
+                        format!("{at}.logout_at_provider"),
+                        "must be true or false (no quotes)",
+                    ));
+                }
+            }
         };
         let mut auth_params = shared_kwargs.clone();
         if name.is_some() {
@@ -555,6 +608,7 @@ impl Reader {
             issuer,
             auth_params,
             expose_tokens,
+            logout_at_provider,
         })
     }
 
@@ -597,8 +651,9 @@ impl Reader {
             .unwrap_or_else(|| Path::new(""))
             .join(IMPLICIT_SESSIONS_FILE);
         tracing::info!(
-            "expose_tokens keeps tokens on the server, so sessions are kept in the SQLite file \
-             {}; for several servers set session_store = \"redis://HOST:PORT/DB\" in [auth]",
+            "expose_tokens (or logout_at_provider) keeps tokens on the server, so sessions are \
+             kept in the SQLite file {}; for several servers set session_store = \
+             \"redis://HOST:PORT/DB\" in [auth]",
             beside.display()
         );
         sessions.store = StoreConfig::Sqlite(beside);

@@ -33,6 +33,8 @@ const MAX_REMOVALS_AT_ONCE: usize = 8;
 
 const IDENTITY_NAME: &str = "auth_user";
 const LOGIN_STATE_PREFIX: &str = "auth_login_";
+/// A logout at the provider under way: the `state` its return must bring back.
+const LOGOUT_STATE_NAME: &str = "auth_logout";
 /// `__Host-` tells browsers to refuse the cookie unless Secure, Path=/ and host-only.
 const HOST_PREFIX: &str = "__Host-";
 
@@ -353,6 +355,33 @@ impl CookieCodec {
         self.open::<LoginState>(cookie, now)
             .map(|opened| opened.content)
             .filter(|login| login.state == state)
+    }
+
+    /// The logout-state cookie's name.
+    pub(crate) fn logout_state_name(&self) -> String {
+        self.prefixed(LOGOUT_STATE_NAME)
+    }
+
+    /// The cookie holding `state` while the visitor is at the provider to log out there.
+    pub(crate) fn logout_state_cookie(&self, state: &str, now: OffsetDateTime) -> Cookie<'static> {
+        self.seal(
+            &self.logout_state_name(),
+            &state,
+            now + LOGIN_STATE_LIFETIME,
+            LOGIN_STATE_LIFETIME,
+        )
+    }
+
+    /// The `state` of a logout at the provider under way, if the cookie is ours and fresh.
+    pub(crate) fn open_logout_state(
+        &self,
+        cookie: &Cookie<'_>,
+        now: OffsetDateTime,
+    ) -> Option<String> {
+        (cookie.name() == self.logout_state_name())
+            .then(|| self.open::<String>(cookie, now))
+            .flatten()
+            .map(|opened| opened.content)
     }
 
     /// A cookie that makes the browser forget `name`: same name, path and flags, long expired.

@@ -233,7 +233,7 @@ pub(crate) async fn finish_login(
     if tokens.scopes.is_empty() {
         tokens.scopes = provider.config().scopes();
     }
-    let keep_tokens = provider.config().expose_tokens.any();
+    let keep_tokens = provider.config().keeps_tokens();
     let user = User::signed_in(claims, login.provider);
     auth.sessions()
         .begin(

@@ -102,6 +102,8 @@ mod html;
 #[cfg(feature = "ssr")]
 mod log;
 #[cfg(feature = "ssr")]
+mod logout;
+#[cfg(feature = "ssr")]
 mod middleware;
 // Internals: reachable from outside only through the hidden `testing` module.
 #[cfg(feature = "ssr")]
@@ -133,7 +135,7 @@ pub use {
     hooks::AuthEvent,
     service::Auth,
     service::SetupError,
-    tokens::{Tokens, tokens},
+    tokens::{Tokens, tokens, userinfo},
 };
 
 /// A user's claims, as the provider sent them: names and JSON values.
@@ -160,4 +162,5 @@ pub mod testing {
     pub use crate::session::{
         Account, Found, Group, Record, Sessions, Store, StoreError, owner_of,
     };
+    pub use crate::{oidc::RefreshError, tokens::TokenSet};
 }

@@ -14,9 +14,9 @@ use openidconnect::{
     RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
     core::{
         CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
-        CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-        CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
-        CoreTokenIntrospectionResponse, CoreTokenType,
+        CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreResponseType,
+        CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse,
+        CoreTokenType,
     },
     reqwest,
 };
@@ -153,6 +153,31 @@ type ProviderClient = Client<
     EndpointMaybeSet,
 >;
 
+/// What discovery says beyond OpenID Connect Core: where to end the provider's session
+/// (RP-Initiated Logout 1.0) and where to revoke tokens (RFC 7009, RFC 8414's member).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RevocationMetadata {
+    pub revocation_endpoint: Option<openidconnect::RevocationUrl>,
+}
+
+impl openidconnect::AdditionalProviderMetadata for RevocationMetadata {}
+
+/// A provider's discovery document, as this crate reads it.
+pub type Metadata = openidconnect::ProviderMetadata<
+    openidconnect::LogoutProviderMetadata<RevocationMetadata>,
+    CoreAuthDisplay,
+    openidconnect::core::CoreClientAuthMethod,
+    openidconnect::core::CoreClaimName,
+    openidconnect::core::CoreClaimType,
+    openidconnect::core::CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    openidconnect::core::CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    openidconnect::core::CoreResponseMode,
+    CoreResponseType,
+    openidconnect::core::CoreSubjectIdentifierType,
+>;
+
 /// Why talking to a provider failed. The `Display` text goes to the log (it never holds a
 /// token or secret); [`OidcError::status`] and [`OidcError::public_message`] go to the visitor.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -285,7 +310,7 @@ struct RefreshState {
 
 struct Discovered {
     /// The discovery document with the JWKS.
-    metadata: CoreProviderMetadata,
+    metadata: Metadata,
     discovery_expires: Instant,
     jwks_expires: Instant,
     /// Counts the JWKS fetches, so that a login waiting for a refetch sees one happened.
@@ -447,6 +472,100 @@ impl Provider {
         Ok((claims, tokens))
     }
 
+    /// The userinfo endpoint's claims for `access_token`, which must be `subject`'s.
+    pub async fn fetch_userinfo(
+        &self,
+        access_token: &str,
+        subject: &str,
+    ) -> Result<Map<String, Value>, OidcError> {
+        let discovered = self.discovered().await?;
+        let client = self.client(&discovered.metadata);
+        self.userinfo(
+            &client,
+            &AccessToken::new(access_token.to_owned()),
+            Some(subject.to_owned()),
+        )
+        .await?
+        .ok_or_else(|| OidcError::UserInfo("the provider has no userinfo endpoint".to_owned()))
+    }
+
+    /// Where to send the browser to end its session at the provider (RP-Initiated Logout
+    /// 1.0), with the sign-in's ID token as hint, our client id, where to come back, and
+    /// `state`. `None` when the provider has no `end_session_endpoint` (said once in the log).
+    pub async fn end_session_url(
+        &self,
+        id_token: Option<&str>,
+        come_back_to: &Url,
+        state: &str,
+    ) -> Option<Url> {
+        let discovered = self.discovered().await.ok()?;
+        let Some(endpoint) = discovered
+            .metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()
+        else {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    provider = %self.config.label(),
+                    "logout_at_provider is on, but the provider's discovery document has no \
+                     end_session_endpoint: logging out here only"
+                );
+            });
+            return None;
+        };
+        let mut request = openidconnect::LogoutRequest::from(endpoint)
+            .set_client_id(ClientId::new(self.config.client_id.clone()))
+            .set_post_logout_redirect_uri(openidconnect::PostLogoutRedirectUrl::from_url(
+                come_back_to.clone(),
+            ))
+            .set_state(CsrfToken::new(state.to_owned()));
+        if let Some(hint) = id_token.and_then(|token| token.parse::<ProviderIdToken>().ok()) {
+            request = request.set_id_token_hint(&hint);
+        }
+        Some(request.http_get_url())
+    }
+
+    /// Revokes the refresh token of `tokens` at the provider's `revocation_endpoint`
+    /// (RFC 7009), if both exist. Failures are logged, not returned: the session is over here
+    /// whatever the provider says.
+    pub async fn revoke(&self, tokens: &crate::tokens::TokenSet) {
+        let Some(refresh_token) = &tokens.refresh_token else {
+            return;
+        };
+        let Ok(discovered) = self.discovered().await else {
+            return;
+        };
+        let Some(url) = discovered
+            .metadata
+            .additional_metadata()
+            .additional_metadata
+            .revocation_endpoint
+            .clone()
+        else {
+            return;
+        };
+        let token = CoreRevocableToken::RefreshToken(openidconnect::RefreshToken::new(
+            refresh_token.clone(),
+        ));
+        let client = self.client(&discovered.metadata).set_revocation_url(url);
+        let outcome = match client.revoke_token(token) {
+            Ok(request) => request
+                .request_async(&self.http)
+                .await
+                .map_err(|error| describe_error(&error)),
+            Err(error) => Err(error.to_string()),
+        };
+        match outcome {
+            Ok(()) => tracing::debug!(provider = %self.config.label(), "revoked a refresh token"),
+            Err(error) => tracing::warn!(
+                provider = %self.config.label(),
+                "could not revoke a refresh token: {error}"
+            ),
+        }
+    }
+
     /// Exchanges `tokens`' refresh token for fresh ones. A new ID token is checked like the
     /// first (signature, issuer, audience, expiry) and must name the same subject, audience
     /// and authorized party (OpenID Connect Core 12.2); without one the old is kept.
@@ -553,7 +672,7 @@ impl Provider {
 
     fn verify_against(
         &self,
-        metadata: &CoreProviderMetadata,
+        metadata: &Metadata,
         id_token: &ProviderIdToken,
         nonce: impl NonceVerifier + Copy,
     ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
@@ -696,7 +815,7 @@ impl Provider {
             })?;
         let http = Recording::new(&self.http);
         let now = self.policy.clock.now();
-        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+        let metadata = Metadata::discover_async(issuer, &http)
             .await
             .map_err(|error| {
                 let reason = describe_error(&error);
@@ -722,7 +841,7 @@ impl Provider {
     /// Fetches the JWKS alone; returns it with when it expires.
     async fn fetch_jwks(
         &self,
-        metadata: &CoreProviderMetadata,
+        metadata: &Metadata,
     ) -> Result<(JsonWebKeySet<CoreJsonWebKey>, Instant), OidcError> {
         let http = Recording::new(&self.http);
         let now = self.policy.clock.now();
@@ -783,7 +902,7 @@ impl Provider {
         Ok(changed.then_some(refreshed))
     }
 
-    fn client(&self, metadata: &CoreProviderMetadata) -> ProviderClient {
+    fn client(&self, metadata: &Metadata) -> ProviderClient {
         Client::from_provider_metadata(
             metadata.clone(),
             ClientId::new(self.config.client_id.clone()),
@@ -843,7 +962,7 @@ fn max_age(headers: &openidconnect::http::HeaderMap) -> Option<Duration> {
 
 /// The signing algorithms the provider advertises, without `none` and the HMAC ones: an
 /// HMAC "signature" keyed with our client secret proves nothing about the provider.
-fn asymmetric_algs(metadata: &CoreProviderMetadata) -> Vec<CoreJwsSigningAlgorithm> {
+fn asymmetric_algs(metadata: &Metadata) -> Vec<CoreJwsSigningAlgorithm> {
     use CoreJwsSigningAlgorithm as Alg;
     let algs: Vec<Alg> = metadata
         .id_token_signing_alg_values_supported()

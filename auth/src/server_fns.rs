@@ -67,44 +67,35 @@ pub(crate) fn go_to(url: &str) -> Result<(), AuthError> {
 }
 
 /// Forgets the visitor: deletes the identity cookie and, with a session store, ends the
-/// session on the server, so a copy of the cookie signs nobody in either. A plain form post is
-/// redirected home; `<LogoutButton/>` loads the home page itself, so the new page starts
-/// signed out.
+/// session on the server, so a copy of the cookie signs nobody in either; revokes the refresh
+/// token at the provider when there is one. Returns where the browser goes next: home, or
+/// with `logout_at_provider` the provider's logout page. A plain form post is redirected
+/// there; `<LogoutButton/>` loads it itself, so the next page starts signed out.
 #[server(prefix = "/api/auth", endpoint = "logout")]
-pub async fn logout() -> Result<(), AuthError> {
-    let request = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
-    let found = request.found().await;
-    let auth = &request.auth;
-    auth.sessions()
-        .end(auth.codec(), &request.cookies, &found)
-        .await;
-    if found.user.is_logged_in() {
-        auth.hooks().signed_out(&found.user);
-    }
-    if is_plain_form_post() {
-        leptos_axum::redirect("/");
-    }
-    Ok(())
+pub async fn logout() -> Result<String, AuthError> {
+    sign_out(false).await
 }
 
 /// Ends every session of the signed-in account, in every browser and on every server (it
 /// needs a session store: in cookie mode it answers [`AuthError::NeedsSessionStore`] and
-/// changes nothing). Redirects and loads pages as [`logout`] does.
+/// changes nothing). Otherwise as [`logout`].
 #[server(prefix = "/api/auth", endpoint = "logout_everywhere")]
-pub async fn logout_everywhere() -> Result<(), AuthError> {
+pub async fn logout_everywhere() -> Result<String, AuthError> {
+    sign_out(true).await
+}
+
+#[cfg(feature = "ssr")]
+async fn sign_out(everywhere: bool) -> Result<String, AuthError> {
     let request = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     let found = request.found().await;
-    let auth = &request.auth;
-    let ended = auth
-        .sessions()
-        .end_everywhere(auth.codec(), &request.cookies, &found)
+    let next = request
+        .auth
+        .log_out(&request.cookies, &found, everywhere)
         .await?;
-    tracing::info!(sessions = ended, "signed out everywhere");
-    auth.hooks().signed_out(&found.user);
     if is_plain_form_post() {
-        leptos_axum::redirect("/");
+        leptos_axum::redirect(&next);
     }
-    Ok(())
+    Ok(next)
 }
 
 #[cfg(feature = "ssr")]

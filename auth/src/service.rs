@@ -29,6 +29,8 @@ struct Inner {
     /// Whose pages may sign a visitor in or out: `origin`'s and `trusted_origins`.
     own_origins: Vec<url::Origin>,
     callback_path: String,
+    /// Where providers post back-channel logout tokens.
+    backchannel_path: String,
     /// Rate-limits the log lines of callbacks nobody here started.
     log_throttle: crate::log::Throttle,
     hooks: crate::hooks::HookSet,
@@ -58,6 +60,7 @@ impl Inner {
             origin: config.redirect_uri.clone(),
             own_origins,
             callback_path: config.redirect_uri.path().to_owned(),
+            backchannel_path: config.backchannel_logout_path.clone(),
             log_throttle: crate::log::Throttle::new(LOG_INTERVAL),
             hooks: Default::default(),
             configured: true,
@@ -213,6 +216,7 @@ impl Auth {
             own_origins: vec![origin.origin()],
             origin,
             callback_path: "/oauth2callback".to_owned(),
+            backchannel_path: config::DEFAULT_BACKCHANNEL_LOGOUT_PATH.to_owned(),
             log_throttle: crate::log::Throttle::new(LOG_INTERVAL),
             hooks: Default::default(),
             configured: false,
@@ -228,11 +232,16 @@ impl Auth {
             .dev
             .mount(router)
             .merge(crate::routes::callback_router(&self.0.callback_path))
+            .merge(crate::logout::backchannel_router(&self.0.backchannel_path))
             .layer(Extension(self.clone()))
-            // Inside the cookie layer: it reads the identity cookie.
+            // Inside the cookie layer: they read cookies.
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 crate::session::layer,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::logout::returned_from_provider,
             ))
             .layer(CookieManagerLayer::new())
             // Outermost, so that it sees the cookies the layer above sets.
@@ -315,6 +324,19 @@ impl Auth {
 
     pub(crate) fn codec(&self) -> &CookieCodec {
         &self.0.codec
+    }
+
+    /// The configured providers.
+    pub(crate) fn providers(&self) -> &[Provider] {
+        &self.0.providers
+    }
+
+    /// The app's home page: `redirect_uri`'s origin.
+    pub(crate) fn home(&self) -> Url {
+        let mut home = self.0.origin.clone();
+        home.set_path("/");
+        home.set_query(None);
+        home
     }
 
     pub(crate) fn sessions(&self) -> &crate::session::Sessions {

@@ -121,6 +121,11 @@ impl Sessions {
         Self::new(&SessionConfig::default()).unwrap_or_else(|_| unreachable!("cookie mode opens"))
     }
 
+    /// The store, if sessions live in one.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
     /// Whether sessions live in a store the server can end them in.
     pub fn has_store(&self) -> bool {
         self.store.is_some()

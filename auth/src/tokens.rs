@@ -66,20 +66,54 @@ pub async fn tokens() -> Result<Tokens, AuthError> {
 }
 
 pub(crate) async fn of_request(request: &RequestAuth) -> Result<Tokens, AuthError> {
+    let (found, set) = fresh(request).await?;
+    let exposed = request
+        .auth
+        .provider_named(found.user.provider())
+        .map(|provider| provider.config().expose_tokens)
+        .unwrap_or_default();
+    if !exposed.any() {
+        return Err(not_kept());
+    }
+    Ok(Tokens {
+        id_token: exposed.id.then_some(set.id_token),
+        access_token: exposed.access.then_some(set.access_token),
+        expires_at: set
+            .expires_at
+            .and_then(|at| u64::try_from(at).ok())
+            .map(|at| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(at)),
+        scopes: set.scopes,
+    })
+}
+
+/// The signed-in user's claims from the provider's userinfo endpoint, fetched now with the
+/// session's access token (refreshed first when needed): what the provider says of them
+/// today, not at sign-in. Needs the tokens kept (`expose_tokens`).
+pub async fn userinfo() -> Result<crate::Claims, AuthError> {
+    let request = crate::context::server::current().ok_or(AuthError::NotConfigured)?;
+    let (found, set) = fresh(&request).await?;
+    let provider = request
+        .auth
+        .provider_named(found.user.provider())
+        .ok_or(AuthError::SignInEnded)?;
+    provider
+        .fetch_userinfo(&set.access_token, found.user.sub().unwrap_or_default())
+        .await
+        .map_err(|error| {
+            tracing::warn!("userinfo failed: {error}");
+            AuthError::ProviderUnavailable(error.public_message().to_owned())
+        })
+}
+
+/// The session's tokens, refreshed if they are about to expire.
+async fn fresh(request: &RequestAuth) -> Result<(crate::session::Found, TokenSet), AuthError> {
     let found = request.found().await;
     if !found.user.is_logged_in() {
         return Err(AuthError::NotSignedIn);
     }
     let provider = request.auth.provider_named(found.user.provider());
-    let exposed = provider
-        .map(|provider| provider.config().expose_tokens)
-        .unwrap_or_default();
-    if !exposed.any() {
-        return Err(AuthError::NoTokens(
-            "This app keeps no sign-in tokens: list them in expose_tokens (e.g. \
-             expose_tokens = [\"id\", \"access\"]) in [auth]."
-                .to_owned(),
-        ));
+    if !provider.is_some_and(|provider| provider.config().keeps_tokens()) {
+        return Err(not_kept());
     }
     let set = request
         .auth
@@ -91,15 +125,15 @@ pub(crate) async fn of_request(request: &RequestAuth) -> Result<Tokens, AuthErro
             }
         })
         .await?;
-    Ok(Tokens {
-        id_token: exposed.id.then_some(set.id_token),
-        access_token: exposed.access.then_some(set.access_token),
-        expires_at: set
-            .expires_at
-            .and_then(|at| u64::try_from(at).ok())
-            .map(|at| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(at)),
-        scopes: set.scopes,
-    })
+    Ok((found, set))
+}
+
+fn not_kept() -> AuthError {
+    AuthError::NoTokens(
+        "This app keeps no sign-in tokens: list them in expose_tokens (e.g. expose_tokens = \
+         [\"id\", \"access\"]) in [auth]."
+            .to_owned(),
+    )
 }
 
 /// `async fn handler(tokens: auth::Tokens)`: the request's tokens, or the error's status.
@@ -211,6 +245,30 @@ impl TokenSet {
             audience: None,
             authorized_party: None,
         }
+    }
+
+    /// The ID token (tests).
+    #[doc(hidden)]
+    pub fn id_token(&self) -> &str {
+        &self.id_token
+    }
+
+    /// The access token (tests).
+    #[doc(hidden)]
+    pub fn access_token(&self) -> &str {
+        &self.access_token
+    }
+
+    /// The refresh token, if the provider gave one (tests).
+    #[doc(hidden)]
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_deref()
+    }
+
+    /// When the access token expires, Unix seconds (tests).
+    #[doc(hidden)]
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_at
     }
 
     /// Whether `self` (refreshed) names the same subject, audience and authorized party.

@@ -30,6 +30,8 @@ pub fn HomePage() -> impl IntoView {
             <A href="/claims">"Your claims"</A>
             " · "
             <A href="/private">"Members only"</A>
+            " · "
+            <A href="/tokens">"Your tokens"</A>
         </nav>
         <Counter />
     }

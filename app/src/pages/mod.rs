@@ -1,7 +1,9 @@
 mod claims;
 mod home;
 mod private;
+mod tokens;
 
 pub use claims::ClaimsPage;
 pub use home::HomePage;
 pub use private::PrivatePage;
+pub use tokens::TokensPage;

@@ -157,7 +157,9 @@ impl DevIdp {
                     id: true,
                     access: true,
                 },
+                logout_at_provider: false,
             }],
+            backchannel_logout_path: crate::config::DEFAULT_BACKCHANNEL_LOGOUT_PATH.to_owned(),
             sessions: crate::config::SessionConfig {
                 store: crate::config::StoreConfig::Sqlite(dev_sessions_file()),
                 ..Default::default()

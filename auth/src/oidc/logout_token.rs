@@ -16,7 +16,7 @@ use jsonwebtoken::{
     errors::ErrorKind,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse},
 };
-use openidconnect::core::{CoreJsonWebKey, CoreProviderMetadata};
+use openidconnect::core::CoreJsonWebKey;
 use serde_json::{Map, Value};
 
 use super::{Discovered, OidcError, Provider, asymmetric_algs};
@@ -207,7 +207,7 @@ fn install_crypto_provider() {
 }
 
 /// The provider's asymmetric algorithms (as for ID tokens) that `jsonwebtoken` implements.
-fn allowed_algs(metadata: &CoreProviderMetadata) -> Vec<Algorithm> {
+fn allowed_algs(metadata: &super::Metadata) -> Vec<Algorithm> {
     asymmetric_algs(metadata)
         .iter()
         .filter_map(|alg| serde_json::to_value(alg).ok())

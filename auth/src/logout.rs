@@ -1,0 +1,201 @@
+//! Signing out, in all its forms:
+//! - here: the session ends (the cookie, and with a store the session in it), the refresh
+//!   token is revoked at the provider when it has a `revocation_endpoint` (RFC 7009);
+//! - everywhere: every session of the account, on every server (needs a store);
+//! - at the provider (`logout_at_provider = true`): then the browser goes to the provider's
+//!   `end_session_endpoint` (RP-Initiated Logout 1.0) and comes back home with a `state` this
+//!   browser must hold;
+//! - from the provider: its back-channel logout token ends the matching sessions (Back-Channel
+//!   Logout 1.0).
+use axum::{
+    Extension, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+    routing::post,
+};
+use time::OffsetDateTime;
+use tower_cookies::Cookies;
+
+use crate::{
+    Auth, AuthError,
+    html::NO_STORE,
+    oidc::LOGOUT_TOKEN_REPLAY_WINDOW,
+    session::{Found, Group},
+};
+
+/// A logout token is a few kilobytes at most.
+const MAX_LOGOUT_REQUEST_BYTES: usize = 16 * 1024;
+
+impl Auth {
+    /// Signs the visitor of `found` out (of every browser with `everywhere`); returns where the
+    /// browser goes next: home, or the provider's logout page.
+    pub(crate) async fn log_out(
+        &self,
+        cookies: &Cookies,
+        found: &Found,
+        everywhere: bool,
+    ) -> Result<String, AuthError> {
+        let sessions = self.sessions();
+        let tokens = sessions.tokens(self.codec(), found);
+        if everywhere {
+            let ended = sessions
+                .end_everywhere(self.codec(), cookies, found)
+                .await?;
+            tracing::info!(sessions = ended, "signed out everywhere");
+        } else {
+            sessions.end(self.codec(), cookies, found).await;
+        }
+        if !found.user.is_logged_in() {
+            return Ok("/".to_owned());
+        }
+        self.hooks().signed_out(&found.user);
+        let Some(provider) = self.provider_named(found.user.provider()) else {
+            return Ok("/".to_owned());
+        };
+        if let Some(tokens) = &tokens {
+            provider.revoke(tokens).await;
+        }
+        if !provider.config().logout_at_provider {
+            return Ok("/".to_owned());
+        }
+        let state = openidconnect::CsrfToken::new_random().into_secret();
+        let home = self.home();
+        let id_token = tokens.as_ref().map(|tokens| tokens.id_token.as_str());
+        match provider.end_session_url(id_token, &home, &state).await {
+            Some(url) => {
+                cookies.add(
+                    self.codec()
+                        .logout_state_cookie(&state, OffsetDateTime::now_utc()),
+                );
+                Ok(url.to_string())
+            }
+            None => Ok("/".to_owned()),
+        }
+    }
+}
+
+/// The browser back from the provider's logout page (`/?state=…`): with the `state` this
+/// browser sent, the address is cleaned up; anything else is an ordinary visit home.
+pub(crate) async fn returned_from_provider(
+    State(auth): State<Auth>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(cookies) = request.extensions().get::<Cookies>().cloned() else {
+        return next.run(request).await;
+    };
+    let name = auth.codec().logout_state_name();
+    let Some(cookie) = cookies.get(&name).map(|cookie| cookie.into_owned()) else {
+        return next.run(request).await;
+    };
+    if request.uri().path() != "/" {
+        return next.run(request).await;
+    }
+    let returned_state = request.uri().query().and_then(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == "state")
+            .map(|(_, value)| value.into_owned())
+    });
+    cookies.add(auth.codec().removal(&name));
+    let expected = auth
+        .codec()
+        .open_logout_state(&cookie, OffsetDateTime::now_utc());
+    match (returned_state, expected) {
+        (Some(returned), Some(expected)) if returned == expected => {
+            Redirect::to("/").into_response()
+        }
+        (Some(_), _) => {
+            tracing::info!("a return from the provider's logout page with a state we did not send");
+            next.run(request).await
+        }
+        (None, _) => next.run(request).await,
+    }
+}
+
+/// The back-channel logout route (`backchannel_logout_path`): the provider posts
+/// `logout_token`; a valid one ends the sessions it names and is answered 200, anything else
+/// 400 and ends nothing (Back-Channel Logout 1.0 §2.8).
+pub(crate) fn backchannel_router(path: &str) -> Router {
+    Router::new()
+        .route(path, post(backchannel_logout))
+        .layer(DefaultBodyLimit::max(MAX_LOGOUT_REQUEST_BYTES))
+}
+
+async fn backchannel_logout(Extension(auth): Extension<Auth>, body: Bytes) -> Response {
+    let answer = match logout_token_of(&body) {
+        Some(token) => end_sessions_of(&auth, &token).await,
+        None => Err("no logout_token in the request".to_owned()),
+    };
+    let status = match &answer {
+        Ok(ended) => {
+            tracing::info!(
+                sessions = ended,
+                "signed out by the provider (back-channel)"
+            );
+            StatusCode::OK
+        }
+        Err(reason) => {
+            if let Some(held_back) = auth
+                .log_throttle()
+                .admit("backchannel", std::time::Instant::now())
+            {
+                tracing::warn!(held_back, "refused a back-channel logout: {reason}");
+            }
+            StatusCode::BAD_REQUEST
+        }
+    };
+    (status, [(header::CACHE_CONTROL, NO_STORE)]).into_response()
+}
+
+fn logout_token_of(body: &[u8]) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(key, _)| key == "logout_token")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Verifies `token` with the provider that signed it and ends its sessions: those of its
+/// `sid` when it names one, else every session of its `sub`.
+async fn end_sessions_of(auth: &Auth, token: &str) -> Result<u64, String> {
+    let store = auth
+        .sessions()
+        .store()
+        .ok_or("sessions are kept in cookies only (no session_store): nothing can end them")?;
+    let mut refusals = Vec::new();
+    for provider in auth.providers() {
+        let claims = match provider.verify_logout_token(token).await {
+            Ok(claims) => claims,
+            Err(error) => {
+                refusals.push(error.to_string());
+                continue;
+            }
+        };
+        let issuer = &provider.config().issuer;
+        let seen = format!(
+            "logout-token:{}",
+            crate::session::owner_of(issuer, &claims.jti)
+        );
+        let first = store
+            .try_lock(&seen, LOGOUT_TOKEN_REPLAY_WINDOW)
+            .await
+            .map_err(|error| format!("the session store failed: {error}"))?;
+        if !first {
+            return Err("a logout token seen before (same jti)".to_owned());
+        }
+        let (group, id) = match (&claims.sid, &claims.sub) {
+            (Some(sid), _) => (
+                Group::ProviderSession,
+                crate::session::provider_session_of(issuer, sid),
+            ),
+            (None, Some(sub)) => (Group::Owner, crate::session::owner_of(issuer, sub)),
+            (None, None) => return Err("a logout token naming no session".to_owned()),
+        };
+        return store
+            .remove_group(group, &id)
+            .await
+            .map_err(|error| format!("the session store failed: {error}"));
+    }
+    Err(refusals.join("; "))
+}
