@@ -1,8 +1,11 @@
 //! A programmable OpenID provider on a loopback port: discovery, JWKS, token and userinfo
 //! endpoints that answer whatever the test scripted, and count and record every request.
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -35,6 +38,42 @@ pub struct Hit {
     pub body: String,
 }
 
+impl Hit {
+    /// A parameter of the request's form body (`application/x-www-form-urlencoded`).
+    #[allow(dead_code)]
+    pub fn form(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.body.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+
+    /// Whether this is a token request for the refresh grant.
+    #[allow(dead_code)]
+    pub fn is_refresh(&self) -> bool {
+        self.endpoint == Endpoint::Token
+            && url::form_urlencoded::parse(self.body.as_bytes())
+                .any(|(key, value)| key == "grant_type" && value == "refresh_token")
+    }
+}
+
+/// How the token endpoint answers the refresh grant (`grant_type=refresh_token`).
+#[derive(Default)]
+struct RefreshScript {
+    /// Members merged into refresh answers after `Script::token_members` (`null` removes).
+    members: Map<String, Value>,
+    /// When set, refresh requests get this status and body (e.g. 400 `invalid_grant`).
+    error: Option<(StatusCode, String)>,
+    /// The ID token refresh answers carry (none by default).
+    id_token: Option<String>,
+    /// Each refresh answer waits this long first.
+    delay: Duration,
+    /// Each refresh answer hands out a new refresh token, `rotated-N`.
+    rotate: bool,
+    /// Reuse detection (OAuth 2.0 Security BCP 4.14.2): a refresh token already exchanged in
+    /// a rotating answer is refused with `invalid_grant`.
+    refuse_spent: bool,
+}
+
 /// What the provider answers; tests change it between requests.
 struct Script {
     /// Members replacing (or, when `null`, removing) those of the default discovery document.
@@ -48,6 +87,9 @@ struct Script {
     userinfo: Value,
     /// `Cache-Control` of the discovery and JWKS answers (none by default).
     cache_control: HashMap<Endpoint, String>,
+    /// Members merged into every token answer, either grant (`null` removes one).
+    token_members: Map<String, Value>,
+    refresh: RefreshScript,
 }
 
 struct Shared {
@@ -55,6 +97,10 @@ struct Shared {
     access_token: String,
     script: Mutex<Script>,
     hits: Mutex<Vec<Hit>>,
+    /// Refresh requests so far (each answered or refused).
+    refreshes: AtomicUsize,
+    /// Refresh tokens exchanged for rotated ones.
+    spent: Mutex<HashSet<String>>,
 }
 
 pub struct FakeProvider {
@@ -93,8 +139,12 @@ impl FakeProvider {
                 token_delay: Duration::ZERO,
                 userinfo: json!({ "sub": super::SUBJECT }),
                 cache_control: HashMap::new(),
+                token_members: Map::new(),
+                refresh: RefreshScript::default(),
             }),
             hits: Mutex::new(Vec::new()),
+            refreshes: AtomicUsize::new(0),
+            spent: Mutex::new(HashSet::new()),
         });
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -161,6 +211,13 @@ impl FakeProvider {
         lock(&self.shared.script).token_delay = delay;
     }
 
+    /// Members merged into every token answer, code or refresh grant (`null` removes one):
+    /// e.g. `{"refresh_token": "…", "expires_in": 30}`. Replaces the previous set.
+    #[allow(dead_code)]
+    pub fn set_token_members(&self, members: Value) {
+        lock(&self.shared.script).token_members = object(members);
+    }
+
     pub fn set_userinfo(&self, claims: Value) {
         lock(&self.shared.script).userinfo = claims;
     }
@@ -184,6 +241,71 @@ impl FakeProvider {
             *counts.entry(hit.endpoint).or_default() += 1;
         }
         counts
+    }
+}
+
+/// The refresh grant (`grant_type=refresh_token`): answered with `{access}-refreshed-N`
+/// (N counts refresh requests from 1), `expires_in` 300, then the token members, the rotated
+/// refresh token and the refresh members; no ID token and no new refresh token unless
+/// scripted.
+#[allow(dead_code)]
+impl FakeProvider {
+    /// Members merged into refresh answers after the token members (`null` removes one).
+    pub fn set_refresh_members(&self, members: Value) {
+        lock(&self.shared.script).refresh.members = object(members);
+    }
+
+    /// Refresh requests are answered `status` with this JSON body (`None`: answered again).
+    pub fn fail_refresh(&self, failure: Option<(StatusCode, Value)>) {
+        lock(&self.shared.script).refresh.error =
+            failure.map(|(status, body)| (status, body.to_string()));
+    }
+
+    /// Refresh requests are answered `status` with this body as it is (not JSON, maybe).
+    pub fn fail_refresh_raw(&self, status: StatusCode, body: &str) {
+        lock(&self.shared.script).refresh.error = Some((status, body.to_owned()));
+    }
+
+    /// The ID token refresh answers carry (`None`: none).
+    pub fn set_refresh_id_token(&self, token: Option<String>) {
+        lock(&self.shared.script).refresh.id_token = token;
+    }
+
+    /// Each refresh answer waits this long first.
+    pub fn set_refresh_delay(&self, delay: Duration) {
+        lock(&self.shared.script).refresh.delay = delay;
+    }
+
+    /// Each refresh answer carries a new refresh token, `rotated-N`.
+    pub fn rotate_refresh_tokens(&self, rotate: bool) {
+        lock(&self.shared.script).refresh.rotate = rotate;
+    }
+
+    /// With rotation on, a refresh token sent a second time is refused (`invalid_grant`), as
+    /// providers with reuse detection do.
+    pub fn refuse_spent_refresh_tokens(&self, refuse: bool) {
+        lock(&self.shared.script).refresh.refuse_spent = refuse;
+    }
+
+    /// The access token the N-th refresh request (from 1) is answered with.
+    pub fn refreshed_access_token(&self, n: usize) -> String {
+        refreshed_access_token(&self.shared.access_token, n)
+    }
+
+    /// The token requests of the refresh grant, in order.
+    pub fn refresh_requests(&self) -> Vec<Hit> {
+        self.requests(Endpoint::Token)
+            .into_iter()
+            .filter(Hit::is_refresh)
+            .collect()
+    }
+}
+
+#[allow(dead_code)]
+fn object(members: Value) -> Map<String, Value> {
+    match members {
+        Value::Object(members) => members,
+        other => panic!("members must be a JSON object, not {other}"),
     }
 }
 
@@ -276,9 +398,18 @@ async fn token(
     body: Bytes,
 ) -> Response {
     shared.record(Endpoint::Token, &uri, &headers, &body);
-    let (delay, id_token) = {
+    let refresh = url::form_urlencoded::parse(&body)
+        .any(|(key, value)| key == "grant_type" && value == "refresh_token");
+    if refresh {
+        return refresh_grant(&shared, &body).await;
+    }
+    let (delay, id_token, members) = {
         let script = lock(&shared.script);
-        (script.token_delay, script.id_token.clone())
+        (
+            script.token_delay,
+            script.id_token.clone(),
+            script.token_members.clone(),
+        )
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -291,7 +422,85 @@ async fn token(
     if let Some(id_token) = id_token {
         answer["id_token"] = Value::from(id_token);
     }
+    merge(&mut answer, &members);
     ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response()
+}
+
+/// The N-th refresh request's answer: access token `{access}-refreshed-N`, the scripted
+/// members, ID token and rotation; or the scripted error. Waits the refresh delay first.
+async fn refresh_grant(shared: &Shared, body: &[u8]) -> Response {
+    let n = shared.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
+    let sent = url::form_urlencoded::parse(body)
+        .find(|(key, _)| key == "refresh_token")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    let (delay, error, id_token, rotate, token_members, refresh_members) = {
+        let script = lock(&shared.script);
+        let spent = if script.refresh.rotate {
+            !lock(&shared.spent).insert(sent)
+        } else {
+            false
+        };
+        let reuse = (script.refresh.refuse_spent && spent).then(|| {
+            let refusal = json!({
+                "error": "invalid_grant",
+                "error_description": "refresh token reused",
+            });
+            (StatusCode::BAD_REQUEST, refusal.to_string())
+        });
+        (
+            script.refresh.delay,
+            reuse.or_else(|| script.refresh.error.clone()),
+            script.refresh.id_token.clone(),
+            script.refresh.rotate,
+            script.token_members.clone(),
+            script.refresh.members.clone(),
+        )
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some((status, body)) = error {
+        return (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response();
+    }
+    let mut answer = json!({
+        "access_token": refreshed_access_token(&shared.access_token, n),
+        "token_type": "Bearer",
+        "expires_in": 300,
+    });
+    if let Some(id_token) = id_token {
+        answer["id_token"] = Value::from(id_token);
+    }
+    merge(&mut answer, &token_members);
+    if rotate {
+        answer["refresh_token"] = Value::from(format!("rotated-{n}"));
+    }
+    merge(&mut answer, &refresh_members);
+    ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response()
+}
+
+fn refreshed_access_token(access_token: &str, n: usize) -> String {
+    format!("{access_token}-refreshed-{n}")
+}
+
+/// Sets `members` in `answer`; a `null` member removes it.
+fn merge(answer: &mut Value, members: &Map<String, Value>) {
+    let answer = answer.as_object_mut().expect("an object");
+    for (name, value) in members {
+        if value.is_null() {
+            answer.remove(name);
+        } else {
+            answer.insert(name.clone(), value.clone());
+        }
+    }
 }
 
 async fn userinfo(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
