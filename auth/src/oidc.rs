@@ -586,7 +586,13 @@ impl Provider {
             .request_async(&self.http)
             .await
             .map_err(|error| match &error {
-                openidconnect::RequestTokenError::ServerResponse(refusal) => {
+                // Only `invalid_grant` says the refresh token is dead (revoked, expired,
+                // reused); any other answer (`temporarily_unavailable`, `server_error`, a
+                // changed client secret's `invalid_client`) is the provider's or the app's
+                // trouble, and must not sign everyone out.
+                openidconnect::RequestTokenError::ServerResponse(refusal)
+                    if *refusal.error() == CoreErrorResponseType::InvalidGrant =>
+                {
                     RefreshError::Refused(refusal.error().to_string())
                 }
                 other => RefreshError::Provider(OidcError::TokenExchange(describe_error(other))),

@@ -66,8 +66,8 @@ const REFRESH_GATES: usize = 64;
 const REFRESH_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 /// While another server refreshes, this one looks again this often…
 const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
-/// …for at most this long.
-const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// …for at most this long (past the lock's life, should its holder have died).
+const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(17);
 
 /// Who sent a request, as sign-in knows it.
 #[derive(Clone, Debug, Default)]
@@ -330,7 +330,35 @@ impl Sessions {
                 .await
                 .map_err(|_| AuthError::StoreUnavailable)?
             {
-                break (record, current);
+                // Another server may have refreshed and unlocked between the read above and
+                // the lock: read again, under the lock, before spending the refresh token.
+                let now = OffsetDateTime::now_utc().unix_timestamp();
+                let again = store
+                    .load(&stored.key, now)
+                    .await
+                    .map_err(|_| AuthError::StoreUnavailable);
+                let again = match again {
+                    Ok(Some(record)) => record,
+                    Ok(None) | Err(_) => {
+                        self.unlock(store, &lock).await;
+                        return Err(again.err().unwrap_or(AuthError::SignInEnded));
+                    }
+                };
+                let tokens: Option<TokenSet> = again
+                    .sealed_tokens
+                    .as_ref()
+                    .and_then(|sealed| codec.open_value(&tokens_label(&stored.key), sealed));
+                match tokens {
+                    Some(tokens) if !tokens.needs_refresh(now, self.refresh_margin) => {
+                        self.unlock(store, &lock).await;
+                        return Ok(tokens);
+                    }
+                    Some(tokens) => break (again, tokens),
+                    None => {
+                        self.unlock(store, &lock).await;
+                        return Err(no_tokens());
+                    }
+                }
             }
             if waited.elapsed() > REFRESH_WAIT {
                 return Err(AuthError::StoreUnavailable);
@@ -369,10 +397,14 @@ impl Sessions {
                 Err(AuthError::SignInEnded)
             }
         };
-        if let Err(error) = store.unlock(&lock).await {
+        self.unlock(store, &lock).await;
+        result
+    }
+
+    async fn unlock(&self, store: &Store, lock: &str) {
+        if let Err(error) = store.unlock(lock).await {
             self.store_failed("unlock", &error);
         }
-        result
     }
 
     /// Signs the visitor out: the cookie goes, and with a store the session ends for every

@@ -788,7 +788,6 @@ async fn a_token_endpoint_answering_garbage_is_provider_unavailable_not_a_refusa
 /// `server_error`, with a 5xx status; Microsoft Entra ID, for one, does): that is no refusal
 /// of the refresh token, and must not end the session.
 #[tokio::test]
-#[ignore = "bug: Provider::refresh maps every OAuth error answer, 5xx included, to RefreshError::Refused (auth/src/oidc.rs), so fresh_tokens ends the session"]
 async fn a_token_endpoint_saying_it_is_temporarily_unavailable_does_not_end_the_session() {
     let bench = Bench::sqlite("temporarily-unavailable").await;
     let server = bench.server();
