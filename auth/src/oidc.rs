@@ -546,17 +546,29 @@ impl Provider {
         else {
             return;
         };
-        let token = CoreRevocableToken::RefreshToken(openidconnect::RefreshToken::new(
-            refresh_token.clone(),
-        ));
-        let client = self.client(&discovered.metadata).set_revocation_url(url);
-        let outcome = match client.revoke_token(token) {
-            Ok(request) => request
-                .request_async(&self.http)
-                .await
-                .map_err(|error| describe_error(&error)),
-            Err(error) => Err(error.to_string()),
-        };
+        // RFC 7009's request, as openidconnect's token requests authenticate (HTTP Basic with
+        // form-encoded credentials). Not openidconnect's `revoke_token`: it refuses http, which
+        // loopback providers (development, tests) are.
+        let encode =
+            |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+        let outcome = self
+            .http
+            .post(url.url().clone())
+            .basic_auth(
+                encode(&self.config.client_id),
+                Some(encode(self.config.client_secret.expose())),
+            )
+            .form(&[
+                ("token", refresh_token.as_str()),
+                ("token_type_hint", "refresh_token"),
+            ])
+            .send()
+            .await
+            .map_err(|error| describe_error(&error))
+            .and_then(|answer| match answer.status() {
+                status if status.is_success() => Ok(()),
+                status => Err(format!("the provider answered {status}")),
+            });
         match outcome {
             Ok(()) => tracing::debug!(provider = %self.config.label(), "revoked a refresh token"),
             Err(error) => tracing::warn!(

@@ -140,6 +140,11 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// [`Harness::start`] with more `[auth]` keys (`more`: TOML lines).
+    pub async fn start_with(more: &str) -> Self {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -159,6 +164,7 @@ cookie_secret = "{COOKIE_SECRET}"
 client_id = "{CLIENT_ID}"
 client_secret = "{CLIENT_SECRET}"
 server_metadata_url = "{}"
+{more}
 "#,
             idp.discovery_url()
         );
@@ -171,6 +177,13 @@ server_metadata_url = "{}"
         let app = auth.install(
             Router::new()
                 .route("/", get(|| async { "home page" }))
+                .route(
+                    "/whoami",
+                    get(|user: Option<User>| async move {
+                        user.and_then(|user| user.sub().map(str::to_owned))
+                            .unwrap_or_else(|| "nobody".to_owned())
+                    }),
+                )
                 .route("/api/{*fn_name}", post(leptos_axum::handle_server_fns)),
         );
         let secrets = vec![
@@ -281,6 +294,24 @@ server_metadata_url = "{}"
         }
         self.send(request.body(Body::empty()).expect("a request"))
             .await
+    }
+
+    /// POSTs `body` (a form) to `uri`, as a provider or a hydrated form does.
+    // Only logout_routes.rs posts forms; hostile_provider.rs builds this module too.
+    #[allow(dead_code)]
+    pub async fn post_form(&self, uri: &str, body: &str, cookie: Option<&str>) -> Answer {
+        let mut request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(
+            request
+                .body(Body::from(body.to_owned()))
+                .expect("a request"),
+        )
+        .await
     }
 
     /// Calls the `login` server function as `<LoginButton/>`'s script does.

@@ -26,6 +26,7 @@ pub enum Endpoint {
     Authorize,
     Token,
     Userinfo,
+    Revocation,
 }
 
 /// One request the provider received.
@@ -152,6 +153,7 @@ impl FakeProvider {
             .route("/authorize", get(authorize))
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
+            .route("/revoke", post(revoke))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             // Ends when the test drops the provider (abort) or the runtime stops.
@@ -501,6 +503,17 @@ fn merge(answer: &mut Value, members: &Map<String, Value>) {
             answer.insert(name.clone(), value.clone());
         }
     }
+}
+
+/// RFC 7009: always 200 (as the RFC asks even for unknown tokens); tests read the hits.
+async fn revoke(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.record(Endpoint::Revocation, &uri, &headers, &body);
+    StatusCode::OK.into_response()
 }
 
 async fn userinfo(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {

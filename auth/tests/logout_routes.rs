@@ -1,0 +1,231 @@
+//! Logout through the app's routes against the fake provider: the back-channel logout route
+//! ending sessions by `sid` and by `sub` (and refusing everything else), logout at the
+//! provider (RP-Initiated Logout) with its `state` checked on return, and the refresh token
+//! revoked (RFC 7009).
+#[allow(dead_code)]
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use support::{
+    CLIENT_ID, Harness, SUBJECT,
+    jwt::Jwt,
+    keys::{RSA_A, RSA_FORGER},
+    now,
+    provider::Endpoint,
+    random_token,
+};
+
+const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+const ROUTE: &str = "/oauth2/backchannel-logout";
+
+/// A SQLite file of its own, removed at the end.
+struct Db(std::path::PathBuf);
+
+impl Db {
+    fn new() -> Self {
+        Self(std::env::temp_dir().join(format!("leptos-auth-logout-{}.sqlite3", random_token())))
+    }
+
+    fn key(&self) -> String {
+        format!("session_store = \"sqlite:{}\"\n", self.0.display())
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+/// Signs in (an ID token with `sid`), returning the identity cookie (`name=value`).
+async fn sign_in(h: &Harness, sid: &str) -> String {
+    let login = h.login();
+    let mut claims = h.claims(&login);
+    claims["sid"] = Value::from(sid);
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    let cookie = answer.identity_cookie().expect("signed in").to_owned();
+    cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+async fn who(h: &Harness, cookie: &str) -> String {
+    h.get("/whoami", Some(cookie)).await.body
+}
+
+fn logout_token(h: &Harness, sid: Option<&str>, sub: Option<&str>) -> String {
+    let mut claims = json!({
+        "iss": h.idp.issuer(),
+        "aud": CLIENT_ID,
+        "iat": now(),
+        "exp": now() + 120,
+        "jti": random_token(),
+        "events": { EVENT: {} },
+    });
+    if let Some(sid) = sid {
+        claims["sid"] = Value::from(sid);
+    }
+    if let Some(sub) = sub {
+        claims["sub"] = Value::from(sub);
+    }
+    Jwt::new(claims).sign_with_typ(&*RSA_A, Some("logout+jwt"))
+}
+
+async fn post_logout_token(h: &Harness, token: &str) -> StatusCode {
+    h.post_form(ROUTE, &format!("logout_token={token}"), None)
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn a_logout_token_for_a_sid_ends_that_session_only_and_only_once() {
+    let db = Db::new();
+    let h = Harness::start_with(&db.key()).await;
+    let laptop = sign_in(&h, "sid-laptop").await;
+    let phone = sign_in(&h, "sid-phone").await;
+    assert_eq!(who(&h, &laptop).await, SUBJECT);
+
+    let token = logout_token(&h, Some("sid-laptop"), Some(SUBJECT));
+    assert_eq!(post_logout_token(&h, &token).await, StatusCode::OK);
+    assert_eq!(who(&h, &laptop).await, "nobody");
+    assert_eq!(
+        who(&h, &phone).await,
+        SUBJECT,
+        "another provider session stays"
+    );
+    // The same token again (same jti): refused.
+    assert_eq!(post_logout_token(&h, &token).await, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_logout_token_with_only_sub_ends_every_session_of_the_account() {
+    let db = Db::new();
+    let h = Harness::start_with(&db.key()).await;
+    let laptop = sign_in(&h, "sid-1").await;
+    let phone = sign_in(&h, "sid-2").await;
+    let token = logout_token(&h, None, Some(SUBJECT));
+    assert_eq!(post_logout_token(&h, &token).await, StatusCode::OK);
+    assert_eq!(who(&h, &laptop).await, "nobody");
+    assert_eq!(who(&h, &phone).await, "nobody");
+}
+
+#[tokio::test]
+async fn anything_but_a_valid_logout_token_is_a_400_and_ends_nothing() {
+    let db = Db::new();
+    let h = Harness::start_with(&db.key()).await;
+    let cookie = sign_in(&h, "sid-x").await;
+    let forged = Jwt::new(json!({
+        "iss": h.idp.issuer(), "aud": CLIENT_ID, "iat": now(), "jti": random_token(),
+        "sid": "sid-x", "events": { EVENT: {} },
+    }))
+    .sign(&*RSA_FORGER);
+    let with_nonce = {
+        let mut claims = json!({
+            "iss": h.idp.issuer(), "aud": CLIENT_ID, "iat": now(), "jti": random_token(),
+            "sid": "sid-x", "events": { EVENT: {} }, "nonce": "n",
+        });
+        claims["nonce"] = Value::from("n");
+        Jwt::new(claims).sign(&*RSA_A)
+    };
+    for body in [
+        String::new(),
+        "logout_token=".to_owned(),
+        "logout_token=not.a.jwt".to_owned(),
+        format!("logout_token={forged}"),
+        format!("logout_token={with_nonce}"),
+    ] {
+        let answer = h.post_form(ROUTE, &body, None).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert_eq!(who(&h, &cookie).await, SUBJECT);
+    assert_eq!(
+        h.get(ROUTE, None).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    h.assert_log_keeps_secrets();
+}
+
+#[tokio::test]
+async fn in_cookie_mode_a_logout_token_cannot_end_anything_and_says_400() {
+    let h = Harness::start().await;
+    let cookie = sign_in(&h, "sid-c").await;
+    let token = logout_token(&h, Some("sid-c"), Some(SUBJECT));
+    assert_eq!(post_logout_token(&h, &token).await, StatusCode::BAD_REQUEST);
+    assert_eq!(who(&h, &cookie).await, SUBJECT);
+}
+
+#[tokio::test]
+async fn logout_at_the_provider_sends_the_browser_there_with_a_hint_and_checks_its_return() {
+    let db = Db::new();
+    let h = Harness::start_with(&format!("{}logout_at_provider = true\n", db.key())).await;
+    let issuer = h.idp.issuer().to_owned();
+    h.idp.advertise(
+        "end_session_endpoint",
+        json!(format!("{issuer}/end-session")),
+    );
+    h.idp
+        .advertise("revocation_endpoint", json!(format!("{issuer}/revoke")));
+    h.idp
+        .set_token_members(json!({ "refresh_token": "refresh-to-revoke" }));
+    let cookie = sign_in(&h, "sid-rp").await;
+
+    let answer = h.post_form("/api/auth/logout", "", Some(&cookie)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    let next: String = serde_json::from_str(&answer.body).expect("a URL");
+    let next = url::Url::parse(&next).expect("absolute");
+    assert!(
+        next.as_str().starts_with(&format!("{issuer}/end-session?")),
+        "{next}"
+    );
+    let param = |name: &str| {
+        next.query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    };
+    assert!(param("id_token_hint").is_some_and(|hint| hint.split('.').count() == 3));
+    assert_eq!(param("client_id").as_deref(), Some(CLIENT_ID));
+    assert_eq!(
+        param("post_logout_redirect_uri").as_deref(),
+        Some("http://127.0.0.1:3000/")
+    );
+    let state = param("state").expect("a state");
+    let logout_cookie = answer
+        .set_cookies
+        .iter()
+        .find(|cookie| cookie.starts_with("auth_logout="))
+        .map(|cookie| cookie.split(';').next().unwrap_or_default().to_owned())
+        .expect("the logout-state cookie");
+    // Signed out here already, and the refresh token revoked (RFC 7009).
+    assert_eq!(who(&h, &cookie).await, "nobody");
+    let revoked = h.idp.requests(Endpoint::Revocation);
+    assert_eq!(revoked.len(), 1, "{}", h.log());
+    assert_eq!(
+        revoked[0].form("token").as_deref(),
+        Some("refresh-to-revoke")
+    );
+
+    // Back from the provider with another state: an ordinary visit home.
+    let stranger = h.get("/?state=someone-elses", Some(&logout_cookie)).await;
+    assert_eq!(stranger.status, StatusCode::OK);
+    assert_eq!(stranger.body, "home page");
+    // With ours: the address is cleaned up, the cookie goes.
+    let back = h
+        .get(&format!("/?state={state}"), Some(&logout_cookie))
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(back.location.as_deref(), Some("/"));
+    assert!(back.removes("auth_logout"), "{back:?}");
+}
+
+#[tokio::test]
+async fn without_an_end_session_endpoint_logout_stays_local() {
+    let db = Db::new();
+    let h = Harness::start_with(&format!("{}logout_at_provider = true\n", db.key())).await;
+    let cookie = sign_in(&h, "sid-local").await;
+    let answer = h.post_form("/api/auth/logout", "", Some(&cookie)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, "\"/\"");
+    assert_eq!(who(&h, &cookie).await, "nobody");
+    assert!(h.log().contains("no end_session_endpoint"), "{}", h.log());
+}
