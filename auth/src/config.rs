@@ -338,6 +338,18 @@ impl Reader {
             providers.push(self.provider(Some(name), auth, &shared_kwargs)?);
         }
         if providers.iter().any(ProviderConfig::keeps_tokens) {
+            let chose_cookie = auth
+                .get("session_store")
+                .and_then(Value::as_str)
+                .is_some_and(|store| store.trim() == "cookie");
+            if chose_cookie {
+                return Err(self.error(
+                    "auth.session_store",
+                    "is \"cookie\", which cannot keep the tokens that expose_tokens (or \
+                     logout_at_provider) needs: choose \"sqlite:PATH\" or \"redis://…\", or \
+                     leave session_store out to keep them in SQLite beside this file",
+                ));
+            }
             self.keep_tokens_somewhere(&mut sessions);
         }
         let backchannel_logout_path = self.backchannel_logout_path(auth)?;

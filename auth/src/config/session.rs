@@ -297,5 +297,8 @@ mod tests {
 
         let error = read("client_id = \"a\"\nexpose_tokens = \"refresh\"\n").expect_err("refused");
         assert_eq!(error.key, "auth.expose_tokens");
+        let error = read("client_id = \"a\"\nexpose_tokens = \"id\"\nsession_store = \"cookie\"\n")
+            .expect_err("refused");
+        assert_eq!(error.key, "auth.session_store");
     }
 }
