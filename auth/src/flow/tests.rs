@@ -167,6 +167,21 @@ impl Site {
         }
     }
 
+    /// Who the server takes `identity` (`name=value`) for, now.
+    async fn user(&self, identity: &str) -> crate::User {
+        let text = self
+            .http
+            .get(format!("{}/probe/user", self.origin))
+            .header(header::COOKIE, identity)
+            .send()
+            .await
+            .expect("probe")
+            .text()
+            .await
+            .expect("the user");
+        serde_json::from_str(&text).expect("a user")
+    }
+
     async fn callback(&self, login: &Login, with_cookie: bool) -> reqwest::Response {
         let mut request = self.http.get(format!(
             "{}/oauth2callback?code={}&state={}",
@@ -284,17 +299,8 @@ async fn cross_site_gets_cannot_log_in_or_out() {
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert!(set_cookies(&response).is_empty(), "{path}");
     }
-    let user = site
-        .http
-        .get(format!("{}/probe/user", site.origin))
-        .header(header::COOKIE, &identity)
-        .send()
-        .await
-        .expect("probe")
-        .text()
-        .await
-        .expect("body");
-    assert!(user.contains("Ada Lovelace"), "still signed in: {user}");
+    let user = site.user(&identity).await;
+    assert_eq!(user.name(), Some("Ada Lovelace"), "still signed in");
 }
 
 #[tokio::test]
@@ -682,17 +688,7 @@ async fn the_apps_hooks_hear_of_sign_ins_and_outs_and_shape_the_claims() {
     let login = site.login("/").await;
     let done = site.callback(&login, true).await;
     let identity = identity_cookie(&done).expect("signed in");
-    let user = site
-        .http
-        .get(format!("{}/probe/user", site.origin))
-        .header(header::COOKIE, &identity)
-        .send()
-        .await
-        .expect("probe")
-        .text()
-        .await
-        .expect("the user");
-    let user: crate::User = serde_json::from_str(&user).expect("a user");
+    let user = site.user(&identity).await;
     assert!(user.is_logged_in());
     assert_eq!(user.email(), None, "the hook dropped it");
     assert_eq!(user.claim::<String>("role").as_deref(), Some("reader"));

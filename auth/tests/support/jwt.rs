@@ -31,6 +31,11 @@ impl Jwt {
     }
 
     pub fn sign(self, key: &dyn JwtSigner) -> String {
+        self.sign_with_typ(key, Some("JWT"))
+    }
+
+    /// As [`Jwt::sign`], with the `typ` header `typ` instead of `JWT` (`None`: no `typ`).
+    pub fn sign_with_typ(self, key: &dyn JwtSigner, typ: Option<&str>) -> String {
         let mut header = self.header;
         header
             .entry("alg")
@@ -38,7 +43,7 @@ impl Jwt {
         if let Some(kid) = key.kid() {
             header.entry("kid").or_insert_with(|| Value::from(kid));
         }
-        let input = signing_input(header, &self.claims);
+        let input = signing_input(header, typ, &self.claims);
         let signature = key.sign(input.as_bytes());
         format!("{input}.{}", b64(signature))
     }
@@ -47,13 +52,15 @@ impl Jwt {
     pub fn unsigned(self) -> String {
         let mut header = self.header;
         header.insert("alg".to_owned(), Value::from("none"));
-        format!("{}.", signing_input(header, &self.claims))
+        format!("{}.", signing_input(header, Some("JWT"), &self.claims))
     }
 }
 
-fn signing_input(mut header: Map<String, Value>, claims: &Value) -> String {
+fn signing_input(mut header: Map<String, Value>, typ: Option<&str>, claims: &Value) -> String {
     header.retain(|_, value| !value.is_null());
-    header.insert("typ".to_owned(), Value::from("JWT"));
+    if let Some(typ) = typ {
+        header.insert("typ".to_owned(), Value::from(typ));
+    }
     let header = serde_json::to_vec(&header).expect("JSON");
     let claims = serde_json::to_vec(claims).expect("JSON");
     format!("{}.{}", b64(header), b64(claims))
@@ -67,28 +74,4 @@ pub fn with_payload(token: &str, claims: &Value) -> String {
     let signature = parts.next().expect("a signature");
     let claims = serde_json::to_vec(claims).expect("JSON");
     format!("{header}.{}.{signature}", b64(claims))
-}
-
-impl Jwt {
-    /// As [`Jwt::sign`], with the `typ` header `typ` instead of `JWT` (`None`: no `typ`).
-    // Only backchannel.rs writes logout tokens; hostile_provider.rs builds this module too.
-    #[allow(dead_code)]
-    pub fn sign_with_typ(self, key: &dyn JwtSigner, typ: Option<&str>) -> String {
-        let mut header = self.header;
-        header
-            .entry("alg")
-            .or_insert_with(|| Value::from(key.alg()));
-        if let Some(kid) = key.kid() {
-            header.entry("kid").or_insert_with(|| Value::from(kid));
-        }
-        header.retain(|_, value| !value.is_null());
-        if let Some(typ) = typ {
-            header.insert("typ".to_owned(), Value::from(typ));
-        }
-        let header = serde_json::to_vec(&header).expect("JSON");
-        let claims = serde_json::to_vec(&self.claims).expect("JSON");
-        let input = format!("{}.{}", b64(header), b64(claims));
-        let signature = key.sign(input.as_bytes());
-        format!("{input}.{}", b64(signature))
-    }
 }
