@@ -18,7 +18,7 @@ function freePorts(count: number): number[] {
   return execFileSync(process.execPath, ['-e', script]).toString().trim().split(',').map(Number);
 }
 const firstLoad = process.env.E2E_PORTS === undefined; // the runner, before the workers
-process.env.E2E_PORTS ??= freePorts(13).join(',');
+process.env.E2E_PORTS ??= freePorts(14).join(',');
 const [
   appPort,
   oidcPort,
@@ -33,6 +33,7 @@ const [
   cookieBalancerPort,
   cookieAPort,
   cookieBPort,
+  tokensPort,
 ] = process.env.E2E_PORTS.split(',').map(Number);
 
 export const APP_PORT = appPort;
@@ -52,9 +53,21 @@ export const PROXY_URL = `http://127.0.0.1:${PROXY_PORT}`;
 // Server-side sessions (tests/sessions.spec.ts). The debug run's `app` keeps them in an SQLite
 // file of this run's own (named after its port, so two runs never share one).
 export const SQLITE_SESSIONS = join(tmpdir(), `leptos-auth-sessions-${appPort}.sqlite`);
+/** Every file an SQLite session store may leave beside `path`. */
+export const sqliteFiles = (path: string) => ['', '-wal', '-shm', '-journal'].map((suffix) => path + suffix);
 if (firstLoad) {
   // An earlier run's, should one have had the same port.
-  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(SQLITE_SESSIONS + suffix, { force: true });
+  for (const file of sqliteFiles(SQLITE_SESSIONS)) rmSync(file, { force: true });
+}
+// Tokens kept on the server, refreshed, logout at the provider (tests/tokens.spec.ts, debug run):
+// a server of its own on the provider's second client (secrets.tokens.e2e.toml), its sessions
+// (and so the tokens) in an SQLite file of this run's own.
+export const TOKENS_URL = `http://127.0.0.1:${tokensPort}`;
+export const TOKENS_SESSIONS = join(tmpdir(), `leptos-auth-tokens-${tokensPort}.sqlite`);
+/** The provider's access tokens for that client live this long (seconds); its margin is 10 s. */
+export const TOKENS_ACCESS_TTL = 20;
+if (firstLoad) {
+  for (const file of sqliteFiles(TOKENS_SESSIONS)) rmSync(file, { force: true });
 }
 // The release run: Debian's Redis on a free port, nothing kept on disk, and two servers on it
 // behind nginx as a round-robin load balancer; beside them two servers in the default
@@ -85,9 +98,9 @@ const chromium = {
 export const RELEASE = process.env.SERVER_PROFILE === 'release';
 
 /** The configured servers' settings: end2end/secrets.e2e.toml, pointed at this run's ports. */
-function configured(origin: string): Record<string, string> {
+function configured(origin: string, secrets = 'secrets.e2e.toml'): Record<string, string> {
   return {
-    AUTH_SECRETS_FILE: 'secrets.e2e.toml',
+    AUTH_SECRETS_FILE: secrets,
     AUTH_REDIRECT_URI: `${origin}/oauth2callback`,
     AUTH_SERVER_METADATA_URL: `${ISSUER}/.well-known/openid-configuration`,
   };
@@ -230,7 +243,13 @@ export default defineConfig({
         OIDC_PORT: String(OIDC_PORT),
         OIDC_REDIRECT_URIS: ORIGINS.map((origin) => `${origin}/oauth2callback`).join(','),
         OIDC_POST_LOGOUT_REDIRECT_URIS: ORIGINS.map((origin) => `${origin}/`).join(','),
-        // POST /__admin/rotate-key (tests/key-rotation.spec.ts).
+        // The second client, leptos-tokens (tests/tokens.spec.ts).
+        OIDC_TOKENS_REDIRECT_URIS: `${TOKENS_URL}/oauth2callback`,
+        OIDC_TOKENS_POST_LOGOUT_REDIRECT_URIS: `${TOKENS_URL}/`,
+        OIDC_TOKENS_BACKCHANNEL_LOGOUT_URI: `${TOKENS_URL}/oauth2/backchannel-logout`,
+        OIDC_TOKENS_ACCESS_TTL: String(TOKENS_ACCESS_TTL),
+        // POST /__admin/rotate-key (tests/key-rotation.spec.ts), the issued tokens
+        // (tests/tokens.spec.ts).
         OIDC_ADMIN: '1',
       },
       reuseExistingServer: false,
@@ -245,6 +264,15 @@ export default defineConfig({
     // No secrets.toml in end2end/, and none named: nothing configured. (A release build
     // refuses to start so; `make release-e2e` runs no test that needs it.)
     ...(RELEASE ? [] : [appServer('app-unconfigured', DEV_APP_PORT, { AUTH_SECRETS_FILE: '' })]),
+    // Tokens (tests/tokens.spec.ts): the debug run only.
+    ...(RELEASE
+      ? []
+      : [
+          appServer('app-tokens', tokensPort, {
+            ...configured(TOKENS_URL, 'secrets.tokens.e2e.toml'),
+            AUTH_SESSION_STORE: `sqlite:${TOKENS_SESSIONS}`,
+          }),
+        ]),
     // examples/minimal (tests/minimal.spec.ts): built in debug only, to keep `make test` short.
     ...(RELEASE
       ? []

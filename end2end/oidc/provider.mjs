@@ -14,10 +14,39 @@
 //                                  provider with a new signing key under the same
 //                                  kid, as one keeping its keys in memory does;
 //                                  answers the new public key (the end-to-end
-//                                  tests' key-rotation.spec.ts)
+//                                  tests' key-rotation.spec.ts); and the
+//                                  inspection endpoints of tokens.spec.ts (below)
+//   OIDC_TOKENS_REDIRECT_URIS      the second client's (leptos-tokens) redirect URIs,
+//                                  default http://127.0.0.1:3001/oauth2callback
+//   OIDC_TOKENS_POST_LOGOUT_REDIRECT_URIS  its post-logout redirect URIs,
+//                                  default http://127.0.0.1:3001/
+//   OIDC_TOKENS_BACKCHANNEL_LOGOUT_URI     its back-channel logout URI, default
+//                                  http://127.0.0.1:3001/oauth2/backchannel-logout
+//   OIDC_TOKENS_ACCESS_TTL         its access tokens' lifetime in seconds, default 20
 //
-// One confidential client: leptos-app / leptos-app-secret (client_secret_basic),
-// authorization code flow with PKCE S256 required, RS256 ID tokens.
+// Two confidential clients (client_secret_basic), authorization code flow with PKCE
+// S256 required, RS256 ID tokens:
+// - leptos-app / leptos-app-secret: the code grant only (every spec but tokens.spec.ts);
+// - leptos-tokens / leptos-tokens-secret (tokens.spec.ts): refresh tokens too, with
+//   offline_access (which oidc-provider keeps only beside prompt=consent), rotated on
+//   every use; access tokens live OIDC_TOKENS_ACCESS_TTL seconds; back-channel logout
+//   with sid ("session required"). Its grants outlive a logout at the provider (as
+//   offline_access grants do), so a refresh token is gone only if the app revoked it.
+// Revocation (RFC 7009), RP-initiated and back-channel logout are on.
+//
+// With OIDC_ADMIN=1, for tokens.spec.ts:
+//   GET /__admin/issued-tokens   every token the token endpoint issued, in order:
+//                                { tokens: [{ seq, at, clientId, grantType, kind
+//                                ("access" | "refresh" | "id"), value, expiresAt }],
+//                                refreshGrants: { clientId: count }, revocations: n,
+//                                backchannel: [{ clientId, accountId, sid, ok }],
+//                                requests: { "METHOD /path": count } }
+//   GET /__admin/token?value=V   { access, refresh }: whether the provider still
+//                                holds V as an access / refresh token (false once
+//                                revoked or expired; a used-up rotated refresh
+//                                token counts as held, with consumed: true)
+//   GET /__admin/session?id=ID   { found }: whether the provider session whose
+//                                cookie (e2e_op_session) is ID still exists
 // Any login name is accepted (the password is ignored); alice and bob have fixed
 // profiles; big-N has a name N characters long. Consent is granted automatically,
 // so the only page is the login form.
@@ -34,6 +63,8 @@ const HOST = '127.0.0.1';
 const ISSUER = `http://${HOST}:${PORT}`;
 const CLIENT_ID = 'leptos-app';
 const CLIENT_SECRET = 'leptos-app-secret';
+const TOKENS_CLIENT_ID = 'leptos-tokens';
+const TOKENS_CLIENT_SECRET = 'leptos-tokens-secret';
 
 const listFromEnv = (name, fallback) => (process.env[name] || fallback)
   .split(',')
@@ -42,6 +73,11 @@ const listFromEnv = (name, fallback) => (process.env[name] || fallback)
 
 const REDIRECT_URIS = listFromEnv('OIDC_REDIRECT_URIS', 'http://127.0.0.1:3000/oauth2callback');
 const POST_LOGOUT_REDIRECT_URIS = listFromEnv('OIDC_POST_LOGOUT_REDIRECT_URIS', 'http://127.0.0.1:3000/');
+const TOKENS_REDIRECT_URIS = listFromEnv('OIDC_TOKENS_REDIRECT_URIS', 'http://127.0.0.1:3001/oauth2callback');
+const TOKENS_POST_LOGOUT_REDIRECT_URIS = listFromEnv('OIDC_TOKENS_POST_LOGOUT_REDIRECT_URIS', 'http://127.0.0.1:3001/');
+const TOKENS_BACKCHANNEL_LOGOUT_URI = process.env.OIDC_TOKENS_BACKCHANNEL_LOGOUT_URI
+  || 'http://127.0.0.1:3001/oauth2/backchannel-logout';
+const TOKENS_ACCESS_TTL = Number.parseInt(process.env.OIDC_TOKENS_ACCESS_TTL || '20', 10);
 const ALWAYS_LOGIN = process.env.OIDC_ALWAYS_LOGIN === '1';
 const ADMIN = process.env.OIDC_ADMIN === '1';
 
@@ -167,6 +203,18 @@ const configuration = {
     grant_types: ['authorization_code'],
     response_types: ['code'],
     id_token_signed_response_alg: 'RS256',
+  }, {
+    client_id: TOKENS_CLIENT_ID,
+    client_secret: TOKENS_CLIENT_SECRET,
+    client_name: 'Leptos app with tokens (e2e)',
+    token_endpoint_auth_method: 'client_secret_basic',
+    redirect_uris: TOKENS_REDIRECT_URIS,
+    post_logout_redirect_uris: TOKENS_POST_LOGOUT_REDIRECT_URIS,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    id_token_signed_response_alg: 'RS256',
+    backchannel_logout_uri: TOKENS_BACKCHANNEL_LOGOUT_URI,
+    backchannel_logout_session_required: true,
   }],
   jwks: { keys: [newSigningKey()] },
   cookies: {
@@ -187,8 +235,26 @@ const configuration = {
   conformIdTokenClaims: false,
   findAccount,
   pkce: { required: () => true },
+  // The back-channel logout POSTs go to the test apps on 127.0.0.1, which oidc-provider's
+  // protection against server-side request forgery refuses (special-use addresses): let
+  // loopback through, only it.
+  fetch(url, options) {
+    const { hostname } = new URL(url);
+    if (hostname === '127.0.0.1' || hostname === 'localhost') delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
+  ttl: {
+    // Short for the tokens client, so that a test sees a refresh; oidc-provider's hour else.
+    AccessToken: (_ctx, token, client) => (client?.clientId === TOKENS_CLIENT_ID ? TOKENS_ACCESS_TTL : 60 * 60),
+  },
+  // Only the tokens client gets refresh tokens (offline_access, its grant type allows them):
+  // a new one on every refresh, so that spending one twice would show (oidc-provider then
+  // revokes the whole grant).
+  rotateRefreshToken: true,
   features: {
     devInteractions: { enabled: false },
+    backchannelLogout: { enabled: true },
+    revocation: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       // Sign out without a confirmation click (the form is submitted by script;
@@ -232,10 +298,47 @@ ${Object.entries(out).map(([k, v]) => `<pre><strong>${esc(k)}</strong>: ${esc(v)
   },
 };
 
+// What the token endpoint issued, and what became of it (OIDC_ADMIN's inspection endpoints).
+const issued = [];
+const refreshGrants = {};
+const backchannel = [];
+const requests = {};
+
+function recordGrant(ctx) {
+  const body = ctx.body || {};
+  const clientId = ctx.oidc.client?.clientId;
+  const grantType = ctx.oidc.params?.grant_type;
+  if (grantType === 'refresh_token') refreshGrants[clientId] = (refreshGrants[clientId] || 0) + 1;
+  const at = Date.now();
+  const entry = (kind, value, expiresAt) => issued.push({
+    seq: issued.length, at, clientId, grantType, kind, value, expiresAt,
+  });
+  if (body.access_token) entry('access', body.access_token, at + (body.expires_in ?? 0) * 1000);
+  if (body.refresh_token) entry('refresh', body.refresh_token, undefined);
+  if (body.id_token) entry('id', body.id_token, undefined);
+}
+
 function newProvider(jwks) {
   const created = new Provider(ISSUER, { ...configuration, jwks });
   created.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
+  created.on('grant.success', recordGrant);
+  created.on('backchannel.success', (_ctx, client, accountId, sid) => {
+    backchannel.push({ clientId: client.clientId, accountId, sid, ok: true });
+  });
+  created.on('backchannel.error', (_ctx, err, client, accountId, sid) => {
+    console.error('oidc-provider backchannel.error:', err?.message || err);
+    backchannel.push({ clientId: client.clientId, accountId, sid, ok: false, error: String(err?.message || err) });
+  });
   return created;
+}
+
+/** GET /__admin/token?value=V: whether V is still an access or refresh token of the provider. */
+async function tokenStatus(value) {
+  const [access, refresh] = await Promise.all([
+    provider.AccessToken.find(value),
+    provider.RefreshToken.find(value),
+  ]);
+  return { access: Boolean(access), refresh: Boolean(refresh), consumed: Boolean(refresh?.consumed) };
 }
 
 // Replaced by /__admin/rotate-key. Sessions, grants and logins under way survive it: the
@@ -339,12 +442,25 @@ async function handleInteraction(req, res, parts) {
 const server = http.createServer(async (req, res) => {
   const { pathname } = new URL(req.url, ISSUER);
   res.on('finish', () => console.log(`${req.method} ${pathname} -> ${res.statusCode}`));
+  requests[`${req.method} ${pathname}`] = (requests[`${req.method} ${pathname}`] || 0) + 1;
   try {
     const parts = pathname.split('/').filter(Boolean);
     if (parts[0] === 'interaction' && parts.length <= 3) {
       await handleInteraction(req, res, parts);
     } else if (ADMIN && pathname === '/__admin/rotate-key' && req.method === 'POST') {
       send(res, 200, 'application/json', JSON.stringify(rotateKey()));
+    } else if (ADMIN && pathname === '/__admin/issued-tokens' && req.method === 'GET') {
+      const revocations = requests['POST /token/revocation'] || 0;
+      send(res, 200, 'application/json', JSON.stringify({
+        tokens: issued, refreshGrants, revocations, backchannel, requests,
+      }));
+    } else if (ADMIN && pathname === '/__admin/token' && req.method === 'GET') {
+      const value = new URL(req.url, ISSUER).searchParams.get('value') || '';
+      send(res, 200, 'application/json', JSON.stringify(await tokenStatus(value)));
+    } else if (ADMIN && pathname === '/__admin/session' && req.method === 'GET') {
+      const id = new URL(req.url, ISSUER).searchParams.get('id') || '';
+      const session = id ? await provider.Session.find(id) : undefined;
+      send(res, 200, 'application/json', JSON.stringify({ found: Boolean(session) }));
     } else if (pathname === '/avatars/alice.svg') {
       send(res, 200, 'image/svg+xml', AVATAR_SVG);
     } else {
@@ -363,6 +479,7 @@ const server = http.createServer(async (req, res) => {
 server.listen(PORT, HOST, () => {
   console.log(`oidc-provider listening on ${ISSUER}`);
   console.log(`  client ${CLIENT_ID}, redirect_uris: ${REDIRECT_URIS.join(' ')}`);
+  console.log(`  client ${TOKENS_CLIENT_ID}, redirect_uris: ${TOKENS_REDIRECT_URIS.join(' ')}`);
 });
 
 for (const signal of ['SIGTERM', 'SIGINT']) {

@@ -47,3 +47,48 @@ export async function signInAtProvider(page: Page, login: string): Promise<void>
     ]);
   }
 }
+
+/** A token the provider's token endpoint issued (GET /__admin/issued-tokens, OIDC_ADMIN=1). */
+export interface IssuedToken {
+  /** Its place in the provider's list: everything issued after a test began has a larger one. */
+  seq: number;
+  at: number;
+  clientId: string;
+  grantType: 'authorization_code' | 'refresh_token';
+  kind: 'access' | 'refresh' | 'id';
+  value: string;
+  /** Access tokens: when the provider said it expires (ms since the epoch). */
+  expiresAt?: number;
+}
+
+/** What the provider issued and did (end2end/oidc/provider.mjs's admin endpoints). */
+export interface ProviderRecord {
+  tokens: IssuedToken[];
+  /** Refresh grants answered, by client. */
+  refreshGrants: Record<string, number>;
+  /** Requests to the revocation endpoint. */
+  revocations: number;
+  /** Back-channel logouts the provider sent, with their outcome (the app answered 200). */
+  backchannel: { clientId: string; accountId: string; sid: string; ok: boolean; error?: string }[];
+  /** Requests by `METHOD /path` (e.g. `GET /me`, the userinfo endpoint). */
+  requests: Record<string, number>;
+}
+
+async function admin<T>(path: string): Promise<T> {
+  const response = await fetch(`${ISSUER}/__admin/${path}`);
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return (await response.json()) as T;
+}
+
+export const providerRecord = () => admin<ProviderRecord>('issued-tokens');
+
+/** Whether the provider still holds `value` as an access or refresh token. */
+export const tokenAtProvider = (value: string) =>
+  admin<{ access: boolean; refresh: boolean; consumed: boolean }>(`token?value=${encodeURIComponent(value)}`);
+
+/** Whether the provider session with this cookie value (e2e_op_session) still exists. */
+export const providerSessionExists = async (id: string) =>
+  (await admin<{ found: boolean }>(`session?id=${encodeURIComponent(id)}`)).found;
+
+/** The provider's session cookie. */
+export const PROVIDER_SESSION_COOKIE = 'e2e_op_session';
