@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod support;
 
+use auth::testing::StoreConfig;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use support::{
@@ -14,6 +15,7 @@ use support::{
     now,
     provider::Endpoint,
     random_token,
+    redis::RedisServer,
 };
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -81,7 +83,22 @@ async fn post_logout_token(h: &Harness, token: &str) -> StatusCode {
 #[tokio::test]
 async fn a_logout_token_for_a_sid_ends_that_session_only_and_only_once() {
     let db = Db::new();
-    let h = Harness::start_with(&db.key()).await;
+    sid_logout_ends_one_session(&db.key()).await;
+}
+
+#[tokio::test]
+async fn with_redis_a_logout_token_for_a_sid_ends_that_session_only_and_only_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let StoreConfig::Redis(url) = redis.config() else {
+        unreachable!("a Redis store")
+    };
+    sid_logout_ends_one_session(&format!("session_store = \"{}\"\n", url.expose())).await;
+}
+
+async fn sid_logout_ends_one_session(store: &str) {
+    let h = Harness::start_with(store).await;
     let laptop = sign_in(&h, "sid-laptop").await;
     let phone = sign_in(&h, "sid-phone").await;
     assert_eq!(who(&h, &laptop).await, SUBJECT);
