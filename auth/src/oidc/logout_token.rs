@@ -31,7 +31,7 @@ pub const LOGOUT_TOKEN_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 pub const LOGOUT_TOKEN_CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// How long after receiving a token its `jti` must be remembered to refuse a replay: any
 /// later, the same token fails the `iat` window anyway ([`LOGOUT_TOKEN_MAX_AGE`] plus
-/// [`LOGOUT_TOKEN_CLOCK_SKEW`]).
+/// `LOGOUT_TOKEN_CLOCK_SKEW`).
 pub const LOGOUT_TOKEN_REPLAY_WINDOW: Duration =
     Duration::from_secs(LOGOUT_TOKEN_MAX_AGE.as_secs() + LOGOUT_TOKEN_CLOCK_SKEW.as_secs());
 
