@@ -310,8 +310,9 @@ impl Reader {
                     format!("auth.{key}"),
                     "unknown key; [auth] takes redirect_uri, cookie_secret, previous_cookie_secrets, \
                      trusted_origins, client_id, client_secret, server_metadata_url, client_kwargs, \
-                     session_store, session_lifetime, session_idle_timeout, \
-                     session_store_timeout and [auth.NAME] tables",
+                     expose_tokens, logout_at_provider, session_store, session_lifetime, \
+                     session_idle_timeout, session_store_timeout, token_refresh_margin, \
+                     backchannel_logout_path and [auth.NAME] tables",
                 ));
             }
         }

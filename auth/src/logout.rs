@@ -46,7 +46,7 @@ impl Auth {
                 .await?;
             tracing::info!(sessions = ended, "signed out everywhere");
         } else {
-            sessions.end(self.codec(), cookies, found).await;
+            sessions.end(self.codec(), cookies, found).await?;
         }
         if !found.user.is_logged_in() {
             return Ok("/".to_owned());
@@ -177,8 +177,9 @@ async fn end_sessions_of(auth: &Auth, token: &str) -> Result<u64, String> {
             "logout-token:{}",
             crate::session::owner_of(issuer, &claims.jti)
         );
+        let holder = openidconnect::CsrfToken::new_random().into_secret();
         let first = store
-            .try_lock(&seen, LOGOUT_TOKEN_REPLAY_WINDOW)
+            .try_lock(&seen, &holder, LOGOUT_TOKEN_REPLAY_WINDOW)
             .await
             .map_err(|error| format!("the session store failed: {error}"))?;
         if !first {
@@ -192,10 +193,14 @@ async fn end_sessions_of(auth: &Auth, token: &str) -> Result<u64, String> {
             (None, Some(sub)) => (Group::Owner, crate::session::owner_of(issuer, sub)),
             (None, None) => return Err("a logout token naming no session".to_owned()),
         };
-        return store
-            .remove_group(group, &id)
-            .await
-            .map_err(|error| format!("the session store failed: {error}"));
+        return match store.remove_group(group, &id).await {
+            Ok(ended) => Ok(ended),
+            Err(error) => {
+                // Not seen after all: the provider's retry (§2.8) must get through.
+                let _ = store.unlock(&seen, &holder).await;
+                Err(format!("the session store failed: {error}"))
+            }
+        };
     }
     Err(refusals.join("; "))
 }

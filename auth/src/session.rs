@@ -62,12 +62,13 @@ pub struct Sessions {
 }
 
 const REFRESH_GATES: usize = 64;
-/// A refresh holds the store's lock at most this long (a provider call takes far less).
-const REFRESH_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+/// A refresh holds the store's lock at most this long: longer than the worst refresh (a
+/// discovery, the token call and a JWKS refetch, each bounded by the provider timeout).
+const REFRESH_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(35);
 /// While another server refreshes, this one looks again this often…
 const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// …for at most this long (past the lock's life, should its holder have died).
-const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(17);
+const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(37);
 
 /// Who sent a request, as sign-in knows it.
 #[derive(Clone, Debug, Default)]
@@ -76,6 +77,8 @@ pub struct Found {
     pub user: User,
     /// With a store: the session's key and its owner.
     stored: Option<Stored>,
+    /// The cookie named a session, but the store did not answer: nothing is known.
+    unanswered: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -185,6 +188,7 @@ impl Sessions {
         Some(Found {
             user: opened.content,
             stored: None,
+            unanswered: false,
         })
     }
 
@@ -203,7 +207,10 @@ impl Sessions {
             Ok(record) => record?,
             Err(error) => {
                 self.store_failed("read", &error);
-                return Some(Found::default());
+                return Some(Found {
+                    unanswered: true,
+                    ..Found::default()
+                });
             }
         };
         let user: User = codec
@@ -220,7 +227,8 @@ impl Sessions {
         if self.idle.is_some() && self.due(record.seen_at, now_s) {
             record.seen_at = now_s;
             record.until = self.until(record.expires_at, now_s);
-            if let Err(error) = store.save(&key, &record).await {
+            // Only if it still exists: a logout meanwhile stays a logout.
+            if let Err(error) = store.update(&key, &record).await {
                 self.store_failed("update", &error);
             }
         }
@@ -231,6 +239,7 @@ impl Sessions {
                 owner: record.owner,
                 sealed_tokens: record.sealed_tokens,
             }),
+            unanswered: false,
         })
     }
 
@@ -253,6 +262,15 @@ impl Sessions {
             cookies.add(cookie);
             return Ok(());
         };
+        // A sign-in over another (a second person at a shared computer): the first session
+        // ends, so no copy of its cookie outlives it.
+        if let Some(previous) = cookies
+            .get(&codec.identity_name())
+            .and_then(|cookie| codec.open_identity_as::<SessionRef>(&cookie, now))
+            && let Err(error) = store.remove(&key_of(&previous.content.sid)).await
+        {
+            self.store_failed("end the previous session in", &error);
+        }
         let sid = new_session_id();
         let key = key_of(&sid);
         let record = Record {
@@ -289,13 +307,6 @@ impl Sessions {
         F: FnOnce(TokenSet) -> Fut,
         Fut: Future<Output = Result<TokenSet, crate::oidc::RefreshError>>,
     {
-        let no_tokens = || {
-            AuthError::NoTokens(
-                "This sign-in holds no tokens (it began before expose_tokens was set): sign \
-                 in again."
-                    .to_owned(),
-            )
-        };
         let tokens = self.tokens(codec, found).ok_or_else(no_tokens)?;
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let (Some(store), Some(stored)) = (&self.store, &found.stored) else {
@@ -305,58 +316,42 @@ impl Sessions {
             return Ok(tokens);
         }
         let gate = stored.key.bytes().next().unwrap_or_default() as usize % REFRESH_GATES;
-        let _gate = self.refresh_gates[gate].lock().await;
+        let _gate = tokio::time::timeout(REFRESH_WAIT, self.refresh_gates[gate].lock())
+            .await
+            .map_err(|_| AuthError::StoreUnavailable)?;
         let lock = format!("refresh:{}", stored.key);
+        let holder = new_session_id();
         let waited = std::time::Instant::now();
         // Another request (here or on another server) may have refreshed meanwhile: read the
-        // session again until it is fresh or this request holds the lock.
+        // session again until it is fresh or this request holds the lock, and once more under
+        // the lock (another server may have saved and unlocked in between) before spending
+        // the refresh token.
         let (mut record, current) = loop {
-            let now = OffsetDateTime::now_utc().unix_timestamp();
-            let record = store
-                .load(&stored.key, now)
-                .await
-                .map_err(|_| AuthError::StoreUnavailable)?
-                .ok_or(AuthError::SignInEnded)?;
-            let current: TokenSet = record
-                .sealed_tokens
-                .as_ref()
-                .and_then(|sealed| codec.open_value(&tokens_label(&stored.key), sealed))
-                .ok_or_else(no_tokens)?;
-            if !current.needs_refresh(now, self.refresh_margin) {
+            let (_, current) = self.stored_tokens(store, codec, &stored.key).await?;
+            if !current.needs_refresh(
+                OffsetDateTime::now_utc().unix_timestamp(),
+                self.refresh_margin,
+            ) {
                 return Ok(current);
             }
-            if store
-                .try_lock(&lock, REFRESH_LOCK_TTL)
+            let locked = store
+                .try_lock(&lock, &holder, REFRESH_LOCK_TTL)
                 .await
-                .map_err(|_| AuthError::StoreUnavailable)?
-            {
-                // Another server may have refreshed and unlocked between the read above and
-                // the lock: read again, under the lock, before spending the refresh token.
-                let now = OffsetDateTime::now_utc().unix_timestamp();
-                let again = store
-                    .load(&stored.key, now)
-                    .await
-                    .map_err(|_| AuthError::StoreUnavailable);
-                let again = match again {
-                    Ok(Some(record)) => record,
-                    Ok(None) | Err(_) => {
-                        self.unlock(store, &lock).await;
-                        return Err(again.err().unwrap_or(AuthError::SignInEnded));
+                .map_err(|_| AuthError::StoreUnavailable)?;
+            if locked {
+                let again = self.stored_tokens(store, codec, &stored.key).await;
+                match again {
+                    Ok((record, tokens))
+                        if tokens.needs_refresh(
+                            OffsetDateTime::now_utc().unix_timestamp(),
+                            self.refresh_margin,
+                        ) =>
+                    {
+                        break (record, tokens);
                     }
-                };
-                let tokens: Option<TokenSet> = again
-                    .sealed_tokens
-                    .as_ref()
-                    .and_then(|sealed| codec.open_value(&tokens_label(&stored.key), sealed));
-                match tokens {
-                    Some(tokens) if !tokens.needs_refresh(now, self.refresh_margin) => {
-                        self.unlock(store, &lock).await;
-                        return Ok(tokens);
-                    }
-                    Some(tokens) => break (again, tokens),
-                    None => {
-                        self.unlock(store, &lock).await;
-                        return Err(no_tokens());
+                    other => {
+                        self.unlock(store, &lock, &holder).await;
+                        return other.map(|(_, tokens)| tokens);
                     }
                 }
             }
@@ -365,15 +360,15 @@ impl Sessions {
             }
             tokio::time::sleep(REFRESH_POLL).await;
         };
-        let outcome = refresh(current.clone()).await;
-        let result = match outcome {
+        let result = match refresh(current.clone()).await {
             Ok(fresh) => {
                 record.sealed_tokens = Some(codec.seal_value(&tokens_label(&stored.key), &fresh));
-                store
-                    .save(&stored.key, &record)
-                    .await
-                    .map(|()| fresh)
-                    .map_err(|_| AuthError::StoreUnavailable)
+                // Only if the session still exists: a logout meanwhile stays a logout.
+                match store.update(&stored.key, &record).await {
+                    Ok(true) => Ok(fresh),
+                    Ok(false) => Err(AuthError::SignInEnded),
+                    Err(_) => Err(AuthError::StoreUnavailable),
+                }
             }
             Err(crate::oidc::RefreshError::Provider(error)) => {
                 tracing::warn!("could not refresh a session's tokens: {error}");
@@ -397,25 +392,60 @@ impl Sessions {
                 Err(AuthError::SignInEnded)
             }
         };
-        self.unlock(store, &lock).await;
+        self.unlock(store, &lock, &holder).await;
         result
     }
 
-    async fn unlock(&self, store: &Store, lock: &str) {
-        if let Err(error) = store.unlock(lock).await {
+    /// The session under `key` and its tokens, as the store has them now.
+    async fn stored_tokens(
+        &self,
+        store: &Store,
+        codec: &CookieCodec,
+        key: &str,
+    ) -> Result<(Record, TokenSet), AuthError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let record = store
+            .load(key, now)
+            .await
+            .map_err(|_| AuthError::StoreUnavailable)?
+            .ok_or(AuthError::SignInEnded)?;
+        let tokens = record
+            .sealed_tokens
+            .as_ref()
+            .and_then(|sealed| codec.open_value(&tokens_label(key), sealed))
+            .ok_or_else(no_tokens)?;
+        Ok((record, tokens))
+    }
+
+    async fn unlock(&self, store: &Store, lock: &str, holder: &str) {
+        if let Err(error) = store.unlock(lock, holder).await {
             self.store_failed("unlock", &error);
         }
     }
 
     /// Signs the visitor out: the cookie goes, and with a store the session ends for every
     /// copy of the cookie.
-    pub async fn end(&self, codec: &CookieCodec, cookies: &Cookies, found: &Found) {
-        cookies.add(codec.removal(&codec.identity_name()));
+    ///
+    /// When the store cannot end the session, the cookie stays and the answer is
+    /// [`AuthError::StoreUnavailable`]: the visitor can try again, rather than believe a
+    /// session over whose copies still work.
+    pub async fn end(
+        &self,
+        codec: &CookieCodec,
+        cookies: &Cookies,
+        found: &Found,
+    ) -> Result<(), AuthError> {
+        if found.unanswered {
+            return Err(AuthError::StoreUnavailable);
+        }
         if let (Some(store), Some(stored)) = (&self.store, &found.stored)
             && let Err(error) = store.remove(&stored.key).await
         {
             self.store_failed("end a session in", &error);
+            return Err(AuthError::StoreUnavailable);
         }
+        cookies.add(codec.removal(&codec.identity_name()));
+        Ok(())
     }
 
     /// Ends every session of the visitor's account, in every browser; returns how many.
@@ -512,6 +542,13 @@ pub fn provider_session_of(issuer: &str, sid: &str) -> String {
 /// The store's key for session id `sid`: a dump of the store cannot be replayed as cookies.
 fn key_of(sid: &str) -> String {
     hash(sid)
+}
+
+fn no_tokens() -> AuthError {
+    AuthError::NoTokens(
+        "This sign-in holds no tokens (it began before expose_tokens was set): sign in again."
+            .to_owned(),
+    )
 }
 
 /// What the tokens of session `key` are sealed under: they open nowhere else.

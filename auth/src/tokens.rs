@@ -66,15 +66,17 @@ pub async fn tokens() -> Result<Tokens, AuthError> {
 }
 
 pub(crate) async fn of_request(request: &RequestAuth) -> Result<Tokens, AuthError> {
-    let (found, set) = fresh(request).await?;
+    let found = request.found().await;
+    // What may be shown is known before anything is refreshed for it.
     let exposed = request
         .auth
         .provider_named(found.user.provider())
         .map(|provider| provider.config().expose_tokens)
         .unwrap_or_default();
-    if !exposed.any() {
+    if found.user.is_logged_in() && !exposed.any() {
         return Err(not_kept());
     }
+    let (_, set) = fresh(request).await?;
     Ok(Tokens {
         id_token: exposed.id.then_some(set.id_token),
         access_token: exposed.access.then_some(set.access_token),
@@ -88,7 +90,7 @@ pub(crate) async fn of_request(request: &RequestAuth) -> Result<Tokens, AuthErro
 
 /// The signed-in user's claims from the provider's userinfo endpoint, fetched now with the
 /// session's access token (refreshed first when needed): what the provider says of them
-/// today, not at sign-in. Needs the tokens kept (`expose_tokens`).
+/// today, not at sign-in. Needs the tokens kept (`expose_tokens` or `logout_at_provider`).
 pub async fn userinfo() -> Result<crate::Claims, AuthError> {
     let request = crate::context::server::current().ok_or(AuthError::NotConfigured)?;
     let (found, set) = fresh(&request).await?;
@@ -115,16 +117,23 @@ async fn fresh(request: &RequestAuth) -> Result<(crate::session::Found, TokenSet
     if !provider.is_some_and(|provider| provider.config().keeps_tokens()) {
         return Err(not_kept());
     }
-    let set = request
-        .auth
-        .sessions()
-        .fresh_tokens(request.auth.codec(), &found, |current| async move {
-            match provider {
-                Some(provider) => provider.refresh(&current).await,
-                None => Err(crate::oidc::RefreshError::NoRefreshToken),
-            }
-        })
-        .await?;
+    // On a task of its own: a visitor who leaves mid-refresh must not cancel it between the
+    // provider rotating the refresh token and the store keeping the new one.
+    let auth = request.auth.clone();
+    let session = found.clone();
+    let set = tokio::spawn(async move {
+        let provider = auth.provider_named(session.user.provider());
+        auth.sessions()
+            .fresh_tokens(auth.codec(), &session, |current| async move {
+                match provider {
+                    Some(provider) => provider.refresh(&current).await,
+                    None => Err(crate::oidc::RefreshError::NoRefreshToken),
+                }
+            })
+            .await
+    })
+    .await
+    .map_err(|_| AuthError::Internal)??;
     Ok((found, set))
 }
 

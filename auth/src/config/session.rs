@@ -8,6 +8,8 @@ use crate::config::ConfigError;
 
 /// Streamlit's sign-in lasts 30 days; so does ours unless `session_lifetime` says otherwise.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Browsers keep a cookie at most 400 days (RFC 6265bis), so no session can last longer.
+pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(400 * 24 * 3600);
 /// How long a request waits for the session store before treating the visitor as signed out.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The keys of this table, also settable as `AUTH_SESSION_STORE`, ….
@@ -83,14 +85,14 @@ impl Reader {
     pub(super) fn sessions(&self, auth: &Table) -> Result<SessionConfig, ConfigError> {
         let defaults = SessionConfig::default();
         let lifetime = self
-            .duration(auth, "session_lifetime")?
+            .seconds(auth, "session_lifetime")?
             .unwrap_or(defaults.lifetime);
-        let idle_timeout = self.duration(auth, "session_idle_timeout")?;
+        let idle_timeout = self.seconds(auth, "session_idle_timeout")?;
         let store_timeout = self
             .duration(auth, "session_store_timeout")?
             .unwrap_or(defaults.store_timeout);
         let refresh_margin = self
-            .duration(auth, "token_refresh_margin")?
+            .seconds(auth, "token_refresh_margin")?
             .unwrap_or(defaults.refresh_margin);
         Ok(SessionConfig {
             store: self.store(auth)?,
@@ -137,6 +139,22 @@ impl Reader {
             key,
             "must be \"cookie\", \"sqlite:PATH\" or \"redis://HOST:PORT/DB\" (rediss:// for TLS)",
         ))
+    }
+
+    /// A [`Reader::duration`] counted in whole seconds: at least one, at most
+    /// [`MAX_SESSION_LIFETIME`] (browsers keep no cookie longer).
+    fn seconds(&self, auth: &Table, name: &str) -> Result<Option<Duration>, ConfigError> {
+        match self.duration(auth, name)? {
+            Some(duration) if duration < Duration::from_secs(1) => Err(self.error(
+                format!("auth.{name}"),
+                "must be at least one second (\"1s\")",
+            )),
+            Some(duration) if duration > MAX_SESSION_LIFETIME => Err(self.error(
+                format!("auth.{name}"),
+                "must be at most 400 days (\"400d\"): browsers keep no cookie longer",
+            )),
+            other => Ok(other),
+        }
     }
 
     /// Seconds as a number, or a string such as "500ms", "90s", "15m", "12h", "30d".
@@ -300,5 +318,23 @@ mod tests {
         let error = read("client_id = \"a\"\nexpose_tokens = \"id\"\nsession_store = \"cookie\"\n")
             .expect_err("refused");
         assert_eq!(error.key, "auth.session_store");
+    }
+
+    #[test]
+    fn lifetimes_are_whole_seconds_within_what_browsers_keep() {
+        for (keys, key) in [
+            ("session_lifetime = \"500ms\"", "auth.session_lifetime"),
+            ("session_lifetime = \"4000000d\"", "auth.session_lifetime"),
+            (
+                "session_idle_timeout = \"999ms\"",
+                "auth.session_idle_timeout",
+            ),
+        ] {
+            assert_eq!(read(keys).expect_err(keys).key, key);
+        }
+        let ok = read("session_lifetime = \"400d\"\nsession_store_timeout = \"250ms\"\n")
+            .expect("valid");
+        assert_eq!(ok.lifetime, MAX_SESSION_LIFETIME);
+        assert_eq!(ok.store_timeout, Duration::from_millis(250));
     }
 }

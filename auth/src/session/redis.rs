@@ -107,6 +107,25 @@ impl RedisStore {
         .await
     }
 
+    /// Replaces the record under `key` only if it is still there (`SET … XX`): a session
+    /// ended meanwhile stays ended. `false` when it was gone.
+    pub async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
+        let text = serde_json::to_string(record).map_err(failed)?;
+        bounded(self.timeout, async {
+            let replaced: Option<String> = redis::cmd("SET")
+                .arg(session_key(key))
+                .arg(text)
+                .arg("XX")
+                .arg("EXAT")
+                .arg(record.until)
+                .query_async(&mut self.connection().await?)
+                .await
+                .map_err(failed)?;
+            Ok(replaced.is_some())
+        })
+        .await
+    }
+
     pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
         bounded(self.timeout, async {
             let mut connection = self.connection().await?;
@@ -134,13 +153,13 @@ impl RedisStore {
             let mut connection = self.connection().await?;
             let owner = group_key(group, id);
             let keys: Vec<String> = connection.smembers(&owner).await.map_err(failed)?;
+            if keys.is_empty() {
+                return Ok(0);
+            }
             let doomed: Vec<String> = keys.iter().map(|key| session_key(key)).collect();
-            let ended: u64 = if doomed.is_empty() {
-                0
-            } else {
-                connection.del(&doomed).await.map_err(failed)?
-            };
-            let _: () = connection.del(&owner).await.map_err(failed)?;
+            let ended: u64 = connection.del(&doomed).await.map_err(failed)?;
+            // Only the members read: a session saved meanwhile stays in the group.
+            let _: () = connection.srem(&owner, &keys).await.map_err(failed)?;
             Ok(ended)
         })
         .await
@@ -148,12 +167,17 @@ impl RedisStore {
 }
 
 impl RedisStore {
-    pub async fn try_lock(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+    pub async fn try_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         bounded(self.timeout, async {
             let taken: Option<String> = redis::cmd("SET")
                 .arg(format!("{PREFIX}lock:{name}"))
-                .arg(1)
+                .arg(holder)
                 .arg("NX")
                 .arg("PX")
                 .arg(ttl_ms)
@@ -165,12 +189,15 @@ impl RedisStore {
         .await
     }
 
-    pub async fn unlock(&self, name: &str) -> Result<(), StoreError> {
+    pub async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         bounded(self.timeout, async {
-            let _: () = self
-                .connection()
-                .await?
-                .del(format!("{PREFIX}lock:{name}"))
+            // Only the holder's own lock: one that expired and was taken since is another's.
+            let _: i64 = redis::cmd("EVAL")
+                .arg(UNLOCK_SCRIPT)
+                .arg(1)
+                .arg(format!("{PREFIX}lock:{name}"))
+                .arg(holder)
+                .query_async(&mut self.connection().await?)
                 .await
                 .map_err(failed)?;
             Ok(())
@@ -178,6 +205,9 @@ impl RedisStore {
         .await
     }
 }
+
+/// Deletes KEYS[1] if it holds ARGV[1].
+const UNLOCK_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
 fn session_key(key: &str) -> String {
     format!("{PREFIX}session:{key}")

@@ -2,7 +2,7 @@
 //! blocking threads; ended sessions are swept at start-up and then every few minutes.
 use std::{
     path::Path,
-    sync::{Arc, Mutex, PoisonError},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -25,6 +25,7 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS auth_sessions_until ON auth_sessions (until);
     CREATE TABLE IF NOT EXISTS auth_locks (
         name TEXT PRIMARY KEY NOT NULL,
+        holder TEXT NOT NULL DEFAULT '',
         until_ms INTEGER NOT NULL
     );
 ";
@@ -39,7 +40,9 @@ const PROVIDER_SESSION_INDEX: &str = "
 
 /// A SQLite file of sessions; several server processes on one machine may share it.
 pub struct SqliteStore {
-    db: Arc<Mutex<Db>>,
+    /// An async lock, taken before going to a blocking thread: with a hung disk, requests
+    /// wait here (bounded by the timeout) instead of each parking a blocking thread.
+    db: Arc<tokio::sync::Mutex<Db>>,
     timeout: Duration,
 }
 
@@ -56,6 +59,16 @@ impl SqliteStore {
             .busy_timeout(timeout)
             .and_then(|()| connection.execute_batch(SCHEMA))
             .map_err(|error| error.to_string())?;
+        // Locks are short-lived: a table from before they had holders is simply made anew.
+        if connection
+            .prepare("SELECT holder FROM auth_locks LIMIT 0")
+            .is_err()
+        {
+            connection
+                .execute_batch("DROP TABLE auth_locks;")
+                .and_then(|()| connection.execute_batch(SCHEMA))
+                .map_err(|error| error.to_string())?;
+        }
         let has_column = connection
             .prepare("SELECT provider_session FROM auth_sessions LIMIT 0")
             .is_ok();
@@ -73,7 +86,7 @@ impl SqliteStore {
         };
         db.sweep().map_err(|error| error.to_string())?;
         Ok(Self {
-            db: Arc::new(Mutex::new(db)),
+            db: Arc::new(tokio::sync::Mutex::new(db)),
             timeout,
         })
     }
@@ -120,6 +133,22 @@ impl SqliteStore {
         .await
     }
 
+    /// Replaces the record under `key` only if it is still there; `false` when it was gone.
+    pub async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        let record = record.clone();
+        let text = serde_json::to_string(&record).map_err(|e| StoreError::Failed(e.to_string()))?;
+        self.run(move |db| {
+            db.connection
+                .execute(
+                    "UPDATE auth_sessions SET until = ?2, record = ?3 WHERE key = ?1",
+                    params![key, record.until, text],
+                )
+                .map(|updated| updated == 1)
+        })
+        .await
+    }
+
     pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
         self.run(move |db| {
@@ -140,8 +169,13 @@ impl SqliteStore {
             .await
     }
 
-    pub async fn try_lock(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let name = name.to_owned();
+    pub async fn try_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         self.run(move |db| {
             let now_ms = now_ms();
@@ -151,19 +185,22 @@ impl SqliteStore {
             )?;
             db.connection
                 .execute(
-                    "INSERT OR IGNORE INTO auth_locks (name, until_ms) VALUES (?1, ?2)",
-                    params![name, now_ms.saturating_add(ttl_ms)],
+                    "INSERT OR IGNORE INTO auth_locks (name, holder, until_ms) VALUES (?1, ?2, ?3)",
+                    params![name, holder, now_ms.saturating_add(ttl_ms)],
                 )
                 .map(|inserted| inserted == 1)
         })
         .await
     }
 
-    pub async fn unlock(&self, name: &str) -> Result<(), StoreError> {
-        let name = name.to_owned();
+    pub async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
         self.run(move |db| {
             db.connection
-                .execute("DELETE FROM auth_locks WHERE name = ?1", [name])
+                .execute(
+                    "DELETE FROM auth_locks WHERE name = ?1 AND holder = ?2",
+                    [name, holder],
+                )
                 .map(drop)
         })
         .await
@@ -176,13 +213,11 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let db = Arc::clone(&self.db);
         bounded(self.timeout, async move {
-            tokio::task::spawn_blocking(move || {
-                let mut db = db.lock().unwrap_or_else(PoisonError::into_inner);
-                work(&mut db)
-            })
-            .await
-            .map_err(|error| StoreError::Failed(error.to_string()))?
-            .map_err(|error| StoreError::Failed(error.to_string()))
+            let mut db = db.lock_owned().await;
+            tokio::task::spawn_blocking(move || work(&mut db))
+                .await
+                .map_err(|error| StoreError::Failed(error.to_string()))?
+                .map_err(|error| StoreError::Failed(error.to_string()))
         })
         .await
     }

@@ -95,6 +95,15 @@ impl Store {
         }
     }
 
+    /// Replaces the record under `key` only if the session still exists, so that one ended
+    /// meanwhile (logout, back-channel) is not brought back; `false` when it was gone.
+    pub async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.update(key, record).await,
+            Self::Redis(store) => store.update(key, record).await,
+        }
+    }
+
     /// Ends the session under `key` (nothing if there is none).
     pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
         match self {
@@ -116,20 +125,26 @@ impl Store {
         }
     }
 
-    /// Takes the lock `name` for `ttl` unless someone holds it: `true` if taken. Locks are
-    /// shared by every server on the store (a token refresh once, a logout token once).
-    pub async fn try_lock(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+    /// Takes the lock `name` for `holder` (a random value of the caller's) for `ttl`, unless
+    /// someone holds it: `true` if taken. Locks are shared by every server on the store (a
+    /// token refresh once, a logout token once).
+    pub async fn try_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         match self {
-            Self::Sqlite(store) => store.try_lock(name, ttl).await,
-            Self::Redis(store) => store.try_lock(name, ttl).await,
+            Self::Sqlite(store) => store.try_lock(name, holder, ttl).await,
+            Self::Redis(store) => store.try_lock(name, holder, ttl).await,
         }
     }
 
-    /// Gives the lock `name` back before its time.
-    pub async fn unlock(&self, name: &str) -> Result<(), StoreError> {
+    /// Gives the lock `name` back before its time, if `holder` still holds it.
+    pub async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(store) => store.unlock(name).await,
-            Self::Redis(store) => store.unlock(name).await,
+            Self::Sqlite(store) => store.unlock(name, holder).await,
+            Self::Redis(store) => store.unlock(name, holder).await,
         }
     }
 }

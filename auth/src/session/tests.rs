@@ -128,8 +128,10 @@ fn app(auth: &Auth) -> Router {
                      Extension(visitor): Extension<Visitor>,
                      cookies: Cookies| async move {
                         let found = found(&auth, &cookies, &visitor).await;
-                        auth.sessions().end(auth.codec(), &cookies, &found).await;
-                        "ended"
+                        match auth.sessions().end(auth.codec(), &cookies, &found).await {
+                            Ok(()) => "ended".to_owned(),
+                            Err(error) => format!("refused: {}", error.code()),
+                        }
                     },
                 ),
             )
@@ -193,6 +195,18 @@ async fn with_a_store_the_cookie_holds_no_claims() {
     let stored = std::fs::read(&file.0).expect("the file");
     let text = String::from_utf8_lossy(&stored);
     assert!(!text.contains("Alice") && !text.contains("alice"), "{text}");
+}
+
+#[tokio::test]
+async fn signing_in_again_ends_the_session_the_browser_had() {
+    let file = TempFile::new("again");
+    let auth = auth_with(&file.store_key());
+    let mut browser = Browser::default();
+    browser.get(&auth, "/begin").await;
+    let mut copy = browser.clone();
+    browser.get(&auth, "/begin").await;
+    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+    assert_eq!(copy.get(&auth, "/who").await, "nobody");
 }
 
 #[tokio::test]
@@ -347,6 +361,30 @@ async fn store_suite(store: &Store) -> String {
     store.remove(&a).await.expect("remove");
     assert_eq!(store.load(&a, now).await.expect("load"), None);
     store.remove(&a).await.expect("removing twice is no error");
+    // An update (a touch, a refresh) never brings an ended session back.
+    assert!(
+        !store
+            .update(&a, &record(&alice, later))
+            .await
+            .expect("update")
+    );
+    assert_eq!(store.load(&a, now).await.expect("load"), None);
+    assert!(
+        store
+            .update(&c, &record(&bob, later))
+            .await
+            .expect("update")
+    );
+
+    // A lock is its holder's: another can neither take it nor give it back.
+    let lock = format!("lock{run}");
+    let ttl = Duration::from_secs(30);
+    assert!(store.try_lock(&lock, "one", ttl).await.expect("lock"));
+    assert!(!store.try_lock(&lock, "two", ttl).await.expect("lock"));
+    store.unlock(&lock, "two").await.expect("unlock");
+    assert!(!store.try_lock(&lock, "two", ttl).await.expect("lock"));
+    store.unlock(&lock, "one").await.expect("unlock");
+    assert!(store.try_lock(&lock, "two", ttl).await.expect("lock"));
 
     assert_eq!(store.remove_owner(&alice).await.expect("remove_owner"), 1);
     assert_eq!(store.load(&b, now).await.expect("load"), None);
@@ -416,6 +454,13 @@ async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
         started.elapsed()
     );
     assert!(browser.identity.is_some(), "the cookie is kept");
+    // A logout then cannot end the session: it says so and keeps the cookie, to try again.
+    let mut leaving = browser.clone();
+    assert_eq!(
+        leaving.get(&auth, "/end").await,
+        "refused: store_unavailable"
+    );
+    assert!(leaving.identity.is_some(), "the cookie is kept");
     redis.signal("CONT");
     assert_eq!(browser.get(&auth, "/who").await, "Alice");
 
