@@ -91,10 +91,15 @@ async fn with_redis_a_logout_token_for_a_sid_ends_that_session_only_and_only_onc
     let Some(redis) = RedisServer::start() else {
         return;
     };
+    sid_logout_ends_one_session(&redis_key(&redis)).await;
+}
+
+/// The `session_store` line for `redis`.
+fn redis_key(redis: &RedisServer) -> String {
     let StoreConfig::Redis(url) = redis.config() else {
         unreachable!("a Redis store")
     };
-    sid_logout_ends_one_session(&format!("session_store = \"{}\"\n", url.expose())).await;
+    format!("session_store = \"{}\"\n", url.expose())
 }
 
 async fn sid_logout_ends_one_session(store: &str) {
@@ -175,7 +180,19 @@ async fn in_cookie_mode_a_logout_token_cannot_end_anything_and_says_400() {
 #[tokio::test]
 async fn logout_at_the_provider_sends_the_browser_there_with_a_hint_and_checks_its_return() {
     let db = Db::new();
-    let h = Harness::start_with(&format!("{}logout_at_provider = true\n", db.key())).await;
+    logout_at_the_provider(&db.key()).await;
+}
+
+#[tokio::test]
+async fn with_redis_logout_at_the_provider_sends_the_browser_there_and_revokes() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    logout_at_the_provider(&redis_key(&redis)).await;
+}
+
+async fn logout_at_the_provider(store: &str) {
+    let h = Harness::start_with(&format!("{store}logout_at_provider = true\n")).await;
     let issuer = h.idp.issuer().to_owned();
     h.idp.advertise(
         "end_session_endpoint",
