@@ -231,10 +231,8 @@ impl CookieCodec {
         let opened = self
             .open_identity_as::<User>(cookie, now)
             .filter(|opened| opened.content.is_logged_in())?;
-        let reissue = (!opened.with_current_key).then(|| {
-            let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).unwrap_or(now);
-            self.seal_identity(&opened.content, now, expires_at, opened.seen_at)
-        });
+        let reissue =
+            (!opened.with_current_key).then(|| self.reseal_identity(&opened, now, opened.seen_at));
         Some((opened.content, reissue))
     }
 
@@ -249,6 +247,18 @@ impl CookieCodec {
             return None;
         }
         self.open::<T>(cookie, now)
+    }
+
+    /// The identity cookie `opened` came from, sealed anew with the current key: the same
+    /// content and expiry, last seen at `seen_at`.
+    pub(crate) fn reseal_identity<T: Serialize>(
+        &self,
+        opened: &Opened<T>,
+        now: OffsetDateTime,
+        seen_at: Option<i64>,
+    ) -> Cookie<'static> {
+        let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).unwrap_or(now);
+        self.seal_identity(&opened.content, now, expires_at, seen_at)
     }
 
     /// The identity cookie holding `content`, void after `expires_at`.

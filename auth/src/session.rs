@@ -129,11 +129,6 @@ impl Sessions {
         self.store.as_ref()
     }
 
-    /// Whether sessions live in a store the server can end them in.
-    pub fn has_store(&self) -> bool {
-        self.store.is_some()
-    }
-
     /// Who the request's identity cookie names. A cookie that does not open, or names a
     /// session that ended, is removed; a store that does not answer leaves the cookie be
     /// (the visitor is signed out for this request only).
@@ -181,9 +176,8 @@ impl Sessions {
         }
         let touch = self.idle.is_some() && (opened.seen_at.is_none() || self.due(seen_at, now_s));
         if touch || !opened.with_current_key {
-            let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).ok()?;
             let seen = self.idle.map(|_| if touch { now_s } else { seen_at });
-            cookies.add(codec.seal_identity(&opened.content, now, expires_at, seen));
+            cookies.add(codec.reseal_identity(&opened, now, seen));
         }
         Some(Found {
             user: opened.content,
@@ -221,8 +215,7 @@ impl Sessions {
             return None;
         }
         if !opened.with_current_key {
-            let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).ok()?;
-            cookies.add(codec.seal_identity(&opened.content, now, expires_at, None));
+            cookies.add(codec.reseal_identity(&opened, now, None));
         }
         if self.idle.is_some() && self.due(record.seen_at, now_s) {
             record.seen_at = now_s;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use support::{
     CLIENT_ID, CLIENT_SECRET, Harness, SUBJECT, TestClock,
-    jwt::{Jwt, with_payload},
+    jwt::{Jwt, with, with_payload, without},
     keys::{EC_A, HmacKey, RSA_A, RSA_B, RSA_FORGER},
     now,
     provider::Endpoint,
@@ -38,19 +38,6 @@ fn claims(h: &Harness) -> Value {
         "sid": SID,
         "events": { EVENT: {} },
     })
-}
-
-fn without(mut claims: Value, name: &str) -> Value {
-    claims
-        .as_object_mut()
-        .expect("claims are an object")
-        .remove(name);
-    claims
-}
-
-fn with(mut claims: Value, name: &str, value: Value) -> Value {
-    claims[name] = value;
-    claims
 }
 
 /// `token` was refused with an error that `expected` accepts; neither the error's text nor

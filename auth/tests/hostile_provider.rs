@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use support::{
     CLIENT_ID, CLIENT_SECRET, Harness, REDIRECT_URI, SUBJECT, TestClock,
-    jwt::{Jwt, with_payload},
+    jwt::{Jwt, with, with_payload, without},
     keys::{EC_A, EC_FORGER, HmacKey, RSA_A, RSA_A_ROTATED, RSA_B, RSA_FORGER},
     provider::Endpoint,
 };
@@ -21,19 +21,6 @@ use support::{
 const SECURITY_CHECKS: &str = "failed our security checks";
 /// What the visitor reads when the token endpoint did not give a usable answer.
 const NOT_COMPLETED: &str = "did not complete the sign-in";
-
-fn without(mut claims: Value, name: &str) -> Value {
-    claims
-        .as_object_mut()
-        .expect("claims are an object")
-        .remove(name);
-    claims
-}
-
-fn with(mut claims: Value, name: &str, value: Value) -> Value {
-    claims[name] = value;
-    claims
-}
 
 // --- code flow happy path, RS256 -------------------------------------------------------------
 

@@ -75,3 +75,18 @@ pub fn with_payload(token: &str, claims: &Value) -> String {
     let claims = serde_json::to_vec(claims).expect("JSON");
     format!("{header}.{}.{signature}", b64(claims))
 }
+
+/// `claims` without the claim `name`.
+pub fn without(mut claims: Value, name: &str) -> Value {
+    claims
+        .as_object_mut()
+        .expect("claims are an object")
+        .remove(name);
+    claims
+}
+
+/// `claims` with the claim `name` set to `value`.
+pub fn with(mut claims: Value, name: &str, value: Value) -> Value {
+    claims[name] = value;
+    claims
+}
