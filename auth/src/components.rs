@@ -1,7 +1,10 @@
-//! `<LoginButton/>` and `<LogoutButton/>`: forms that post the server functions, so they work
-//! before hydration and with JavaScript off; once hydrated they post without a page load.
-use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_query_map};
+//! `<LoginButton/>` and `<LogoutButton/>`: plain forms that post the sign-in server functions.
+//! The server answers each post with a redirect (to the provider, or to the next page), so
+//! the buttons work the same before hydration, after it and with JavaScript off, and the
+//! browser bundle carries no server-function client, form encoding or JSON parser for them.
+//! A post that fails comes back to its page with `?auth_error=CODE` (and `&auth_form=NAME`
+//! for the sign-out forms), which the button that sent it shows.
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{AuthError, Login, Logout, LogoutEverywhere, context::DevProvider};
 
@@ -14,76 +17,27 @@ pub fn LoginButton(
     /// The button's text.
     #[prop(into, default = "Log in".into())]
     label: String,
-    /// Where to come back to; the current page when absent.
+    /// Where to come back to; the page the button is on when absent (the server reads it
+    /// from the post's `Referer`, which is right after client-side navigation too).
     #[prop(optional, into)]
     next: Option<String>,
 ) -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    Effect::new(move || {
-        if let Some(Ok(url)) = login.value().get() {
-            let _ = crate::server_fns::go_to(&url);
-        }
-    });
-    let location = use_location();
-    // A login posted without JavaScript that failed comes back with `?auth_error=CODE`.
-    let query = use_query_map();
-    let redirected_error = move || {
-        query
-            .read()
-            .get("auth_error")
-            .and_then(|code| AuthError::from_code(&code))
-    };
-    let next = move || {
-        next.clone().unwrap_or_else(|| {
-            let search = location.search.get();
-            let search = search.trim_start_matches('?');
-            if search.is_empty() {
-                location.pathname.get()
-            } else {
-                format!("{}?{search}", location.pathname.get())
-            }
-        })
-    };
     view! {
-        <ActionForm action=login attr:class="auth-login">
-            {provider.map(|provider| view! { <input type="hidden" name="provider" value=provider /> })}
-            <input type="hidden" name="next" value=next />
-            <button type="submit" disabled=move || login.pending().get()>
-                {label}
-            </button>
-        </ActionForm>
-        {action_error(move || {
-            login.value().get().map(|result| result.map(drop)).or_else(|| redirected_error().map(Err))
-        })}
+        <form method="post" action=Login::PATH class="auth-login">
+            // Empty means the unnamed provider and this page: the server reads both that way.
+            <input type="hidden" name="provider" value=provider.unwrap_or_default() />
+            <input type="hidden" name="next" value=next.unwrap_or_default() />
+            <button type="submit">{label}</button>
+        </form>
+        {returned_error(None)}
     }
 }
 
-/// A form that posts `$action` (a sign-out server function) and then loads the page it names:
-/// home, or the provider's logout page.
-macro_rules! sign_out_form {
-    ($action:expr, $label:expr, $class:literal) => {{
-        let action = $action;
-        // A client-side navigation would keep this page's user in memory; a real load starts
-        // a new, signed-out session, as Streamlit's logout does.
-        Effect::new(move || {
-            if let Some(Ok(next)) = action.value().get() {
-                let _ = window().location().assign(&next);
-            }
-        });
-        view! {
-            <ActionForm action=action attr:class=$class>
-                <button type="submit" disabled=move || action.pending().get()>
-                    {$label}
-                </button>
-            </ActionForm>
-            {action_error(move || action.value().get().map(|result| result.map(drop)))}
-        }
-    }};
-}
-
 /// "Log out": deletes the identity cookie (and with a session store ends the session on the
-/// server), then loads the home page afresh. `everywhere` ends every session of the account,
-/// in every browser ([`crate::logout_everywhere`]; needs a session store).
+/// server); the server then sends the browser to the home page, a fresh, signed-out page load
+/// as after Streamlit's logout (or with `logout_at_provider` to the provider's logout page).
+/// `everywhere` ends every session of the account, in every browser
+/// ([`crate::logout_everywhere`]; needs a session store).
 #[component]
 pub fn LogoutButton(
     /// The button's text; "Log out" (or "Log out everywhere") when absent.
@@ -93,33 +47,64 @@ pub fn LogoutButton(
     #[prop(optional)]
     everywhere: bool,
 ) -> impl IntoView {
-    if everywhere {
-        let label = label.unwrap_or_else(|| "Log out everywhere".into());
-        sign_out_form!(
-            ServerAction::<LogoutEverywhere>::new(),
-            label,
-            "auth-logout-everywhere"
+    let (path, form, class, default_label) = if everywhere {
+        (
+            LogoutEverywhere::PATH,
+            LOGOUT_EVERYWHERE_FORM,
+            "auth-logout-everywhere",
+            "Log out everywhere",
         )
-        .into_any()
     } else {
-        let label = label.unwrap_or_else(|| "Log out".into());
-        sign_out_form!(ServerAction::<Logout>::new(), label, "auth-logout").into_any()
+        (Logout::PATH, LOGOUT_FORM, "auth-logout", "Log out")
+    };
+    let label = label.unwrap_or_else(|| default_label.into());
+    view! {
+        <form method="post" action=path class=class>
+            <button type="submit">{label}</button>
+        </form>
+        {returned_error(Some(form))}
     }
 }
 
-/// The server function's refusal, if any, where the visitor can read it.
-fn action_error(
-    result: impl Fn() -> Option<Result<(), AuthError>> + Send + Sync + 'static,
-) -> impl IntoView {
-    move || {
-        result().and_then(Result::err).map(|error| {
-            view! {
-                <p class="auth-error" role="alert">
-                    {error.to_string()}
-                </p>
-            }
-        })
+/// The `auth_form` a sign-out post that failed comes back with (a login's has none).
+pub(crate) const LOGOUT_FORM: &str = "logout";
+pub(crate) const LOGOUT_EVERYWHERE_FORM: &str = "logout_everywhere";
+
+/// The refusal this button's form came back with, if any, where the visitor can read it.
+/// Only known codes are shown, each with its fixed text, so a link cannot put words here.
+/// Read once: only a page load brings one.
+fn returned_error(form: Option<&str>) -> Option<impl IntoView + use<>> {
+    let query = this_page_query()?;
+    let (mut code, mut sent_by) = (None, None);
+    for pair in query.trim_start_matches('?').split('&') {
+        match pair.split_once('=') {
+            Some(("auth_error", value)) => code = Some(value),
+            Some(("auth_form", value)) => sent_by = Some(value),
+            _ => {}
+        }
     }
+    if sent_by != form {
+        return None;
+    }
+    let error = AuthError::from_code(code?)?;
+    Some(view! {
+        <p class="auth-error" role="alert">
+            {error.to_string()}
+        </p>
+    })
+}
+
+/// The query of the page being rendered (without leptos_router, so the buttons work in apps
+/// without one).
+fn this_page_query() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    let query = use_context::<http::request::Parts>()?
+        .uri
+        .query()
+        .map(str::to_owned);
+    #[cfg(not(feature = "ssr"))]
+    let query = window().location().search().ok();
+    query
 }
 
 /// A warning across the page while sign-in goes through the development provider, where

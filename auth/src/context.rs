@@ -11,6 +11,29 @@ struct PageAuth {
     dev_provider: bool,
 }
 
+// The browser's own JSON parser reads it (page_json.rs); the server writes it with serde_json.
+impl std::fmt::Display for PageAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(&json)
+    }
+}
+
+impl std::str::FromStr for PageAuth {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+        let page = page_json::parse(text);
+        #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+        let page = serde_json::from_str(text).ok();
+        page.ok_or("not the page's sign-in data")
+    }
+}
+
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+mod page_json;
+
 /// Whether sign-in goes through the embedded development provider.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DevProvider(pub bool);
@@ -21,7 +44,7 @@ pub struct DevProvider(pub bool);
 /// written into the page, and the browser reads it back while hydrating instead of asking
 /// again. A tab keeps this user until it loads a page again, as a Streamlit session does.
 pub fn provide_user() {
-    let page = SharedValue::new(this_request).into_inner();
+    let page = SharedValue::new_str(this_request).into_inner();
     provide_context(page.user);
     provide_context(DevProvider(page.dev_provider));
 }

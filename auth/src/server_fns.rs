@@ -7,8 +7,9 @@ use crate::AuthError;
 /// `provider` picks an `[auth.NAME]` table (`None`: the unnamed one); `next` is the path to
 /// come back to (default: the page the request came from).
 ///
-/// A plain form post (JavaScript off) is redirected there by the server; `<LoginButton/>`
-/// navigates there itself, and code does it in one call with [`sign_in`].
+/// A plain form post (what `<LoginButton/>` sends) is redirected there by the server, and
+/// one that fails back to its page with `?auth_error=CODE`; code does it all in one call
+/// with [`sign_in`].
 ///
 /// Before it runs, the request must have come from one of this site's pages (see
 /// `middleware`), so another site cannot start a login in the visitor's name.
@@ -33,13 +34,8 @@ pub async fn login(
             Ok(url.into())
         }
         Err(error) => {
-            // Without JavaScript nothing shows the error: back to the page, which says it.
             if is_plain_form_post() {
-                let separator = if return_to.contains('?') { '&' } else { '?' };
-                leptos_axum::redirect(&format!(
-                    "{return_to}{separator}auth_error={}",
-                    error.code()
-                ));
+                leptos_axum::redirect(&back_with_error(&return_to, &error, None));
             }
             Err(error)
         }
@@ -56,7 +52,7 @@ pub async fn sign_in(provider: Option<String>, next: Option<String>) -> Result<(
 
 /// A full page load of `url`: the router would take a same-origin provider (the development
 /// one) for one of the app's own pages.
-pub(crate) fn go_to(url: &str) -> Result<(), AuthError> {
+fn go_to(url: &str) -> Result<(), AuthError> {
     #[cfg(feature = "ssr")]
     leptos_axum::redirect(url);
     #[cfg(not(feature = "ssr"))]
@@ -69,8 +65,9 @@ pub(crate) fn go_to(url: &str) -> Result<(), AuthError> {
 /// Forgets the visitor: deletes the identity cookie and, with a session store, ends the
 /// session on the server, so a copy of the cookie signs nobody in either; revokes the refresh
 /// token at the provider when there is one. Returns where the browser goes next: home, or
-/// with `logout_at_provider` the provider's logout page. A plain form post is redirected
-/// there; `<LogoutButton/>` loads it itself, so the next page starts signed out.
+/// with `logout_at_provider` the provider's logout page. A plain form post (what
+/// `<LogoutButton/>` sends) is redirected there, so the next page load starts signed out, and
+/// one that fails back to its page with `?auth_error=CODE&auth_form=logout`.
 #[server(prefix = "/api/auth", endpoint = "logout")]
 pub async fn logout() -> Result<String, AuthError> {
     sign_out(false).await
@@ -88,14 +85,47 @@ pub async fn logout_everywhere() -> Result<String, AuthError> {
 async fn sign_out(everywhere: bool) -> Result<String, AuthError> {
     let request = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
     let found = request.found().await;
-    let next = request
+    let result = request
         .auth
         .log_out(&request.cookies, &found, everywhere)
-        .await?;
+        .await;
     if is_plain_form_post() {
-        leptos_axum::redirect(&next);
+        match &result {
+            Ok(next) => leptos_axum::redirect(next),
+            Err(error) => {
+                let form = if everywhere {
+                    crate::components::LOGOUT_EVERYWHERE_FORM
+                } else {
+                    crate::components::LOGOUT_FORM
+                };
+                let back = request.auth.return_path(None, referer().as_deref());
+                leptos_axum::redirect(&back_with_error(&back, error, Some(form)));
+            }
+        }
     }
-    Ok(next)
+    result
+}
+
+/// `path` with the error's code for the button whose form failed (`form`: a sign-out form's
+/// name; `None` for login) to show: the buttons post plain forms, so the page they came from
+/// is where the visitor reads what went wrong. A previous failure's parameters are replaced.
+#[cfg(feature = "ssr")]
+fn back_with_error(path: &str, error: &AuthError, form: Option<&str>) -> String {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            name != "auth_error" && name != "auth_form"
+        })
+        .map(str::to_owned)
+        .collect();
+    pairs.push(format!("auth_error={}", error.code()));
+    if let Some(form) = form {
+        pairs.push(format!("auth_form={form}"));
+    }
+    format!("{path}?{}", pairs.join("&"))
 }
 
 #[cfg(feature = "ssr")]
@@ -109,4 +139,31 @@ fn referer() -> Option<String> {
 fn is_plain_form_post() -> bool {
     use_context::<http::request::Parts>()
         .is_some_and(|parts| crate::middleware::accepts_html(&parts.headers))
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_post_goes_back_with_its_error_once() {
+        let error = AuthError::StoreUnavailable;
+        assert_eq!(
+            back_with_error("/", &error, Some("logout")),
+            "/?auth_error=store_unavailable&auth_form=logout"
+        );
+        // The page's own query stays; an earlier failure's parameters do not pile up.
+        assert_eq!(
+            back_with_error(
+                "/reports?year=2026&auth_error=internal&auth_form=logout",
+                &AuthError::NeedsSessionStore,
+                Some("logout_everywhere")
+            ),
+            "/reports?year=2026&auth_error=needs_session_store&auth_form=logout_everywhere"
+        );
+        assert_eq!(
+            back_with_error("/a?auth_form=logout", &AuthError::CrossSite, None),
+            "/a?auth_error=cross_site"
+        );
+    }
 }

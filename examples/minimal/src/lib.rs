@@ -1,5 +1,5 @@
 //! The smallest Leptos app with sign-in: `provide_user()`, `use_user()` and the two buttons.
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_router::components::Router;
 
 /// The HTML document the server renders around the app.
@@ -32,15 +32,15 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Home() -> impl IntoView {
     let user = auth::use_user();
+    // Two branches as an `Either`: smaller in the browser than `.into_any()` on each.
     if user.is_logged_in() {
         let name = user.name().unwrap_or("there").to_owned();
-        view! {
+        Either::Left(view! {
             <p>"Hello, " {name} "!"</p>
             <auth::LogoutButton />
-        }
-        .into_any()
+        })
     } else {
-        view! { <auth::LoginButton /> }.into_any()
+        Either::Right(view! { <auth::LoginButton /> })
     }
 }
 
