@@ -2,7 +2,7 @@
 //! `<ShowWhenSignedIn>` (shows them something else), and [`is_signed_in`] with
 //! [`login_path`] for `leptos_router`'s `ProtectedRoute`. All read [`use_user()`], so the
 //! server's render and the browser's agree without a request.
-use leptos::{children::ViewFn, prelude::*};
+use leptos::{children::ViewFn, either::Either, prelude::*};
 use leptos_router::{components::Redirect, hooks::use_location};
 
 use crate::{LoginButton, local_path, use_user};
@@ -34,10 +34,10 @@ pub fn RequireUser(
     children: ChildrenFn,
 ) -> impl IntoView {
     if use_user().is_logged_in() {
-        children().into_any()
+        Either::Left(children())
     } else {
         let path = login_path_from(&login_path);
-        view! { <Redirect path /> }.into_any()
+        Either::Right(view! { <Redirect path /> })
     }
 }
 
@@ -120,13 +120,12 @@ pub fn LoginPage() -> impl IntoView {
         .unwrap_or_else(|| "/".to_owned());
     if use_user().is_logged_in() {
         let path = local_path(&next).unwrap_or("/").to_owned();
-        return view! { <Redirect path /> }.into_any();
+        return Either::Left(view! { <Redirect path /> });
     }
-    view! {
+    Either::Right(view! {
         <h1>"Sign in to continue"</h1>
         <LoginButton next />
-    }
-    .into_any()
+    })
 }
 
 /// `text` as one query value: everything but unreserved characters and `/` percent-encoded.

@@ -1,17 +1,16 @@
 use auth::{LoginButton, use_user};
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 /// Everything the provider said about the visitor, as `use_user()` holds it.
 #[component]
 pub fn ClaimsPage() -> impl IntoView {
     let user = use_user();
     if !user.is_logged_in() {
-        return view! {
+        return Either::Left(view! {
             <h1>"Your claims"</h1>
             <p>"You are not signed in, so there is nothing to show."</p>
             <LoginButton />
-        }
-        .into_any();
+        });
     }
     let rows = user
         .claims_as_text()
@@ -24,7 +23,7 @@ pub fn ClaimsPage() -> impl IntoView {
             }
         })
         .collect_view();
-    view! {
+    Either::Right(view! {
         <h1>"Your claims"</h1>
         <table id="claims">
             <tbody>{rows}</tbody>
@@ -32,6 +31,5 @@ pub fn ClaimsPage() -> impl IntoView {
         <p>
             <a href="/">"Home"</a>
         </p>
-    }
-    .into_any()
+    })
 }
