@@ -48,11 +48,14 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p auth --features ssr --test fuzz --release
 
 # One table (README, "Measured"): throughput (wrk), the identity cookie's CPU (divan), sign-in
-# timings, memory, wasm and page sizes on a release build (end2end/bench/); not in `test`.
+# timings, memory by session mode, wasm and page sizes on a release build (end2end/bench/,
+# bench/wasm-sizes.sh); not in `test`.
 bench:
 	scripts/setup.sh bench
 	$(RELEASE_BUILD)
 	mkdir -p target/bench
 	cargo bench -p auth --features ssr --bench identity > target/bench/identity.log
 	scripts/identity-median.sh target/bench/identity.log > target/bench/identity.txt
+	bench/wasm-sizes.sh
+	cargo build --release -p auth --features ssr --example mint_sessions
 	cd end2end && SERVER_PROFILE=release npx playwright test -c bench.config.ts

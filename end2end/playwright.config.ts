@@ -18,7 +18,7 @@ function freePorts(count: number): number[] {
   return execFileSync(process.execPath, ['-e', script]).toString().trim().split(',').map(Number);
 }
 const firstLoad = process.env.E2E_PORTS === undefined; // the runner, before the workers
-process.env.E2E_PORTS ??= freePorts(14).join(',');
+process.env.E2E_PORTS ??= freePorts(17).join(',');
 const [
   appPort,
   oidcPort,
@@ -34,6 +34,9 @@ const [
   cookieAPort,
   cookieBPort,
   tokensPort,
+  benchSqlitePort,
+  benchWithoutAuthPort,
+  benchStreamlitPort,
 ] = process.env.E2E_PORTS.split(',').map(Number);
 
 export const APP_PORT = appPort;
@@ -94,11 +97,22 @@ const chromium = {
   ],
 };
 
+// `make bench` (bench.config.ts) adds two release servers: one keeping sessions in SQLite, and
+// one serving the same pages without `auth.install` (BENCH_WITHOUT_AUTH=1); and Streamlit's
+// sign-in on the same provider, to measure against.
+export const BENCH_SQLITE_URL = `http://127.0.0.1:${benchSqlitePort}`;
+export const BENCH_SQLITE_SESSIONS = join(tmpdir(), `leptos-auth-bench-${benchSqlitePort}.sqlite`);
+export const BENCH_WITHOUT_AUTH_URL = `http://127.0.0.1:${benchWithoutAuthPort}`;
+export const BENCH_STREAMLIT_URL = `http://127.0.0.1:${benchStreamlitPort}`;
+if (firstLoad) {
+  for (const file of sqliteFiles(BENCH_SQLITE_SESSIONS)) rmSync(file, { force: true });
+}
+
 /** Which build of the server to test: `debug`, or `release` (`make release-e2e`, `make bench`). */
 export const RELEASE = process.env.SERVER_PROFILE === 'release';
 
 /** The configured servers' settings: end2end/secrets.e2e.toml, pointed at this run's ports. */
-function configured(origin: string, secrets = 'secrets.e2e.toml'): Record<string, string> {
+export function configured(origin: string, secrets = 'secrets.e2e.toml'): Record<string, string> {
   return {
     AUTH_SECRETS_FILE: secrets,
     AUTH_REDIRECT_URI: `${origin}/oauth2callback`,
@@ -194,7 +208,7 @@ function redis() {
 }
 
 /** A server `cargo leptos build` made (the Makefile builds it first): `bin` of target/. */
-function appServer(name: string, port: number, env: Record<string, string>, bin = 'server') {
+export function appServer(name: string, port: number, env: Record<string, string>, bin = 'server') {
   // The developer's own AUTH_* variables must not configure the test servers.
   const unset = Object.fromEntries(
     Object.keys(process.env)
@@ -219,7 +233,7 @@ function appServer(name: string, port: number, env: Record<string, string>, bin 
 }
 
 /** Every origin a login may return to (the test provider's client registration). */
-const ORIGINS = [APP_URL, PROXY_URL, STORE_BALANCER_URL, COOKIE_BALANCER_URL];
+const ORIGINS = [APP_URL, PROXY_URL, STORE_BALANCER_URL, COOKIE_BALANCER_URL, BENCH_STREAMLIT_URL];
 
 export default defineConfig({
   testDir: './tests',
@@ -242,7 +256,8 @@ export default defineConfig({
       env: {
         OIDC_PORT: String(OIDC_PORT),
         OIDC_REDIRECT_URIS: ORIGINS.map((origin) => `${origin}/oauth2callback`).join(','),
-        OIDC_POST_LOGOUT_REDIRECT_URIS: ORIGINS.map((origin) => `${origin}/`).join(','),
+        // Streamlit comes back from the provider's logout to its redirect_uri (make bench).
+        OIDC_POST_LOGOUT_REDIRECT_URIS: [...ORIGINS.map((origin) => `${origin}/`), `${BENCH_STREAMLIT_URL}/oauth2callback`].join(','),
         // The second client, leptos-tokens (tests/tokens.spec.ts).
         OIDC_TOKENS_REDIRECT_URIS: `${TOKENS_URL}/oauth2callback`,
         OIDC_TOKENS_POST_LOGOUT_REDIRECT_URIS: `${TOKENS_URL}/`,

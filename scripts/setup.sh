@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `make dev` (setup.sh dev), `make test` (setup.sh test) or `make bench`
-# (setup.sh bench: test's, and wrk) needs, skipping whatever is already there. Nothing here
-# downloads a prebuilt binary: Rust tools come from the crate registry, the browser, nginx,
-# Redis and wrk from Debian, JavaScript packages from npm.
+# (setup.sh bench: test's, wrk and Streamlit) needs, skipping whatever is already there.
+# Everything comes from a package registry, never a download of its own: Rust tools from the
+# crate registry, the browser, nginx, Redis and wrk from Debian, JavaScript packages from npm,
+# Streamlit (bench only) from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-dev}
@@ -110,4 +111,16 @@ fi
 # `make bench`: wrk, the HTTP load generator (loopback only), from Debian.
 if [ "$what" = bench ] && ! command -v wrk >/dev/null; then
   debian_install wrk "the HTTP load generator make bench runs"
+fi
+
+# `make bench` measures sign-in against Streamlit 1.67's (with its `auth` extra) on the same
+# provider: from PyPI, into a virtual environment under target/.
+streamlit_venv=target/bench/streamlit-venv
+if [ "$what" = bench ] && [ ! -x "$streamlit_venv/bin/streamlit" ]; then
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    debian_install python3-venv "Python virtual environments, for make bench's Streamlit"
+  fi
+  say "installing Streamlit 1.67 for make bench's comparison (PyPI, about a minute, once)"
+  python3 -m venv "$streamlit_venv"
+  "$streamlit_venv/bin/pip" install --quiet "streamlit[auth]==1.67.0"
 fi

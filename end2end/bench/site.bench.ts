@@ -1,24 +1,52 @@
 // `make bench`: what a visitor and the server pay, measured from outside on a release build
 // (`make release`: hashed, precompressed assets) against the test provider on loopback.
 // Prints one table and asserts nothing about speed:
-// - throughput of the home page signed out and signed in, and of a static file with and
-//   without keep-alive (wrk, loopback, WRK_SECONDS each);
+// - throughput of the home page signed out, signed in and without `auth.install` (a server of
+//   bench.config.ts's), and of a static file with and without keep-alive (wrk, loopback,
+//   WRK_SECONDS each);
 // - the identity cookie's server CPU (auth/benches/identity.rs, which `make bench` runs
 //   first into ../target/bench/identity.txt);
-// - sign-in and sign-out in headless chromium (median of BENCH_ROUNDS), memory, cookie size;
-// - the wasm over the wire raw, gzip and brotli; the bytes of a first and a repeat visit.
+// - sign-in and sign-out in headless chromium (median of BENCH_ROUNDS), the server's time for
+//   the login and the callback and what it asked the provider, memory, cookie size;
+// - the wasm over the wire raw, gzip and brotli, and what sign-in adds to an app's
+//   (bench/wasm-sizes.sh, into ../target/bench/wasm.txt); the bytes of a first and a repeat
+//   visit and the time to a hydrated page;
+// - the server's memory against the number of sessions in each session mode (sessions made
+//   by auth/examples/mint_sessions.rs, used by wrk with bench/cookies.lua).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type APIRequestContext, type BrowserContext, type Page, expect, test } from '@playwright/test';
-import { APP_PORT, APP_URL } from '../playwright.config';
+import {
+  APP_PORT,
+  APP_URL,
+  BENCH_SQLITE_SESSIONS,
+  BENCH_SQLITE_URL,
+  BENCH_STREAMLIT_URL,
+  BENCH_WITHOUT_AUTH_URL,
+  COOKIE_UPSTREAMS,
+  ISSUER,
+  REDIS_PORT,
+  STORE_UPSTREAMS,
+} from '../playwright.config';
 import { greeting, hydrated } from '../tests/helpers/app';
-import { signInAtProvider } from '../tests/helpers/idp';
+import { providerRecord } from '../tests/helpers/idp';
+import { type LoginTiming, stampMoments, timeLogin, timeLogout } from './signin-timing';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const WRK_SECONDS = Number(process.env.WRK_SECONDS ?? 5);
 const IDENTITY_RESULT = '../target/bench/identity.txt';
+const WASM_RESULT = '../target/bench/wasm.txt';
+const MINT_SESSIONS = '../target/release/examples/mint_sessions';
+/** The session counts the memory bench makes in each mode. */
+const SESSION_COUNTS = [1_000, 10_000];
+const STREAMLIT = '../target/bench/streamlit-venv/bin/streamlit';
+/** The test provider's name for `alice`. */
+const ALICE = 'Alice Example';
 
 const rows: [string, string | number][] = [];
+/** This app's medians, for the comparison with Streamlit's. */
+const ours = { login: NaN, logout: NaN };
 const row = (what: string, value: string | number) => rows.push([what, value]);
 
 const median = (values: number[]) => {
@@ -28,7 +56,7 @@ const median = (values: number[]) => {
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
 
-/** Resident memory of the configured app server, in MB (Linux). */
+/** Resident memory of the server listening on `port`, in MB (Linux). */
 function serverMemoryMb(port: number): number {
   const pids = execFileSync('sh', ['-c', `ss -ltnpH 'sport = :${port}' | grep -o 'pid=[0-9]*' | cut -d= -f2`])
     .toString()
@@ -40,11 +68,17 @@ function serverMemoryMb(port: number): number {
   return Math.round(kb / 1024);
 }
 
-/** wrk against `path` on loopback: requests per second and the 99th percentile latency. */
-function wrk(path: string, headers: string[] = []) {
+/**
+ * wrk against `path` of `base` on loopback: requests per second and the 99th percentile
+ * latency. `cookies` names a file of Cookie headers to spread the requests over.
+ */
+function wrk(path: string, headers: string[] = [], base = APP_URL, cookies?: string) {
   const args = ['-t1', '-c8', `-d${WRK_SECONDS}s`, '--latency'];
   for (const header of headers) args.push('-H', header);
-  const out = execFileSync('wrk', [...args, `${APP_URL}${path}`]).toString();
+  if (cookies) args.push('-s', 'bench/cookies.lua');
+  const out = execFileSync('wrk', [...args, `${base}${path}`], {
+    env: { ...process.env, ...(cookies ? { COOKIES: cookies } : {}) },
+  }).toString();
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p99 = /\s99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
@@ -62,7 +96,8 @@ async function assets(request: APIRequestContext) {
   };
 }
 
-/** Bytes over the network (headers included) for one visit to `/`, per path. */
+/** Bytes over the network (headers included) for one visit to `/`, per path, and the time
+ * from the navigation's start to the hydrated page (app/src/lib.rs marks <body>). */
 async function visit(context: BrowserContext, page: Page) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
@@ -76,11 +111,35 @@ async function visit(context: BrowserContext, page: Page) {
   });
   await page.goto('/');
   await hydrated(page);
+  const hydratedAt = await page.evaluate(() => (window as unknown as { benchHydratedAt: number }).benchHydratedAt);
   await cdp.detach();
-  return { total, paths };
+  return { total, paths, hydratedAt };
 }
 
+/** Records, in every page of `context`, when <body> gets `data-hydrated` (ms since the
+ * navigation started). */
+async function markHydration(context: BrowserContext) {
+  await context.addInitScript(() => {
+    new MutationObserver((_, observer) => {
+      if (document.body?.hasAttribute('data-hydrated')) {
+        (window as unknown as { benchHydratedAt: number }).benchHydratedAt = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+  });
+}
+
+/** Requests to the provider by `METHOD /path`, from its admin record. */
+async function providerRequests(): Promise<Record<string, number>> {
+  return (await providerRecord()).requests;
+}
+
+/** What the server asks the provider itself; everything else is the browser's. */
+const SERVER_TO_PROVIDER = /^(POST \/token|GET \/me|GET \/jwks|GET \/\.well-known\/)/;
+
 test.afterAll(() => {
+  // A failed test restarts the worker, and with it this list.
+  if (rows.length === 0) return;
   const width = Math.max(...rows.map(([what]) => what.length));
   const lines = rows.map(([what, value]) => `| ${what.padEnd(width)} | ${value} |`);
   console.log(`\n| ${'measure'.padEnd(width)} | value |\n| ${'-'.repeat(width)} | --- |\n${lines.join('\n')}\n`);
@@ -96,42 +155,76 @@ test('what a visitor and the server pay', async ({ browser, page, context, reque
   const wire = async (encoding: string) =>
     Number((await request.get(wasm, { headers: { 'accept-encoding': encoding } })).headers()['content-length']);
   row('release wasm: raw / gzip / brotli', `${kb(await wire('identity'))} / ${kb(await wire('gzip'))} / ${kb(await wire('br'))}`);
-
-  // A first and a repeat visit to the home page in a fresh browser (cache empty).
-  {
-    const fresh = await browser.newContext();
-    const tab = await fresh.newPage();
-    const first = await visit(fresh, tab);
-    const again = await visit(fresh, tab);
-    row('first visit to / over the wire (all requests)', kb(first.total));
-    row('repeat visit to / over the wire', `${kb(again.total)} (${again.paths.join(', ') || 'nothing'})`);
-    await fresh.close();
+  if (existsSync(WASM_RESULT)) {
+    for (const line of readFileSync(WASM_RESULT).toString().trim().split('\n')) {
+      const [what, value] = line.split('|').map((cell) => cell.trim()).filter(Boolean);
+      row(what, value);
+    }
   }
 
-  // Sign-in and sign-out in the browser.
-  const logins: number[] = [];
+  // First and repeat visits to the home page, each in a fresh browser (cache empty).
+  {
+    const firstTotals: number[] = [];
+    const hydrations: number[] = [];
+    let again = { total: 0, paths: [] as string[] };
+    for (let round = 0; round < 5; round++) {
+      const fresh = await browser.newContext();
+      await markHydration(fresh);
+      const tab = await fresh.newPage();
+      const first = await visit(fresh, tab);
+      firstTotals.push(first.total);
+      hydrations.push(first.hydratedAt);
+      again = await visit(fresh, tab);
+      await fresh.close();
+    }
+    row('first visit to / over the wire (all requests)', kb(median(firstTotals)));
+    row('first visit: navigation start to hydrated page (median of 5, ms)', Math.round(median(hydrations)));
+    row('repeat visit to / over the wire', `${kb(again.total)} (${again.paths.join(', ') || 'nothing'})`);
+  }
+
+  // Sign-in and sign-out in the browser (timed inside it: signin-timing.ts), with the
+  // server's time for its two steps (from the browser: request sent to response started, on
+  // loopback) and what it asked the provider.
+  await stampMoments(context, `Hello, ${ALICE}!`);
+  const logins: LoginTiming[] = [];
   const logouts: number[] = [];
+  const serverTimes: Record<string, number[]> = { '/api/auth/login': [], '/oauth2callback': [] };
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    const times = url.origin === APP_URL ? serverTimes[url.pathname] : undefined;
+    const timing = response.request().timing();
+    if (times && timing.responseStart > 0) times.push(timing.responseStart - timing.requestStart);
+  });
+  const providerBefore = await providerRequests();
   let cookie = '';
   for (let round = 0; round < ROUNDS; round++) {
-    await page.goto('/');
-    await hydrated(page);
-    const started = performance.now();
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await signInAtProvider(page, 'alice');
-    await expect(greeting(page)).toHaveText('Hello, Alice Example!');
-    logins.push(performance.now() - started);
-
+    logins.push(await timeLogin(page, `${APP_URL}/`, `Hello, ${ALICE}!`));
+    await expect(greeting(page)).toHaveText(`Hello, ${ALICE}!`);
     const identity = (await context.cookies()).find((c) => c.name === 'auth_user');
     cookie = identity ? `${identity.name}=${identity.value}` : '';
-
-    await hydrated(page);
-    const leaving = performance.now();
-    await page.getByRole('button', { name: 'Log out', exact: true }).click();
-    await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
-    logouts.push(performance.now() - leaving);
+    logouts.push(await timeLogout(page));
   }
-  row('click "Log in" to "Hello, NAME!" (median ms, includes the provider form)', Math.round(median(logins)));
-  row('click "Log out" to "Log in" (median ms)', Math.round(median(logouts)));
+  ours.login = median(logins.map((timing) => timing.total));
+  ours.logout = median(logouts);
+  const { login, logout } = ours;
+  row(
+    'click "Log in" to "Hello, NAME!": to the provider\'s form + its submit to the greeting (median ms)',
+    `${Math.round(login)} (${Math.round(median(logins.map((t) => t.toProvider)))} + ${Math.round(median(logins.map((t) => t.back)))})`,
+  );
+  row('click "Log out" to "Log in" (median ms)', Math.round(logout));
+  const ms = (values: number[]) => `${median(values).toFixed(2)} ms`;
+  row(
+    'server time: login server function / callback (median; the callback includes its provider calls)',
+    `${ms(serverTimes['/api/auth/login'])} / ${ms(serverTimes['/oauth2callback'])}`,
+  );
+  const providerAfter = await providerRequests();
+  const byServer = Object.entries(providerAfter)
+    .map(([request, count]) => [request, (count - (providerBefore[request] ?? 0)) / ROUNDS] as const)
+    .filter(([request, perLogin]) => perLogin > 0 && SERVER_TO_PROVIDER.test(request));
+  row(
+    'requests from the server to the provider per login',
+    byServer.map(([request, perLogin]) => `${request} ${perLogin}`).join(', ') || 'none',
+  );
   row(`server memory idle / after ${ROUNDS} logins (MB)`, `${idleMb} / ${serverMemoryMb(APP_PORT)}`);
   row('identity cookie, name + value (bytes)', cookie.length);
 
@@ -141,8 +234,13 @@ test('what a visitor and the server pay', async ({ browser, page, context, reque
   expect(await signedIn.text()).toContain('Alice Example');
   const out = wrk('/');
   const inside = wrk('/', [`Cookie: ${cookie}`]);
+  const bare = wrk('/', [], BENCH_WITHOUT_AUTH_URL);
   row(`home page signed out (wrk -t1 -c8, ${WRK_SECONDS} s)`, out.text);
   row('home page signed in', `${inside.text}; ${(inside.rps / out.rps).toFixed(2)} of signed out`);
+  row(
+    'same page on a server without auth.install',
+    `${bare.text}; signed out with auth is ${(out.rps / bare.rps).toFixed(2)} of it`,
+  );
   const alive = wrk(css);
   const closed = wrk(css, ['Connection: close']);
   row(`static file ${css.replace(/^.*\//, '')} keep-alive`, alive.text);
@@ -152,4 +250,73 @@ test('what a visitor and the server pay', async ({ browser, page, context, reque
     'identity cookie to User, server CPU (median; cargo bench -p auth --bench identity)',
     existsSync(IDENTITY_RESULT) ? readFileSync(IDENTITY_RESULT).toString().trim() : 'not run',
   );
+});
+
+test('the same sign-in on Streamlit 1.67, on the same provider and browser', async ({ browser }) => {
+  test.setTimeout(ROUNDS * 20_000 + 60_000);
+  if (!existsSync(STREAMLIT)) {
+    row('Streamlit 1.67', 'not installed (scripts/setup.sh bench installs it)');
+    return;
+  }
+  const port = Number(new URL(BENCH_STREAMLIT_URL).port);
+  const idleMb = serverMemoryMb(port);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await stampMoments(context, `Hello, ${ALICE}!`);
+  const logins: LoginTiming[] = [];
+  const logouts: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    logins.push(await timeLogin(page, `${BENCH_STREAMLIT_URL}/`, `Hello, ${ALICE}!`));
+    logouts.push(await timeLogout(page));
+  }
+  await context.close();
+  const login = median(logins.map((timing) => timing.total));
+  const logout = median(logouts);
+  row(
+    'Streamlit: click "Log in" to "Hello, NAME!", the same way (median ms)',
+    `${Math.round(login)} (${Math.round(median(logins.map((t) => t.toProvider)))} + ${Math.round(median(logins.map((t) => t.back)))}); this app is ${(login / ours.login).toFixed(1)}× faster`,
+  );
+  row(
+    'Streamlit: click "Log out" to "Log in" (median ms)',
+    `${Math.round(logout)}; this app is ${(logout / ours.logout).toFixed(1)}× faster`,
+  );
+  row(`Streamlit: server memory idle / after ${ROUNDS} logins (MB)`, `${idleMb} / ${serverMemoryMb(port)}`);
+});
+
+/** The e2e servers' cookie_secret (secrets.e2e.toml), with which sessions are sealed. */
+function cookieSecret(): string {
+  const secrets = readFileSync('secrets.e2e.toml').toString();
+  const secret = /^cookie_secret\s*=\s*"([^"]+)"/m.exec(secrets)?.[1];
+  if (!secret) throw new Error('no cookie_secret in secrets.e2e.toml');
+  return secret;
+}
+
+test('server memory against the number of sessions, by session mode', async ({ request }) => {
+  test.setTimeout(SESSION_COUNTS.length * 3 * (WRK_SECONDS + 20) * 1000 + 60_000);
+  const modes = [
+    { mode: 'cookie', url: `http://${COOKIE_UPSTREAMS[0]}`, store: 'cookie' },
+    { mode: 'SQLite', url: BENCH_SQLITE_URL, store: `sqlite:${BENCH_SQLITE_SESSIONS}` },
+    { mode: 'Redis', url: `http://${STORE_UPSTREAMS[0]}`, store: `redis://127.0.0.1:${REDIS_PORT}/0` },
+  ];
+  for (const { mode, url, store } of modes) {
+    const port = Number(new URL(url).port);
+    const memory = [serverMemoryMb(port)];
+    for (const count of SESSION_COUNTS) {
+      mkdirSync(test.info().outputDir, { recursive: true });
+      const file = join(test.info().outputDir, `cookies-${mode}-${count}.txt`);
+      const cookies = execFileSync(MINT_SESSIONS, [store, cookieSecret(), ISSUER, String(count)], {
+        maxBuffer: 64 * 1024 * 1024,
+      }).toString();
+      writeFileSync(file, cookies);
+      // A minted session signs its user in on that server, or the numbers mean nothing.
+      const first = cookies.slice(0, cookies.indexOf('\n'));
+      expect(await (await request.get(`${url}/`, { headers: { cookie: first } })).text()).toContain('Bench User 0');
+      wrk('/', [], url, file);
+      memory.push(serverMemoryMb(port));
+    }
+    row(
+      `server RSS, ${mode} mode: idle / ${SESSION_COUNTS.map(thousands).join(' / ')} sessions in use (MB)`,
+      memory.join(' / '),
+    );
+  }
 });

@@ -29,7 +29,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     assets::hash_files(&mut leptos_options);
     let addr = leptos_options.site_addr;
     let routes = generate_route_list(App);
-    let auth = auth::Auth::from_env()?;
+    // `make bench` only: the same pages without sign-in, to measure what `auth.install` costs
+    // a request. Everyone is signed out then, and every sign-in server function refuses.
+    let without_auth = std::env::var_os("BENCH_WITHOUT_AUTH").is_some_and(|value| value == "1");
+    let auth = if without_auth {
+        tracing::warn!("BENCH_WITHOUT_AUTH=1: serving the app without sign-in, for the benchmark");
+        None
+    } else {
+        Some(auth::Auth::from_env()?)
+    };
 
     let app = Router::new()
         .leptos_routes(&leptos_options, routes, {
@@ -39,7 +47,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .merge(assets::router(&leptos_options))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options);
-    let app = auth.install(app);
+    let app = match auth {
+        Some(auth) => auth.install(app),
+        None => app,
+    };
 
     // TCP_NODELAY: a response written in two parts (headers, then a file's body) must not
     // wait for the client's delayed ACK (some 40 ms) on a kept-alive connection.
