@@ -46,7 +46,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let user = User::signed_in(claims, None);
         let cookies = tower_cookies::Cookies::default();
         sessions
-            .begin(&codec, &cookies, &user, &Account::of(&issuer, user.claims()), None)
+            .begin(
+                &codec,
+                &cookies,
+                &user,
+                &Account::of(&issuer, user.claims()),
+                None,
+            )
             .await
             .map_err(|error| format!("session {n}: {error:?}"))?;
         let cookie = cookies
