@@ -29,7 +29,9 @@ build:
 
 # The build to deploy: target/release/server and target/site, with hashed file names (cached
 # for good) and brotli and gzip copies of every asset (server/src/assets.rs).
-RELEASE_BUILD = LEPTOS_HASH_FILES=true cargo leptos build --release --precompress --project leptos-auth
+# cargo-leptos's gzip (libflate) comes out an eighth larger than `gzip -9`, which rewrites them.
+RELEASE_BUILD = LEPTOS_HASH_FILES=true cargo leptos build --release --precompress --project leptos-auth \
+	&& for gz in target/site/pkg/*.gz; do gzip -9 -n -c "$${gz%.gz}" > "$$gz"; done
 release:
 	$(RELEASE_BUILD)
 

@@ -98,10 +98,9 @@ fn returned_error(form: Option<&str>) -> Option<impl IntoView + use<>> {
 /// without one).
 fn this_page_query() -> Option<String> {
     #[cfg(feature = "ssr")]
-    let query = use_context::<http::request::Parts>()?
-        .uri
-        .query()
-        .map(str::to_owned);
+    let query =
+        with_context::<http::request::Parts, _>(|parts| parts.uri.query().map(str::to_owned))
+            .flatten();
     #[cfg(not(feature = "ssr"))]
     let query = window().location().search().ok();
     query

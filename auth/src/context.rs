@@ -180,8 +180,9 @@ pub mod server {
     }
 
     /// [`auth_of`] the request being handled (inside a server function or a page render).
+    /// Borrowed from the context: `use_context` would clone all its headers and extensions.
     pub(crate) fn request_auth() -> Option<RequestAuth> {
-        auth_of(&use_context::<http::request::Parts>()?)
+        with_context::<Parts, _>(auth_of).flatten()
     }
 
     /// The user this request's cookie names, read afresh (not the page's `use_user()`), so a

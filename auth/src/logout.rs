@@ -10,9 +10,8 @@
 use axum::{
     Extension, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, Request},
     http::{StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Redirect, Response},
     routing::post,
 };
@@ -78,21 +77,17 @@ impl Auth {
 }
 
 /// The browser back from the provider's logout page (`/?state=…`): with the `state` this
-/// browser sent, the address is cleaned up; anything else is an ordinary visit home.
-pub(crate) async fn returned_from_provider(
-    State(auth): State<Auth>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(cookies) = request.extensions().get::<Cookies>().cloned() else {
-        return next.run(request).await;
-    };
+/// browser sent, the answer that cleans up the address; anything else is an ordinary visit
+/// home (`None`). Runs before the session layer, in the same middleware (`session::layer`).
+pub(crate) fn returned_from_provider(
+    auth: &Auth,
+    cookies: &Cookies,
+    request: &Request,
+) -> Option<Response> {
     let name = auth.codec().logout_state_name();
-    let Some(cookie) = cookies.get(&name).map(|cookie| cookie.into_owned()) else {
-        return next.run(request).await;
-    };
+    let cookie = cookies.get(&name)?.into_owned();
     if request.uri().path() != "/" {
-        return next.run(request).await;
+        return None;
     }
     let returned_state = request.uri().query().and_then(|query| {
         url::form_urlencoded::parse(query.as_bytes())
@@ -105,13 +100,13 @@ pub(crate) async fn returned_from_provider(
         .open_logout_state(&cookie, OffsetDateTime::now_utc());
     match (returned_state, expected) {
         (Some(returned), Some(expected)) if returned == expected => {
-            Redirect::to("/").into_response()
+            Some(Redirect::to("/").into_response())
         }
         (Some(_), _) => {
             tracing::info!("a return from the provider's logout page with a state we did not send");
-            next.run(request).await
+            None
         }
-        (None, _) => next.run(request).await,
+        (None, _) => None,
     }
 }
 

@@ -130,15 +130,17 @@ fn back_with_error(path: &str, error: &AuthError, form: Option<&str>) -> String 
 
 #[cfg(feature = "ssr")]
 fn referer() -> Option<String> {
-    let parts = use_context::<http::request::Parts>()?;
-    let value = parts.headers.get(http::header::REFERER)?;
-    value.to_str().ok().map(str::to_owned)
+    with_context::<http::request::Parts, _>(|parts| {
+        let value = parts.headers.get(http::header::REFERER)?;
+        value.to_str().ok().map(str::to_owned)
+    })
+    .flatten()
 }
 
 #[cfg(feature = "ssr")]
 fn is_plain_form_post() -> bool {
-    use_context::<http::request::Parts>()
-        .is_some_and(|parts| crate::middleware::accepts_html(&parts.headers))
+    with_context::<http::request::Parts, _>(|parts| crate::middleware::accepts_html(&parts.headers))
+        .unwrap_or(false)
 }
 
 #[cfg(all(test, feature = "ssr"))]

@@ -586,12 +586,17 @@ impl Visitor {
 }
 
 /// Finds who sent each request before the app runs (static files excepted: nothing there
-/// asks), for the page render that cannot wait.
+/// asks), for the page render that cannot wait; first, a return from the provider's logout
+/// page is answered ([`crate::logout::returned_from_provider`]). One middleware for both,
+/// since each layer costs every request.
 pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
     let visitor = Visitor::default();
     let Some(cookies) = request.extensions().get::<Cookies>().cloned() else {
         return next.run(request).await;
     };
+    if let Some(answer) = crate::logout::returned_from_provider(&auth, &cookies, &request) {
+        return answer;
+    }
     if !request.uri().path().starts_with(static_prefix()) {
         visitor.found(&auth, &cookies).await;
     }
