@@ -22,7 +22,8 @@ pub async fn login(
 ) -> Result<String, AuthError> {
     let crate::context::server::RequestAuth { auth, cookies, .. } =
         crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
-    let return_to = auth.return_path(next.as_deref(), referer().as_deref());
+    let return_to =
+        without_returned_error(&auth.return_path(next.as_deref(), referer().as_deref()));
     match auth
         .start_login(&cookies, provider.as_deref(), return_to.clone())
         .await
@@ -111,8 +112,25 @@ async fn sign_out(everywhere: bool) -> Result<String, AuthError> {
 /// is where the visitor reads what went wrong. A previous failure's parameters are replaced.
 #[cfg(feature = "ssr")]
 fn back_with_error(path: &str, error: &AuthError, form: Option<&str>) -> String {
+    let mut pairs = vec![format!("auth_error={}", error.code())];
+    if let Some(form) = form {
+        pairs.push(format!("auth_form={form}"));
+    }
+    with_query(path, pairs)
+}
+
+/// `path` without a failed post's `auth_error` and `auth_form`: a sign-in that succeeds from
+/// a page that showed an error comes back to the page without it.
+#[cfg(feature = "ssr")]
+fn without_returned_error(path: &str) -> String {
+    with_query(path, Vec::new())
+}
+
+/// `path` with its query's `auth_error` and `auth_form` replaced by `added`.
+#[cfg(feature = "ssr")]
+fn with_query(path: &str, added: Vec<String>) -> String {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let mut pairs: Vec<String> = query
+    let pairs: Vec<String> = query
         .split('&')
         .filter(|pair| !pair.is_empty())
         .filter(|pair| {
@@ -120,12 +138,13 @@ fn back_with_error(path: &str, error: &AuthError, form: Option<&str>) -> String 
             name != "auth_error" && name != "auth_form"
         })
         .map(str::to_owned)
+        .chain(added)
         .collect();
-    pairs.push(format!("auth_error={}", error.code()));
-    if let Some(form) = form {
-        pairs.push(format!("auth_form={form}"));
+    if pairs.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", pairs.join("&"))
     }
-    format!("{path}?{}", pairs.join("&"))
 }
 
 #[cfg(feature = "ssr")]
@@ -167,5 +186,19 @@ mod tests {
             back_with_error("/a?auth_form=logout", &AuthError::CrossSite, None),
             "/a?auth_error=cross_site"
         );
+    }
+
+    #[test]
+    fn a_sign_in_from_a_page_that_showed_an_error_returns_without_it() {
+        assert_eq!(
+            without_returned_error("/?auth_error=provider"),
+            "/",
+            "nothing else in the query"
+        );
+        assert_eq!(
+            without_returned_error("/reports?auth_error=internal&year=2026&auth_form=logout"),
+            "/reports?year=2026"
+        );
+        assert_eq!(without_returned_error("/claims?x=1"), "/claims?x=1");
     }
 }
