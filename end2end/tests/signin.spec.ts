@@ -15,12 +15,22 @@ test('log in, reload, see the claims, log out', async ({ page }) => {
   await page.reload();
   await expect(greeting(page)).toHaveText('Hello, Alice Example!');
 
+  // A client-side navigation: the claims page is rendered in the browser, from the user the
+  // page carried (read there with JSON.parse), strings, booleans and numbers alike.
+  await hydrated(page);
+  const loads: string[] = [];
+  page.on('request', (request) => {
+    if (request.isNavigationRequest()) loads.push(request.url());
+  });
   await page.getByRole('link', { name: 'Your claims' }).click();
   const claims = page.locator('#claims');
   await expect(claims.getByRole('row', { name: /^email / })).toContainText('alice@example.com');
   await expect(claims.getByRole('row', { name: /^sub / })).toContainText('alice');
   await expect(claims.getByRole('row', { name: /^iss / })).toContainText(ISSUER);
+  await expect(claims.getByRole('row', { name: /^email_verified / }).getByRole('cell')).toHaveText('true');
+  await expect(claims.getByRole('row', { name: /^iat / }).getByRole('cell')).toHaveText(/^\d{10}$/);
   await expect(claims).not.toContainText('nonce');
+  expect(loads, 'no page load: the router rendered the claims').toEqual([]);
 
   await page.getByRole('link', { name: 'Home' }).click();
   await hydrated(page);
@@ -156,6 +166,15 @@ test.describe('with JavaScript off, a login that could not start', () => {
     await page.goto('/?auth_error=unknown_provider');
     await expect(page.getByRole('alert')).toContainText('Sign-in could not start');
     await page.goto('/?auth_error=<script>');
+    await expect(page.getByRole('alert')).toHaveCount(0);
+  });
+
+  test('a sign-in from that page comes back to it without the message', async ({ page }) => {
+    await page.goto('/claims?year=2026&auth_error=provider');
+    await expect(page.getByRole('alert')).toBeVisible();
+    await logIn(page, 'carol');
+    await expect(page).toHaveURL('/claims?year=2026');
+    await expect(page.locator('#claims')).toContainText('carol@example.com');
     await expect(page.getByRole('alert')).toHaveCount(0);
   });
 });
