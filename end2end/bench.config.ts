@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import config, {
   BENCH_SQLITE_SESSIONS,
   BENCH_SQLITE_URL,
+  BENCH_STREAMLIT,
   BENCH_STREAMLIT_URL,
   BENCH_WITHOUT_AUTH_URL,
   ISSUER,
@@ -17,7 +18,7 @@ import config, {
 
 const port = (url: string) => Number(new URL(url).port);
 
-export const STREAMLIT = resolve('../target/bench/streamlit-venv/bin/streamlit');
+const STREAMLIT = resolve(BENCH_STREAMLIT);
 
 /** The seed app with an [auth] table for the test provider, in a folder of its own. */
 function streamlit() {

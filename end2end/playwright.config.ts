@@ -104,6 +104,8 @@ export const BENCH_SQLITE_URL = `http://127.0.0.1:${benchSqlitePort}`;
 export const BENCH_SQLITE_SESSIONS = join(tmpdir(), `leptos-auth-bench-${benchSqlitePort}.sqlite`);
 export const BENCH_WITHOUT_AUTH_URL = `http://127.0.0.1:${benchWithoutAuthPort}`;
 export const BENCH_STREAMLIT_URL = `http://127.0.0.1:${benchStreamlitPort}`;
+/** Streamlit, as `setup.sh bench` installs it (from end2end/, where Playwright runs). */
+export const BENCH_STREAMLIT = '../target/bench/streamlit-venv/bin/streamlit';
 if (firstLoad) {
   for (const file of sqliteFiles(BENCH_SQLITE_SESSIONS)) rmSync(file, { force: true });
 }

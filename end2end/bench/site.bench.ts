@@ -22,6 +22,7 @@ import {
   APP_URL,
   BENCH_SQLITE_SESSIONS,
   BENCH_SQLITE_URL,
+  BENCH_STREAMLIT,
   BENCH_STREAMLIT_URL,
   BENCH_WITHOUT_AUTH_URL,
   COOKIE_UPSTREAMS,
@@ -41,7 +42,6 @@ const WASM_RESULT = '../target/bench/wasm.txt';
 const MINT_SESSIONS = '../target/release/examples/mint_sessions';
 /** The session counts the memory bench makes in each mode. */
 const SESSION_COUNTS = [1_000, 10_000];
-const STREAMLIT = '../target/bench/streamlit-venv/bin/streamlit';
 /** The test provider's name for `alice`. */
 const ALICE = 'Alice Example';
 
@@ -278,7 +278,7 @@ test('what a visitor and the server pay', async ({ browser, page, context, reque
 
 test('the same sign-in on Streamlit 1.67, on the same provider and browser', async ({ browser }) => {
   test.setTimeout(ROUNDS * 20_000 + 60_000);
-  if (!existsSync(STREAMLIT)) {
+  if (!existsSync(BENCH_STREAMLIT)) {
     row('Streamlit 1.67', 'not installed (scripts/setup.sh bench installs it)');
     return;
   }
@@ -322,13 +322,14 @@ test('server memory against the number of sessions, by session mode', async ({ r
     { mode: 'SQLite', url: BENCH_SQLITE_URL, store: `sqlite:${BENCH_SQLITE_SESSIONS}` },
     { mode: 'Redis', url: `http://${STORE_UPSTREAMS[0]}`, store: `redis://127.0.0.1:${REDIS_PORT}/0` },
   ];
+  const secret = cookieSecret();
   for (const { mode, url, store } of modes) {
     const port = Number(new URL(url).port);
     const memory = [serverMemoryMb(port)];
     for (const count of SESSION_COUNTS) {
       mkdirSync(test.info().outputDir, { recursive: true });
       const file = join(test.info().outputDir, `cookies-${mode}-${count}.txt`);
-      const cookies = execFileSync(MINT_SESSIONS, [store, cookieSecret(), ISSUER, String(count)], {
+      const cookies = execFileSync(MINT_SESSIONS, [store, secret, ISSUER, String(count)], {
         maxBuffer: 64 * 1024 * 1024,
       }).toString();
       writeFileSync(file, cookies);
