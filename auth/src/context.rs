@@ -231,8 +231,7 @@ pub mod server {
 
     impl IntoResponse for NotSignedIn {
         fn into_response(self) -> Response {
-            let error = AuthError::NotSignedIn;
-            (error.status(), error.to_string()).into_response()
+            AuthError::NotSignedIn.into_response()
         }
     }
 }

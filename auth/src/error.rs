@@ -123,6 +123,15 @@ impl AuthError {
     }
 }
 
+/// An axum handler may return `Result<_, AuthError>` (from `tokens()`, `userinfo()`, …): the
+/// error leaves with its status and its text.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AuthError {
+    fn into_response(self) -> axum::response::Response {
+        (self.status(), self.to_string()).into_response()
+    }
+}
+
 impl FromServerFnError for AuthError {
     type Encoder = JsonEncoding;
 

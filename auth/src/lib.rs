@@ -85,6 +85,8 @@ mod server_fns;
 mod user;
 
 #[cfg(feature = "ssr")]
+mod body;
+#[cfg(feature = "ssr")]
 #[allow(missing_docs)]
 mod config;
 #[cfg(feature = "ssr")]

@@ -9,8 +9,7 @@
 //!   Logout 1.0).
 use axum::{
     Extension, Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, Request},
+    extract::Request,
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::post,
@@ -114,12 +113,18 @@ pub(crate) fn returned_from_provider(
 /// `logout_token`; a valid one ends the sessions it names and is answered 200, anything else
 /// 400 and ends nothing (Back-Channel Logout 1.0 §2.8).
 pub(crate) fn backchannel_router(path: &str) -> Router {
-    Router::new()
-        .route(path, post(backchannel_logout))
-        .layer(DefaultBodyLimit::max(MAX_LOGOUT_REQUEST_BYTES))
+    Router::new().route(path, post(backchannel_logout))
 }
 
-async fn backchannel_logout(Extension(auth): Extension<Auth>, body: Bytes) -> Response {
+async fn backchannel_logout(Extension(auth): Extension<Auth>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = crate::body::read(&parts.headers, body, MAX_LOGOUT_REQUEST_BYTES).await else {
+        let answer = (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CACHE_CONTROL, NO_STORE)],
+        );
+        return crate::body::closing(answer.into_response());
+    };
     let answer = match logout_token_of(&body) {
         Some(token) => end_sessions_of(&auth, &token).await,
         None => Err("no logout_token in the request".to_owned()),

@@ -45,15 +45,26 @@ pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: 
     let personal = Personal::default();
     request.extensions_mut().insert(personal.clone());
     let path = request.uri().path();
-    let mut response = if path.starts_with(API_PREFIX) {
+    let own_function = path.starts_with(API_PREFIX);
+    let plain_form = accepts_html(request.headers());
+    let referer = request.headers().get(header::REFERER).cloned();
+    let back = || auth.return_path(None, referer.as_ref().and_then(|v| v.to_str().ok()));
+    let mut response = if own_function {
         personal.mark();
-        sign_in_request(&auth, request, next).await
+        match admit(&auth, request).await {
+            Ok(request) => next.run(request).await,
+            // Refused before its body was read (or all of it): the connection goes with it.
+            Err(error) => crate::body::closing(refusal(&error, plain_form, &back())),
+        }
     } else {
         if auth.is_callback(path) {
             personal.mark();
         }
         next.run(request).await
     };
+    if response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        response = with_its_status(response, own_function, plain_form, back).await;
+    }
     // Rendered for a user, or handing out a cookie: private to this browser. (`Vary: Cookie`
     // would let a shared cache keep one copy per cookie; many ignore or mishandle it, and no
     // page of a signed-in visitor is worth that risk.)
@@ -66,33 +77,45 @@ pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: 
     response
 }
 
-/// A call of `login` or `logout`: checked before it runs, its error given its status after.
-async fn sign_in_request(auth: &Auth, request: Request, next: Next) -> Response {
-    let plain_form = accepts_html(request.headers());
-    let back = auth.back_path(request.headers());
-    let request = match admit(auth, request).await {
-        Ok(request) => request,
-        Err(error) => return refusal(&error, plain_form, &back),
-    };
-    let response = next.run(request).await;
-    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
-        return response;
-    }
+/// A server function's error answer, with the status its [`AuthError`] has: server_fn
+/// answers every error 500, whether sign-in's own functions or the app's, whose errors come
+/// from `require_user()`, `tokens()` or `userinfo()`. The server-function client gets the
+/// JSON with that status; a form posted without JavaScript gets a page of its own with a way
+/// back (sign-in's own forms, sent back to their page with `?auth_error=`, excepted). An
+/// app's error of another type passes as it is, as does anything too long to be an
+/// `AuthError`.
+async fn with_its_status(
+    response: Response,
+    own_function: bool,
+    plain_form: bool,
+    back: impl FnOnce() -> String,
+) -> Response {
     let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_ERROR_BYTES)
-        .await
-        .unwrap_or_default();
-    let error = serde_json::from_slice::<AuthError>(&bytes).unwrap_or(AuthError::Internal);
+    let fits = axum::body::HttpBody::size_hint(&body)
+        .exact()
+        .is_some_and(|length| length <= MAX_ERROR_BYTES as u64);
+    if !fits {
+        return Response::from_parts(parts, body);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BYTES).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let error = match serde_json::from_slice::<AuthError>(&bytes) {
+        Ok(error) => error,
+        Err(_) if own_function => AuthError::Internal,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
     if plain_form {
-        // `login` sends a form posted without JavaScript back to its page with the error's
-        // code; anything else gets a page of its own rather than a bare redirect.
-        let sent_back = parts
-            .headers
-            .get(header::LOCATION)
-            .and_then(|location| location.to_str().ok())
-            .is_some_and(|location| location.contains("auth_error="));
+        // `login` and `logout` send a form posted without JavaScript back to its page with
+        // the error's code; anything else gets a page of its own rather than a bare redirect.
+        let sent_back = own_function
+            && parts
+                .headers
+                .get(header::LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .is_some_and(|location| location.contains("auth_error="));
         if !sent_back {
-            return refusal(&error, true, &back);
+            return refusal(&error, true, &back());
         }
     } else {
         parts.status = error.status();
@@ -105,16 +128,9 @@ async fn admit(auth: &Auth, request: Request) -> Result<Request, AuthError> {
     if !from_own_pages(request.headers(), auth.own_origins()) {
         return Err(AuthError::CrossSite);
     }
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        return Err(AuthError::TooLarge);
-    }
     let (parts, body) = request.into_parts();
     // Past the limit, or cut off: either way nothing to act on.
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    let bytes = crate::body::read(&parts.headers, body, MAX_BODY_BYTES)
         .await
         .map_err(|_| AuthError::TooLarge)?;
     if std::str::from_utf8(&bytes).is_err() {
@@ -170,6 +186,9 @@ fn refusal(error: &AuthError, plain_form: bool, back: &str) -> Response {
     headers.insert(SERVER_FN_ERROR_HEADER, HeaderValue::from_static("auth"));
     response
 }
+
+#[cfg(test)]
+mod statuses;
 
 #[cfg(test)]
 mod tests {

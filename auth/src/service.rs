@@ -315,14 +315,6 @@ impl Auth {
         path == self.0.callback_path
     }
 
-    /// The page a request came from (its `Referer`), if on this site; else home.
-    pub(crate) fn back_path(&self, headers: &http::HeaderMap) -> String {
-        let referer = headers
-            .get(http::header::REFERER)
-            .and_then(|referer| referer.to_str().ok());
-        self.return_path(None, referer)
-    }
-
     pub(crate) fn is_configured(&self) -> bool {
         self.0.configured
     }

@@ -26,10 +26,10 @@ use crate::{
     Auth, AuthError, User,
     config::SessionConfig,
     cookies::{CookieCodec, TooLarge},
-    log::Throttle,
     tokens::TokenSet,
 };
 
+mod outage;
 mod redis;
 mod sqlite;
 mod store;
@@ -39,8 +39,6 @@ pub use store::{Group, Record, Store, StoreError};
 const TOUCH_INTERVAL: i64 = 60;
 /// A session id's random bytes (256 bits).
 const SESSION_ID_BYTES: usize = 32;
-/// The store's failures are logged at most this often.
-const STORE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What the identity cookie holds with a store: the session's id, nothing about the person.
 #[derive(Serialize, Deserialize)]
@@ -54,11 +52,11 @@ pub struct Sessions {
     lifetime: Duration,
     idle: Option<Duration>,
     refresh_margin: i64,
-    described: String,
-    log: Throttle,
     /// One token refresh at a time per session in this process (sessions share a gate by
     /// their key's first byte); the store's lock does the same across servers.
     refresh_gates: [tokio::sync::Mutex<()>; REFRESH_GATES],
+    /// Whether the log has said that tokens live shorter than the refresh margin.
+    margin_told: std::sync::atomic::AtomicBool,
 }
 
 const REFRESH_GATES: usize = 64;
@@ -104,18 +102,16 @@ impl Sessions {
     /// The mode `config` names; a SQLite file that does not open is an error naming it.
     pub fn new(config: &SessionConfig) -> Result<Self, String> {
         let store = Store::open(&config.store, config.store_timeout)?;
-        let described = config.store.describe();
         if store.is_some() {
-            tracing::info!("sessions are kept in {described}");
+            tracing::info!("sessions are kept in {}", config.store.describe());
         }
         Ok(Self {
             store,
             lifetime: to_time(config.lifetime),
             idle: config.idle_timeout.map(to_time),
             refresh_margin: i64::try_from(config.refresh_margin.as_secs()).unwrap_or(i64::MAX),
-            described,
-            log: Throttle::new(STORE_LOG_INTERVAL),
             refresh_gates: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
+            margin_told: Default::default(),
         })
     }
 
@@ -250,6 +246,9 @@ impl Sessions {
         let now_s = now.unix_timestamp();
         let expires_at = now + self.lifetime;
         let seen_at = self.idle.map(|_| now_s);
+        if let Some(tokens) = tokens {
+            self.tell_of_short_tokens(tokens);
+        }
         let Some(store) = &self.store else {
             let cookie = codec.identity_cookie_until(user, now, expires_at, seen_at)?;
             cookies.add(cookie);
@@ -301,6 +300,7 @@ impl Sessions {
         Fut: Future<Output = Result<TokenSet, crate::oidc::RefreshError>>,
     {
         let tokens = self.tokens(codec, found).ok_or_else(no_tokens)?;
+        self.tell_of_short_tokens(&tokens);
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let (Some(store), Some(stored)) = (&self.store, &found.stored) else {
             return Ok(tokens);
@@ -410,6 +410,23 @@ impl Sessions {
         Ok((record, tokens))
     }
 
+    /// Says once per server when the provider's access tokens live no longer than
+    /// `token_refresh_margin`: they are then refreshed when half their life is left.
+    fn tell_of_short_tokens(&self, tokens: &TokenSet) {
+        use std::sync::atomic::Ordering;
+        let Some(lifetime) = tokens.lifetime else {
+            return;
+        };
+        if lifetime <= self.refresh_margin && !self.margin_told.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "token_refresh_margin ({} s) is longer than the provider's access tokens live \
+                 ({lifetime} s): they are refreshed when {} s of their life are left instead",
+                self.refresh_margin,
+                tokens.margin(self.refresh_margin)
+            );
+        }
+    }
+
     async fn unlock(&self, store: &Store, lock: &str, holder: &str) {
         if let Err(error) = store.unlock(lock, holder).await {
             self.store_failed("unlock", &error);
@@ -489,15 +506,10 @@ impl Sessions {
         }
     }
 
+    /// The store's going down and coming back are logged where calls meet it (`outage.rs`),
+    /// once each; here only what this call could not do.
     fn store_failed(&self, doing: &str, error: &StoreError) {
-        if let Some(held_back) = self.log.admit("store", std::time::Instant::now()) {
-            tracing::warn!(
-                held_back,
-                "could not {doing} the session store ({}): {error}; visitors look signed out \
-                 until it answers",
-                self.described
-            );
-        }
+        tracing::debug!("could not {doing} the session store: {error}");
     }
 }
 
@@ -563,14 +575,18 @@ fn to_time(duration: std::time::Duration) -> Duration {
     Duration::try_from(duration).unwrap_or(Duration::MAX)
 }
 
-/// Who sent a request: found once, then shared by everything that asks.
+/// Who sent a request: found once, then shared by everything that asks; and their tokens,
+/// likewise.
 #[derive(Clone, Default)]
-pub(crate) struct Visitor(Arc<OnceCell<Found>>);
+pub(crate) struct Visitor {
+    found: Arc<OnceCell<Found>>,
+    tokens: Arc<OnceCell<TokenSet>>,
+}
 
 impl Visitor {
     /// Who it is, asking the session mode the first time.
     pub(crate) async fn found(&self, auth: &Auth, cookies: &Cookies) -> Found {
-        self.0
+        self.found
             .get_or_init(|| auth.sessions().identify(auth.codec(), cookies))
             .await
             .clone()
@@ -578,10 +594,20 @@ impl Visitor {
 
     /// Who [`layer`] found: signed out for requests it left alone (static files).
     pub(crate) fn known(&self) -> User {
-        self.0
+        self.found
             .get()
             .map(|found| found.user.clone())
             .unwrap_or_default()
+    }
+
+    /// The session's tokens as this request first got them, through `get` (which refreshes
+    /// them when due): a token refreshed for this request is never refreshed again in it
+    /// (`tokens()`, then `userinfo()`).
+    pub(crate) async fn tokens<Fut>(&self, get: impl FnOnce() -> Fut) -> Result<TokenSet, AuthError>
+    where
+        Fut: Future<Output = Result<TokenSet, AuthError>>,
+    {
+        self.tokens.get_or_try_init(get).await.cloned()
     }
 }
 

@@ -117,27 +117,34 @@ async fn fresh(request: &RequestAuth) -> Result<(crate::session::Found, TokenSet
     if !provider.is_some_and(|provider| provider.config().keeps_tokens()) {
         return Err(not_kept());
     }
-    // On a task of its own: a visitor who leaves mid-refresh must not cancel it between the
-    // provider rotating the refresh token and the store keeping the new one.
-    let auth = request.auth.clone();
-    let session = found.clone();
-    let set = tokio::spawn(async move {
-        let provider = auth.provider_named(session.user.provider());
-        auth.sessions()
-            .fresh_tokens(auth.codec(), &session, |current| async move {
-                match provider {
-                    Some(provider) => provider.refresh(&current).await,
-                    None => Err(crate::oidc::RefreshError::NoRefreshToken),
-                }
-            })
-            .await
-    })
-    .await
-    .map_err(|_| AuthError::Internal)??;
+    let set = request
+        .visitor
+        .tokens(|| {
+            // On a task of its own: a visitor who leaves mid-refresh must not cancel it
+            // between the provider rotating the refresh token and the store keeping the new.
+            let auth = request.auth.clone();
+            let session = found.clone();
+            async move {
+                tokio::spawn(async move {
+                    let provider = auth.provider_named(session.user.provider());
+                    auth.sessions()
+                        .fresh_tokens(auth.codec(), &session, |current| async move {
+                            match provider {
+                                Some(provider) => provider.refresh(&current).await,
+                                None => Err(crate::oidc::RefreshError::NoRefreshToken),
+                            }
+                        })
+                        .await
+                })
+                .await
+                .map_err(|_| AuthError::Internal)?
+            }
+        })
+        .await?;
     Ok((found, set))
 }
 
-fn not_kept() -> AuthError {
+pub(crate) fn not_kept() -> AuthError {
     AuthError::NoTokens(
         "This app keeps no sign-in tokens: list them in expose_tokens (e.g. expose_tokens = \
          [\"id\", \"access\"]) in [auth]."
@@ -184,6 +191,10 @@ pub struct TokenSet {
     pub(crate) refresh_token: Option<String>,
     /// Unix seconds.
     pub(crate) expires_at: Option<i64>,
+    /// The access token's lifetime as issued (`expires_in`, seconds): what bounds the
+    /// refresh margin.
+    #[serde(default)]
+    pub(crate) lifetime: Option<i64>,
     pub(crate) scopes: Vec<String>,
     /// The ID token's `nonce`, `sub`, `aud` and `azp`: a refreshed ID token must keep them.
     #[serde(default)]
@@ -223,6 +234,9 @@ impl TokenSet {
         before: &TokenSet,
     ) -> Self {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let lifetime = response
+            .expires_in()
+            .and_then(|lifetime| i64::try_from(lifetime.as_secs()).ok());
         Self {
             id_token: before.id_token.clone(),
             nonce: before.nonce.clone(),
@@ -231,10 +245,8 @@ impl TokenSet {
             authorized_party: before.authorized_party.clone(),
             access_token: response.access_token().secret().clone(),
             refresh_token: response.refresh_token().map(|token| token.secret().clone()),
-            expires_at: response
-                .expires_in()
-                .and_then(|lifetime| i64::try_from(lifetime.as_secs()).ok())
-                .map(|seconds| now.saturating_add(seconds)),
+            expires_at: lifetime.map(|seconds| now.saturating_add(seconds)),
+            lifetime,
             scopes: response
                 .scopes()
                 .map(|scopes| scopes.iter().map(|scope| scope.to_string()).collect())
@@ -248,6 +260,7 @@ impl TokenSet {
             access_token: String::new(),
             refresh_token: None,
             expires_at: None,
+            lifetime: None,
             scopes: Vec::new(),
             nonce: None,
             subject: None,
@@ -287,10 +300,23 @@ impl TokenSet {
             && self.authorized_party == before.authorized_party
     }
 
-    /// Whether the access token expires within `margin` seconds of `now` and a refresh
-    /// token could renew it.
+    /// Whether the access token expires within the margin in force ([`Self::margin`]) of
+    /// `now` and a refresh token could renew it.
     pub(crate) fn needs_refresh(&self, now: i64, margin: i64) -> bool {
-        self.refresh_token.is_some() && self.expires_at.is_some_and(|at| at - now < margin)
+        self.refresh_token.is_some()
+            && self
+                .expires_at
+                .is_some_and(|at| at - now < self.margin(margin))
+    }
+
+    /// The refresh margin in force: `configured`, but at most half the access token's
+    /// lifetime, so that a token living less than the margin is refreshed once per expiry
+    /// rather than at every request (a fresh one would still expire "soon").
+    pub(crate) fn margin(&self, configured: i64) -> i64 {
+        match self.lifetime {
+            Some(lifetime) if lifetime > 0 => configured.min(lifetime / 2),
+            _ => configured,
+        }
     }
 }
 
