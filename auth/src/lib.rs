@@ -162,7 +162,7 @@ pub mod testing {
     };
     pub use crate::return_to::{referer_path, same_site_path};
     pub use crate::session::{
-        Account, Found, Group, Record, Sessions, Store, StoreError, owner_of,
+        Account, Found, Group, Record, Sessions, Store, StoreError, WallClock, owner_of,
     };
     pub use crate::{oidc::RefreshError, tokens::TokenSet};
 }

@@ -57,6 +57,32 @@ pub struct Sessions {
     refresh_gates: [tokio::sync::Mutex<()>; REFRESH_GATES],
     /// Whether the log has said that tokens live shorter than the refresh margin.
     margin_told: std::sync::atomic::AtomicBool,
+    clock: WallClock,
+}
+
+/// What time it is for sessions: the system's, or a test's (hours pass at once).
+#[derive(Clone)]
+pub struct WallClock(Arc<dyn Fn() -> OffsetDateTime + Send + Sync>);
+
+impl WallClock {
+    /// The system's clock.
+    pub fn system() -> Self {
+        Self(Arc::new(OffsetDateTime::now_utc))
+    }
+
+    /// A clock reading `now`.
+    pub fn new(now: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        (self.0)()
+    }
+
+    /// Unix seconds.
+    pub(crate) fn unix(&self) -> i64 {
+        self.now().unix_timestamp()
+    }
 }
 
 const REFRESH_GATES: usize = 64;
@@ -112,12 +138,19 @@ impl Sessions {
             refresh_margin: i64::try_from(config.refresh_margin.as_secs()).unwrap_or(i64::MAX),
             refresh_gates: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
             margin_told: Default::default(),
+            clock: WallClock::system(),
         })
     }
 
     /// Cookie mode with the default lifetimes (sign-in switched off).
     pub fn cookie_only() -> Self {
         Self::new(&SessionConfig::default()).unwrap_or_else(|_| unreachable!("cookie mode opens"))
+    }
+
+    /// These sessions on `clock` (tests).
+    pub fn with_clock(mut self, clock: WallClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The store, if sessions live in one.
@@ -133,7 +166,7 @@ impl Sessions {
         let Some(cookie) = cookies.get(&name) else {
             return Found::default();
         };
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let found = match &self.store {
             None => self.identify_by_cookie(codec, cookies, &cookie, now),
             Some(store) => {
@@ -242,7 +275,7 @@ impl Sessions {
         account: &Account,
         tokens: Option<&TokenSet>,
     ) -> Result<(), BeginError> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let now_s = now.unix_timestamp();
         let expires_at = now + self.lifetime;
         let seen_at = self.idle.map(|_| now_s);
@@ -301,7 +334,7 @@ impl Sessions {
     {
         let tokens = self.tokens(codec, found).ok_or_else(no_tokens)?;
         self.tell_of_short_tokens(&tokens);
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.clock.unix();
         let (Some(store), Some(stored)) = (&self.store, &found.stored) else {
             return Ok(tokens);
         };
@@ -321,10 +354,7 @@ impl Sessions {
         // the refresh token.
         let (mut record, current) = loop {
             let (_, current) = self.stored_tokens(store, codec, &stored.key).await?;
-            if !current.needs_refresh(
-                OffsetDateTime::now_utc().unix_timestamp(),
-                self.refresh_margin,
-            ) {
+            if !current.needs_refresh(self.clock.unix(), self.refresh_margin) {
                 return Ok(current);
             }
             let locked = store
@@ -335,10 +365,7 @@ impl Sessions {
                 let again = self.stored_tokens(store, codec, &stored.key).await;
                 match again {
                     Ok((record, tokens))
-                        if tokens.needs_refresh(
-                            OffsetDateTime::now_utc().unix_timestamp(),
-                            self.refresh_margin,
-                        ) =>
+                        if tokens.needs_refresh(self.clock.unix(), self.refresh_margin) =>
                     {
                         break (record, tokens);
                     }
@@ -367,7 +394,7 @@ impl Sessions {
                 tracing::warn!("could not refresh a session's tokens: {error}");
                 // The old access token may still serve until it expires.
                 match current.expires_at {
-                    Some(at) if at > OffsetDateTime::now_utc().unix_timestamp() => Ok(current),
+                    Some(at) if at > self.clock.unix() => Ok(current),
                     _ => Err(AuthError::ProviderUnavailable(
                         "The sign-in provider cannot be reached right now. Please try again \
                          later."
@@ -396,7 +423,7 @@ impl Sessions {
         codec: &CookieCodec,
         key: &str,
     ) -> Result<(Record, TokenSet), AuthError> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.clock.unix();
         let record = store
             .load(key, now)
             .await

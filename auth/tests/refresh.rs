@@ -5,17 +5,25 @@
 //!
 //! The fake provider answers the refresh grant with `{access}-refreshed-N` (N counting refresh
 //! requests from 1), `expires_in` 300, no ID token and no new refresh token unless a test
-//! scripts them; the sign-in here hands out `refresh-0`.
+//! scripts them; the sign-in here hands out `refresh-0`, and the sessions' clock then moves
+//! on by [`SIGNED_IN_AGO`] (the provider's stays).
 #[allow(dead_code)]
 mod support;
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use auth::{
     AuthError, User,
     testing::{
         Account, Completion, CookieCodec, Found, Provider, RefreshError, Secret, SessionConfig,
-        Sessions, StoreConfig, TokenSet,
+        Sessions, StoreConfig, TokenSet, WallClock,
     },
 };
 use axum::http::StatusCode;
@@ -33,10 +41,13 @@ use support::{
 
 /// The refresh token the sign-in hands out.
 const FIRST_REFRESH_TOKEN: &str = "refresh-0";
-/// Within the default `token_refresh_margin` (60 s): refreshed at the first ask.
+/// An access token living this long, issued [`SIGNED_IN_AGO`], is within the margin in force
+/// (the default 60 s, at most half the token's life: 15 s): refreshed at the first ask.
 const SOON: u64 = 30;
 /// Beyond it: not refreshed.
 const LATER: u64 = 300;
+/// How long ago, for the sessions, the test's sign-in was.
+const SIGNED_IN_AGO: i64 = 20;
 
 /// The fake provider, the crate's `Provider` for it, and where sessions are kept.
 struct Bench {
@@ -44,6 +55,8 @@ struct Bench {
     provider: Arc<Provider>,
     codec: CookieCodec,
     store: StoreConfig,
+    /// How far the sessions' clock is ahead of the system's (seconds).
+    ahead: Arc<AtomicI64>,
     _file: Option<TempFile>,
 }
 
@@ -70,6 +83,7 @@ impl Bench {
             provider,
             codec: CookieCodec::new(&Secret::new(COOKIE_SECRET), false),
             store,
+            ahead: Arc::default(),
             _file: file,
         }
     }
@@ -80,7 +94,15 @@ impl Bench {
             store: self.store.clone(),
             ..SessionConfig::default()
         };
-        Arc::new(Sessions::new(&config).expect("the store opens"))
+        let ahead = self.ahead.clone();
+        let clock = WallClock::new(move || {
+            time::OffsetDateTime::now_utc() + time::Duration::seconds(ahead.load(Ordering::SeqCst))
+        });
+        Arc::new(
+            Sessions::new(&config)
+                .expect("the store opens")
+                .with_clock(clock),
+        )
     }
 
     /// Signs a browser in on `sessions`: the code exchange hands out an access token valid
@@ -93,6 +115,18 @@ impl Bench {
 
     /// As [`Bench::sign_in`], handing out `refresh_token`.
     async fn sign_in_with(
+        &self,
+        sessions: &Sessions,
+        expires_in: u64,
+        refresh_token: &str,
+    ) -> SignedIn {
+        let signed_in = self.sign_in_now(sessions, expires_in, refresh_token).await;
+        self.ahead.fetch_add(SIGNED_IN_AGO, Ordering::SeqCst);
+        signed_in
+    }
+
+    /// As [`Bench::sign_in_with`], leaving the sessions' clock where it is.
+    async fn sign_in_now(
         &self,
         sessions: &Sessions,
         expires_in: u64,
@@ -259,6 +293,93 @@ async fn within_the_margin_the_tokens_are_refreshed_once_and_the_session_keeps_t
     let there = bench.fresh(&other, &found_there).await.expect("the tokens");
     assert_eq!(there.access_token(), tokens.access_token());
     assert_eq!(bench.refreshes(), 1, "{:?}", bench.h.idp.hit_counts());
+}
+
+/// Tokens living shorter than the margin (some providers issue 5-minute ones, test set-ups
+/// seconds): refreshed once per expiry, not at every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_living_five_seconds_are_refreshed_once_per_expiry_under_the_default_margin() {
+    const LIFETIME: u64 = 5;
+    let bench = Bench::sqlite("short-lived").await;
+    let server = bench.server();
+    let browser = bench
+        .sign_in_now(&server, LIFETIME, FIRST_REFRESH_TOKEN)
+        .await;
+    assert!(
+        bench.h.log().contains(
+            "token_refresh_margin (60 s) is longer than the provider's access tokens live (5 s)"
+        ),
+        "the log says the margin is cut: {}",
+        bench.h.log()
+    );
+    let idp = &bench.h.idp;
+    idp.set_refresh_members(json!({ "expires_in": LIFETIME }));
+    let five_sequential = || async {
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let found = bench.found(&server, &browser).await;
+            let tokens = bench.fresh(&server, &found).await.expect("the tokens");
+            seen.push(tokens.access_token().to_owned());
+        }
+        seen
+    };
+
+    // Within its life, however often asked: no refresh.
+    for access in five_sequential().await {
+        assert_eq!(access, idp.access_token());
+    }
+    assert_eq!(bench.refreshes(), 0, "{:?}", idp.hit_counts());
+
+    // Expired: thirty requests at once, one refresh.
+    tokio::time::sleep(Duration::from_secs(LIFETIME) + Duration::from_millis(100)).await;
+    let found = bench.found(&server, &browser).await;
+    let results = concurrently(&bench, &[(server.clone(), found, 30)]).await;
+    assert_eq!(bench.refreshes(), 1, "{:?}", idp.hit_counts());
+    let refreshed = idp.refreshed_access_token(1);
+    assert!(
+        results
+            .iter()
+            .all(|result| result.as_deref() == Ok(refreshed.as_str())),
+        "{results:?}"
+    );
+
+    // The new token, living 5 s too, is not refreshed again within its life.
+    for access in five_sequential().await {
+        assert_eq!(access, refreshed);
+    }
+    assert_eq!(bench.refreshes(), 1, "{:?}", idp.hit_counts());
+}
+
+/// `tokens()` and then `userinfo()` in one request, with tokens that are due again as soon as
+/// refreshed (they expire at once): one refresh, not one for each.
+#[tokio::test]
+async fn a_token_refreshed_for_a_request_is_not_refreshed_again_in_it() {
+    let file = TempFile::new("one-request");
+    let h = support::Harness::start_with(&format!(
+        "session_store = \"sqlite:{}\"\nexpose_tokens = [\"access\"]\n",
+        file.0.display()
+    ))
+    .await;
+    h.idp.set_token_members(json!({
+        "refresh_token": FIRST_REFRESH_TOKEN,
+        "expires_in": 0,
+    }));
+    h.idp.set_refresh_members(json!({ "expires_in": 0 }));
+    let login = h.login();
+    let id_token = Jwt::new(h.claims(&login)).sign(&*RSA_A);
+    let answer = h.return_with(&login, id_token).await;
+    let cookie = answer.identity_cookie().expect("signed in");
+    let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+
+    let answer = h.get("/tokens-then-userinfo", Some(&cookie)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.body, h.idp.refreshed_access_token(1));
+    assert_eq!(
+        h.idp.refresh_requests().len(),
+        1,
+        "{:?}",
+        h.idp.hit_counts()
+    );
 }
 
 // --- 3: one refresh for many requests, on several servers ------------------------------------

@@ -464,6 +464,65 @@ async fn a_huge_body_is_a_413_with_or_without_javascript() {
     assert!(page.contains("<a href=\"/\">"), "a way back: {page}");
 }
 
+/// A keep-alive client posts a body far over the limit and, on the same connection, a normal
+/// request: it reads the 413 (not a reset), and its next request goes through, on a new
+/// connection since the server closed the first (`Connection: close`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_huge_body_leaves_a_keep_alive_client_its_next_request() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let site = site().await;
+    let host = site.origin.trim_start_matches("http://").to_owned();
+    let next = format!("GET /probe/user HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    for (path, size) in [
+        ("/api/auth/login", 1 << 20),
+        ("/api/auth/login", 5 << 20),
+        ("/oauth2/backchannel-logout", 1 << 20),
+    ] {
+        let stream = tokio::net::TcpStream::connect(&host)
+            .await
+            .expect("connect");
+        let (mut reading, mut writing) = stream.into_split();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {size}\r\n\r\n"
+        );
+        let then = next.clone();
+        let writer = tokio::spawn(async move {
+            writing.write_all(head.as_bytes()).await?;
+            writing.write_all(&vec![b'a'; size]).await?;
+            writing.write_all(then.as_bytes()).await
+        });
+        let mut answers = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            reading.read_to_end(&mut answers),
+        )
+        .await;
+        let answers = String::from_utf8_lossy(&answers).to_lowercase();
+        assert!(
+            matches!(read, Ok(Ok(_))),
+            "{path} {size}: read until the server closed, not {read:?}: {answers}"
+        );
+        assert!(
+            answers.starts_with("http/1.1 413"),
+            "{path} {size}: {answers:.300}"
+        );
+        assert!(
+            answers.contains("\r\nconnection: close\r\n"),
+            "{path} {size}: the 413 closes the connection: {answers:.300}"
+        );
+        let _ = writer.await;
+        // The next request, on a new connection.
+        let response = site
+            .http
+            .get(format!("{}/probe/user", site.origin))
+            .send()
+            .await
+            .expect("the next request goes through");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
+
 #[tokio::test]
 async fn malformed_arguments_are_a_400_not_a_500() {
     let site = site().await;

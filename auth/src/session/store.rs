@@ -14,6 +14,9 @@ use super::{
 };
 use crate::config::StoreConfig;
 
+/// A probe's lock, should it not be given back.
+const PROBE_LOCK_TTL: Duration = Duration::from_secs(10);
+
 /// One session as a store keeps it, under a hash of its id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -201,9 +204,14 @@ impl Store {
 }
 
 impl Backend {
-    /// A read whose answer does not matter: whether the store answers at all.
+    /// Whether the store answers a write (a lock of the probe's own, taken and given back):
+    /// a store that still reads but cannot write (another process holding SQLite's write
+    /// lock) is not back.
     async fn probe(&self) -> Result<(), StoreError> {
-        self.load("probe").await.map(|_| ())
+        let holder = super::new_session_id();
+        let name = format!("probe:{holder}");
+        self.try_lock(&name, &holder, PROBE_LOCK_TTL).await?;
+        self.unlock(&name, &holder).await
     }
 
     async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {

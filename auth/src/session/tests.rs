@@ -464,7 +464,16 @@ async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
     );
     assert!(leaving.identity.is_some(), "the cookie is kept");
     redis.signal("CONT");
-    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+    // Back within one back-off (tests/outage.rs): until then the store is not asked.
+    let mut back = String::new();
+    for _ in 0..30 {
+        back = browser.get(&auth, "/who").await;
+        if back == "Alice" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(back, "Alice", "signed in again once Redis answers");
 
     // Gone (saved and shut down), then back with its data.
     redis.cli(&["shutdown", "save"]);
@@ -597,3 +606,5 @@ async fn the_store_url_s_password_never_reaches_the_log() {
     assert!(text.contains("Redis at redis://127.0.0.1:1/0"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+mod outage;

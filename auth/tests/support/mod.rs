@@ -187,6 +187,16 @@ server_metadata_url = "{}"
                             .unwrap_or_else(|| "nobody".to_owned())
                     }),
                 )
+                // Server code that reads the tokens, then asks userinfo with them, in one
+                // request (tests/refresh.rs): what it shows is the access token used.
+                .route(
+                    "/tokens-then-userinfo",
+                    get(|| async {
+                        let tokens = auth::tokens().await?;
+                        auth::userinfo().await?;
+                        Ok::<_, auth::AuthError>(tokens.access_token().unwrap_or("-").to_owned())
+                    }),
+                )
                 .route("/api/{*fn_name}", post(leptos_axum::handle_server_fns)),
         );
         let secrets = vec![
