@@ -221,3 +221,65 @@ test('pages that know who is signed in are never cached for someone else', async
   const signedIn = await page.goto('/claims');
   expect(signedIn?.headers()['cache-control']).toBe('private, no-store');
 });
+
+test("the app's own server functions answer with the error's status, not 500", async ({ page, context, playwright }) => {
+  await page.goto('/');
+  await hydrated(page);
+  await logIn(page, 'alice');
+  await hydrated(page);
+  // Their URLs, as the page calls them (server_fn adds a hash to each).
+  const called = (name: string) =>
+    page.waitForRequest((request) => request.method() === 'POST' && new URL(request.url()).pathname.startsWith(`/api/${name}`));
+  const [whoamiCall] = await Promise.all([called('whoami'), page.getByRole('button', { name: 'Ask the server who I am' }).click()]);
+  await expect(page.locator('#whoami-answer')).toHaveText('The server knows you as Alice Example.');
+  // Signed in, but this app keeps no tokens: 409, which the page shows.
+  const [tokensAnswer] = await Promise.all([
+    page.waitForResponse((response) => new URL(response.url()).pathname.startsWith('/api/token_status')),
+    page.getByRole('link', { name: 'Your tokens' }).click(),
+  ]);
+  expect(tokensAnswer.status()).toBe(409);
+  const whoami = new URL(whoamiCall.url()).pathname;
+  const tokenStatus = new URL(tokensAnswer.url()).pathname;
+
+  /** POSTs a server function as its client does, or as a form without JavaScript. */
+  const call = async (path: string, cookie: string | undefined, accept = 'application/json') => {
+    const request = await playwright.request.newContext({ baseURL: APP_URL });
+    const response = await request.post(path, {
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept,
+        referer: `${APP_URL}/tokens`,
+        ...(cookie === undefined ? {} : { cookie }),
+      },
+      data: '',
+      maxRedirects: 0,
+    });
+    const answer = { status: response.status(), body: await response.text() };
+    await request.dispose();
+    return answer;
+  };
+  const identity = (await context.cookies(`${APP_URL}/`)).find((cookie) => cookie.name === 'auth_user');
+  const signedIn = `auth_user=${identity?.value}`;
+  expect(await call(tokenStatus, signedIn)).toMatchObject({ status: 409, body: expect.stringContaining('NoTokens') });
+  const page409 = await call(tokenStatus, signedIn, 'text/html,application/xhtml+xml');
+  expect(page409.status).toBe(409);
+  expect(page409.body).toContain('expose_tokens');
+  expect(page409.body).toContain('href="/tokens"');
+
+  // Signed out, a junk cookie, a cookie replayed after logout (sessions in SQLite here): 401.
+  await page.goto('/');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+  for (const cookie of [undefined, 'auth_user=junk', signedIn]) {
+    for (const path of [whoami, tokenStatus]) {
+      expect(await call(path, cookie), `${path} with ${cookie}`).toMatchObject({
+        status: 401,
+        body: expect.stringContaining('NotSignedIn'),
+      });
+      const form = await call(path, cookie, 'text/html,application/xhtml+xml');
+      expect(form.status, `${path} as a form with ${cookie}`).toBe(401);
+      expect(form.body).toContain('You are not signed in.');
+    }
+  }
+});
