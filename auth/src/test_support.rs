@@ -32,6 +32,30 @@ pub(crate) fn auth(origin: &str, cookie_secret: &str, metadata_url: &str, more: 
     Auth::with_provider_timeout(config, std::time::Duration::from_secs(2)).expect("auth")
 }
 
+/// Alice, signed in at `https://idp.example`.
+pub(crate) fn alice() -> crate::User {
+    let serde_json::Value::Object(claims) =
+        serde_json::json!({"sub": "alice", "iss": "https://idp.example", "name": "Alice"})
+    else {
+        unreachable!()
+    };
+    crate::User::signed_in(claims, None)
+}
+
+/// The cookie secret of [`auth_with`].
+pub(crate) const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// [`Auth`] for an app on `http://localhost:3000` whose provider is [`NOWHERE`], with `more`
+/// keys of `[auth]` (a session store, lifetimes).
+pub(crate) fn auth_with(more: &str) -> Auth {
+    auth(
+        "http://localhost:3000",
+        SECRET,
+        NOWHERE,
+        &format!("client_id = \"a\"\n{more}"),
+    )
+}
+
 /// The `Set-Cookie` headers of an answer.
 pub(crate) fn set_cookies(headers: &http::HeaderMap) -> Vec<String> {
     headers

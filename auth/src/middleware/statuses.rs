@@ -12,9 +12,11 @@ use leptos::prelude::*;
 use tower::ServiceExt as _;
 use tower_cookies::Cookies;
 
-use crate::{Auth, AuthError, User, session::Account};
-
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
+use crate::{
+    Auth, AuthError,
+    session::Account,
+    test_support::{alice, auth_with},
+};
 
 #[server(prefix = "/api", endpoint = "probe/require_user")]
 async fn probe_require_user() -> Result<String, AuthError> {
@@ -49,24 +51,6 @@ fn app(auth: &Auth) -> Router {
                 "/handler/userinfo",
                 get(|| async { crate::userinfo().await.map(|_| "claims") }),
             ),
-    )
-}
-
-fn alice() -> User {
-    let serde_json::Value::Object(claims) =
-        serde_json::json!({"sub": "alice", "iss": "https://idp.example", "name": "Alice"})
-    else {
-        unreachable!()
-    };
-    User::signed_in(claims, None)
-}
-
-fn auth_with(more: &str) -> Auth {
-    crate::test_support::auth(
-        "http://localhost:3000",
-        SECRET,
-        crate::test_support::NOWHERE,
-        &format!("client_id = \"a\"\n{more}"),
     )
 }
 

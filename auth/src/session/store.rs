@@ -65,7 +65,7 @@ pub enum Group {
     ProviderSession,
 }
 
-/// A session store: SQLite or Redis, behind the [`Outage`] rule: once a call has failed,
+/// A session store: SQLite or Redis, behind the outage rule (`outage.rs`): once a call has failed,
 /// calls skip the store at once until a probe finds it back.
 #[derive(Clone)]
 pub struct Store(Arc<Shared>);

@@ -13,25 +13,7 @@ use tower_cookies::Cookies;
 
 use super::*;
 
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-fn alice() -> User {
-    let serde_json::Value::Object(claims) =
-        serde_json::json!({"sub": "alice", "iss": "https://idp.example", "name": "Alice"})
-    else {
-        unreachable!()
-    };
-    User::signed_in(claims, None)
-}
-
-fn auth_with(session_keys: &str) -> Auth {
-    crate::test_support::auth(
-        "http://localhost:3000",
-        SECRET,
-        crate::test_support::NOWHERE,
-        &format!("client_id = \"a\"\n{session_keys}"),
-    )
-}
+use crate::test_support::{SECRET, alice, auth_with};
 
 /// A file of its own for each test, removed at the end.
 struct TempFile(PathBuf);
@@ -465,15 +447,7 @@ async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
     assert!(leaving.identity.is_some(), "the cookie is kept");
     redis.signal("CONT");
     // Back within one back-off (tests/outage.rs): until then the store is not asked.
-    let mut back = String::new();
-    for _ in 0..30 {
-        back = browser.get(&auth, "/who").await;
-        if back == "Alice" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(back, "Alice", "signed in again once Redis answers");
+    outage::until_signed_in(&auth, &mut browser).await;
 
     // Gone (saved and shut down), then back with its data.
     redis.cli(&["shutdown", "save"]);
@@ -481,15 +455,7 @@ async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
     assert_eq!(browser.get(&auth, "/who").await, "nobody");
     assert!(browser.identity.is_some(), "the cookie is kept");
     redis.restart();
-    let mut back = String::new();
-    for _ in 0..20 {
-        back = browser.get(&auth, "/who").await;
-        if back == "Alice" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(back, "Alice", "signed in again once Redis is back");
+    outage::until_signed_in(&auth, &mut browser).await;
 }
 
 /// Debian's `redis-server` on a free loopback port, its files in a folder of its own;

@@ -82,7 +82,7 @@ fn assert_skipped_at_once(answers: &[(String, Duration)], what: &str) {
 }
 
 /// How long after the store's return until `browser` is signed in again.
-async fn until_signed_in(auth: &Auth, browser: &mut Browser) -> Duration {
+pub(super) async fn until_signed_in(auth: &Auth, browser: &mut Browser) -> Duration {
     let back = Instant::now();
     while browser.get(auth, "/who").await != "Alice" {
         assert!(
