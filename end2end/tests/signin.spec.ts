@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { greeting, hydrated, logIn } from './helpers/app';
 import { ISSUER, signInAtProvider } from './helpers/idp';
-import { APP_URL } from '../playwright.config';
+import { APP_URL, RELEASE } from '../playwright.config';
 
 test('log in, reload, see the claims, log out', async ({ page }) => {
   await page.goto('/');
@@ -266,19 +266,26 @@ test("the app's own server functions answer with the error's status, not 500", a
   expect(page409.body).toContain('expose_tokens');
   expect(page409.body).toContain('href="/tokens"');
 
-  // Signed out, a junk cookie, a cookie replayed after logout (sessions in SQLite here): 401.
+  // Signed out, a junk cookie, and in the debug run (sessions in SQLite) a cookie replayed
+  // after logout: 401. (The release run's server keeps the stateless cookie, where a copy
+  // outlives logout, as documented.)
   await page.goto('/');
   await hydrated(page);
   await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
-  for (const cookie of [undefined, 'auth_user=junk', signedIn]) {
+  const cookies: [string, string | undefined][] = [
+    ['no cookie', undefined],
+    ['a junk cookie', 'auth_user=junk'],
+    ...(RELEASE ? [] : [['the cookie replayed after logout', signedIn] as [string, string]]),
+  ];
+  for (const [what, cookie] of cookies) {
     for (const path of [whoami, tokenStatus]) {
-      expect(await call(path, cookie), `${path} with ${cookie}`).toMatchObject({
+      expect(await call(path, cookie), `${path} with ${what}`).toMatchObject({
         status: 401,
         body: expect.stringContaining('NotSignedIn'),
       });
       const form = await call(path, cookie, 'text/html,application/xhtml+xml');
-      expect(form.status, `${path} as a form with ${cookie}`).toBe(401);
+      expect(form.status, `${path} as a form with ${what}`).toBe(401);
       expect(form.body).toContain('You are not signed in.');
     }
   }
