@@ -140,6 +140,17 @@ pub use {
     tokens::{Tokens, tokens, userinfo},
 };
 
+/// Where sessions are kept: the [`store::SessionStore`] trait, for a store of the app's own,
+/// and the in-memory store; with feature `conformance`, the suite a store must pass.
+#[cfg(feature = "ssr")]
+pub mod store {
+    #[cfg(feature = "conformance")]
+    pub use crate::session::conformance;
+    pub use crate::session::{Group, MemoryStore, Record, SessionStore, StoreError};
+    /// The attribute a [`SessionStore`] implementation is written with.
+    pub use async_trait::async_trait;
+}
+
 /// A user's claims, as the provider sent them: names and JSON values.
 pub type Claims = serde_json::Map<String, serde_json::Value>;
 /// One claim's value.

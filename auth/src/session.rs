@@ -29,11 +29,19 @@ use crate::{
     tokens::TokenSet,
 };
 
+#[cfg(any(test, feature = "conformance"))]
+mod conformance;
+mod memory;
 mod outage;
+#[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
-pub use store::{Group, Record, Store, StoreError};
+#[cfg(feature = "conformance")]
+pub use conformance::conformance;
+pub use memory::MemoryStore;
+pub use store::{Group, Record, SessionStore, Store, StoreError};
 
 /// With an idle timeout, a session's last-seen time is written at most this often (seconds).
 const TOUCH_INTERVAL: i64 = 60;

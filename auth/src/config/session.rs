@@ -50,11 +50,13 @@ impl Default for SessionConfig {
     }
 }
 
-/// `session_store`: `"cookie"`, `"sqlite:PATH"` or `"redis://…"` / `"rediss://…"`.
+/// `session_store`: `"cookie"`, `"memory"`, `"sqlite:PATH"` or `"redis://…"` / `"rediss://…"`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreConfig {
     /// The whole session in the sealed identity cookie: nothing on the server.
     Cookie,
+    /// This process's memory: tests, one development server (gone when it stops).
+    Memory,
     /// An embedded SQLite file (relative paths from the working directory).
     Sqlite(PathBuf),
     /// A Redis server; the URL may hold a password, so it is never printed whole.
@@ -66,6 +68,7 @@ impl StoreConfig {
     pub fn describe(&self) -> String {
         match self {
             Self::Cookie => "the identity cookie".to_owned(),
+            Self::Memory => "this process's memory".to_owned(),
             Self::Sqlite(path) => format!("SQLite file {}", path.display()),
             Self::Redis(url) => match url::Url::parse(url.expose()) {
                 Ok(url) => format!(
@@ -112,6 +115,9 @@ impl Reader {
         if text == "cookie" {
             return Ok(StoreConfig::Cookie);
         }
+        if text == "memory" {
+            return Ok(StoreConfig::Memory);
+        }
         if let Some(path) = text.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             if path.is_empty() {
@@ -137,7 +143,8 @@ impl Reader {
         }
         Err(self.error(
             key,
-            "must be \"cookie\", \"sqlite:PATH\" or \"redis://HOST:PORT/DB\" (rediss:// for TLS)",
+            "must be \"cookie\", \"memory\", \"sqlite:PATH\" or \"redis://HOST:PORT/DB\" \
+             (rediss:// for TLS)",
         ))
     }
 
@@ -230,6 +237,10 @@ mod tests {
     #[test]
     fn each_store_is_named_as_written() {
         assert_eq!(read("").map(|c| c.store), Ok(StoreConfig::Cookie));
+        assert_eq!(
+            read("session_store = \"memory\"").map(|c| c.store),
+            Ok(StoreConfig::Memory)
+        );
         assert_eq!(
             read("session_store = \"sqlite:data/s.sqlite3\"").map(|c| c.store),
             Ok(StoreConfig::Sqlite(PathBuf::from("data/s.sqlite3")))

@@ -5,7 +5,9 @@ use std::time::Duration;
 use redis::{AsyncCommands, aio::ConnectionManager};
 use tokio::sync::OnceCell;
 
-use super::store::{Group, Record, StoreError, bounded};
+use async_trait::async_trait;
+
+use super::store::{Group, Record, SessionStore, StoreError};
 
 /// Every key this crate writes starts so, to share a Redis database with the app.
 const PREFIX: &str = "leptos-auth:";
@@ -44,9 +46,12 @@ impl RedisStore {
             .cloned()
             .map_err(failed)
     }
+}
 
-    pub async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
-        bounded(self.timeout, async {
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        async {
             let text: Option<String> = self
                 .connection()
                 .await?
@@ -55,14 +60,14 @@ impl RedisStore {
                 .map_err(failed)?;
             // A value this code did not write is no session.
             Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
-        })
+        }
         .await
     }
 
-    pub async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
+    async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
         let text = serde_json::to_string(record).map_err(failed)?;
         let owner = group_key(Group::Owner, &record.owner);
-        bounded(self.timeout, async {
+        async {
             let mut connection = self.connection().await?;
             let mut pipe = redis::pipe();
             pipe.cmd("SET")
@@ -103,15 +108,15 @@ impl RedisStore {
             pipe.query_async::<()>(&mut connection)
                 .await
                 .map_err(failed)
-        })
+        }
         .await
     }
 
     /// Replaces the record under `key` only if it is still there (`SET … XX`): a session
     /// ended meanwhile stays ended. `false` when it was gone.
-    pub async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
+    async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
         let text = serde_json::to_string(record).map_err(failed)?;
-        bounded(self.timeout, async {
+        async {
             let replaced: Option<String> = redis::cmd("SET")
                 .arg(session_key(key))
                 .arg(text)
@@ -122,12 +127,12 @@ impl RedisStore {
                 .await
                 .map_err(failed)?;
             Ok(replaced.is_some())
-        })
+        }
         .await
     }
 
-    pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
-        bounded(self.timeout, async {
+    async fn remove(&self, key: &str) -> Result<(), StoreError> {
+        async {
             let mut connection = self.connection().await?;
             let text: Option<String> =
                 connection.get_del(session_key(key)).await.map_err(failed)?;
@@ -144,12 +149,12 @@ impl RedisStore {
                 }
             }
             Ok(())
-        })
+        }
         .await
     }
 
-    pub async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
-        bounded(self.timeout, async {
+    async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
+        async {
             let mut connection = self.connection().await?;
             let owner = group_key(group, id);
             let keys: Vec<String> = connection.smembers(&owner).await.map_err(failed)?;
@@ -161,20 +166,13 @@ impl RedisStore {
             // Only the members read: a session saved meanwhile stays in the group.
             let _: () = connection.srem(&owner, &keys).await.map_err(failed)?;
             Ok(ended)
-        })
+        }
         .await
     }
-}
 
-impl RedisStore {
-    pub async fn try_lock(
-        &self,
-        name: &str,
-        holder: &str,
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        bounded(self.timeout, async {
+        async {
             let taken: Option<String> = redis::cmd("SET")
                 .arg(format!("{PREFIX}lock:{name}"))
                 .arg(holder)
@@ -185,12 +183,12 @@ impl RedisStore {
                 .await
                 .map_err(failed)?;
             Ok(taken.is_some())
-        })
+        }
         .await
     }
 
-    pub async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        bounded(self.timeout, async {
+    async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        async {
             // Only the holder's own lock: one that expired and was taken since is another's.
             let _: i64 = redis::cmd("EVAL")
                 .arg(UNLOCK_SCRIPT)
@@ -201,7 +199,7 @@ impl RedisStore {
                 .await
                 .map_err(failed)?;
             Ok(())
-        })
+        }
         .await
     }
 }

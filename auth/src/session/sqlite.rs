@@ -8,7 +8,9 @@ use std::{
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::store::{Group, Record, StoreError, bounded};
+use async_trait::async_trait;
+
+use super::store::{Group, Record, SessionStore, StoreError};
 
 /// Ended sessions are deleted at most this often (on the next sign-in after it passed).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
@@ -47,7 +49,6 @@ pub struct SqliteStore {
     /// An async lock, taken before going to a blocking thread: with a hung disk, requests
     /// wait here (bounded by the timeout) instead of each parking a blocking thread.
     db: Arc<tokio::sync::Mutex<Db>>,
-    timeout: Duration,
 }
 
 struct Db {
@@ -91,11 +92,25 @@ impl SqliteStore {
         db.sweep().map_err(|error| error.to_string())?;
         Ok(Self {
             db: Arc::new(tokio::sync::Mutex::new(db)),
-            timeout,
         })
     }
 
-    pub async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
+    /// `work` on a blocking thread, after the connection's lock (the caller bounds the time).
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Db) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let mut db = Arc::clone(&self.db).lock_owned().await;
+        tokio::task::spawn_blocking(move || work(&mut db))
+            .await
+            .map_err(|error| StoreError::Failed(error.to_string()))?
+            .map_err(|error| StoreError::Failed(error.to_string()))
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
         let key = key.to_owned();
         let text = self
             .run(move |db| {
@@ -112,7 +127,7 @@ impl SqliteStore {
         Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
     }
 
-    pub async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
+    async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
         let key = key.to_owned();
         let record = record.clone();
         let text = serde_json::to_string(&record).map_err(|e| StoreError::Failed(e.to_string()))?;
@@ -137,8 +152,7 @@ impl SqliteStore {
         .await
     }
 
-    /// Replaces the record under `key` only if it is still there; `false` when it was gone.
-    pub async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
+    async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
         let key = key.to_owned();
         let record = record.clone();
         let text = serde_json::to_string(&record).map_err(|e| StoreError::Failed(e.to_string()))?;
@@ -153,7 +167,7 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
+    async fn remove(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
         self.run(move |db| {
             db.connection
@@ -163,7 +177,7 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
+    async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
         let id = id.to_owned();
         let sql = match group {
             Group::Owner => "DELETE FROM auth_sessions WHERE owner = ?1",
@@ -173,12 +187,7 @@ impl SqliteStore {
             .await
     }
 
-    pub async fn try_lock(
-        &self,
-        name: &str,
-        holder: &str,
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         let (name, holder) = (name.to_owned(), holder.to_owned());
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         self.run(move |db| {
@@ -197,7 +206,7 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+    async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         let (name, holder) = (name.to_owned(), holder.to_owned());
         self.run(move |db| {
             db.connection
@@ -206,22 +215,6 @@ impl SqliteStore {
                     [name, holder],
                 )
                 .map(drop)
-        })
-        .await
-    }
-
-    /// `work` on a blocking thread, bounded by the timeout.
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Db) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let db = Arc::clone(&self.db);
-        bounded(self.timeout, async move {
-            let mut db = db.lock_owned().await;
-            tokio::task::spawn_blocking(move || work(&mut db))
-                .await
-                .map_err(|error| StoreError::Failed(error.to_string()))?
-                .map_err(|error| StoreError::Failed(error.to_string()))
         })
         .await
     }

@@ -1,21 +1,55 @@
-//! The session stores behind one interface: an embedded SQLite file or Redis. Each operation
-//! is bounded by the configured timeout, so a store that hangs costs a request at most that.
+//! The session store: the [`SessionStore`] trait every backend implements (SQLite, Redis,
+//! memory, or an app's own), and [`Store`], what the sessions call: every call bounded by
+//! `session_store_timeout`, and skipped at once while the store is down (`outage.rs`).
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    outage::{Admission, Outage},
-    redis::RedisStore,
-    sqlite::SqliteStore,
-};
+use super::outage::{Admission, Outage};
 use crate::config::StoreConfig;
 
 /// A probe's lock, should it not be given back.
 const PROBE_LOCK_TTL: Duration = Duration::from_secs(10);
+
+/// Where sessions are kept, by their key (a hash of the session id the cookie holds). An app
+/// may bring its own (a table in its database, through its pool); `conformance` (feature
+/// `conformance`) checks one does what this crate relies on.
+///
+/// Calls need not bound their own time: each is given up after `session_store_timeout`,
+/// and once one has failed, calls are not made until a probe finds the store back.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// The session under `key`, if there is one (it may have ended: the caller checks
+    /// [`Record::until`]).
+    async fn load(&self, key: &str) -> Result<Option<Record>, StoreError>;
+
+    /// Keeps `record` under `key`, replacing what was there, at least until its `until`;
+    /// after that the store should forget it (a TTL, a sweep).
+    async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError>;
+
+    /// Replaces the record under `key` only if there is one, so that a session ended
+    /// meanwhile (logout, back-channel) is not brought back; `false` when there was none.
+    async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError>;
+
+    /// Ends the session under `key` (nothing if there is none).
+    async fn remove(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Ends every session of a group ([`Record::owner`] or [`Record::provider_session`]
+    /// equal to `id`); returns how many there were.
+    async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError>;
+
+    /// Takes the lock `name` for `holder` (a random value of the caller's) for `ttl`, unless
+    /// someone holds it: `true` if taken. Shared by every server on the store: a token
+    /// refresh once, a logout token once.
+    async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Gives the lock `name` back before its time, if `holder` still holds it.
+    async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+}
 
 /// One session as a store keeps it, under a hash of its id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,45 +99,52 @@ pub enum Group {
     ProviderSession,
 }
 
-/// A session store: SQLite or Redis, behind the outage rule (`outage.rs`): once a call has failed,
-/// calls skip the store at once until a probe finds it back.
+impl Group {
+    /// Which group of this kind `record` is in, if any.
+    pub fn id_of(self, record: &Record) -> Option<&str> {
+        match self {
+            Self::Owner => Some(&record.owner),
+            Self::ProviderSession => record.provider_session.as_deref(),
+        }
+    }
+}
+
+/// A session store as the sessions call it: its [`SessionStore`], each call bounded by the
+/// timeout, and skipped at once while the store is down (`outage.rs`).
 #[derive(Clone)]
 pub struct Store(Arc<Shared>);
 
 struct Shared {
-    backend: Backend,
+    backend: Arc<dyn SessionStore>,
+    timeout: Duration,
     outage: Outage,
-}
-
-enum Backend {
-    /// The embedded SQLite file.
-    Sqlite(SqliteStore),
-    /// A Redis server shared by several app servers.
-    Redis(Box<RedisStore>),
 }
 
 impl Store {
     /// Opens the store `config` names (`None` for cookie mode). SQLite opens the file now;
     /// Redis connects on first use, so an app server starts while Redis is down (and says so
-    /// once, from a probe sent now).
+    /// once, from a probe sent now). A backend this server was built without is an error
+    /// naming the feature to turn on.
     pub fn open(config: &StoreConfig, timeout: Duration) -> Result<Option<Self>, String> {
-        let backend = match config {
+        let backend: Arc<dyn SessionStore> = match config {
             StoreConfig::Cookie => return Ok(None),
-            StoreConfig::Sqlite(path) => {
-                Backend::Sqlite(SqliteStore::open(path, timeout).map_err(|error| {
-                    format!("cannot open the SQLite file {}: {error}", path.display())
-                })?)
-            }
-            StoreConfig::Redis(url) => {
-                Backend::Redis(Box::new(RedisStore::new(url.expose(), timeout)?))
-            }
+            StoreConfig::Memory => Arc::new(super::memory::MemoryStore::new()),
+            StoreConfig::Sqlite(path) => sqlite(path, timeout)?,
+            StoreConfig::Redis(url) => redis(url, timeout)?,
         };
+        Ok(Some(Self::new(backend, config.describe(), timeout)))
+    }
+
+    /// `backend` behind the timeout and the outage rule; `described` names it in the log
+    /// (never with credentials).
+    pub fn new(backend: Arc<dyn SessionStore>, described: String, timeout: Duration) -> Self {
         let store = Self(Arc::new(Shared {
             backend,
-            outage: Outage::new(config.describe()),
+            timeout,
+            outage: Outage::new(described),
         }));
         store.check_at_start();
-        Ok(Some(store))
+        store
     }
 
     /// Asks the store once, in the background, so that one that cannot be reached is named in
@@ -114,18 +155,19 @@ impl Store {
         };
         let shared = self.0.clone();
         runtime.spawn(async move {
-            match shared.backend.probe().await {
+            match shared.probe().await {
                 Ok(()) => shared.outage.answered(),
                 Err(error) => shared.outage.unreachable_at_start(&error, Instant::now()),
             }
         });
     }
 
-    /// `operation` on the backend, unless the store is down: then [`StoreError::Down`] at once
-    /// (and, when the back-off is over, a probe sent in the background).
+    /// `operation` on the backend within the timeout, unless the store is down: then
+    /// [`StoreError::Down`] at once (and, when the back-off is over, a probe in the
+    /// background).
     async fn call<'a, T, Fut>(
         &'a self,
-        operation: impl FnOnce(&'a Backend) -> Fut,
+        operation: impl FnOnce(&'a dyn SessionStore) -> Fut,
     ) -> Result<T, StoreError>
     where
         Fut: Future<Output = Result<T, StoreError>> + 'a,
@@ -136,7 +178,7 @@ impl Store {
             Admission::SkipAndProbe => {
                 let shared = self.0.clone();
                 tokio::spawn(async move {
-                    match shared.backend.probe().await {
+                    match shared.probe().await {
                         Ok(()) => shared.outage.answered(),
                         Err(_) => shared.outage.probe_failed(Instant::now()),
                     }
@@ -144,7 +186,7 @@ impl Store {
                 return Err(StoreError::Down);
             }
         }
-        let result = operation(&self.0.backend).await;
+        let result = bounded(self.0.timeout, operation(&*self.0.backend)).await;
         match &result {
             Ok(_) => self.0.outage.answered(),
             Err(error) => self.0.outage.failed(error, Instant::now()),
@@ -163,8 +205,7 @@ impl Store {
         self.call(|backend| backend.save(key, record)).await
     }
 
-    /// Replaces the record under `key` only if the session still exists, so that one ended
-    /// meanwhile (logout, back-channel) is not brought back; `false` when it was gone.
+    /// [`SessionStore::update`].
     pub async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
         self.call(|backend| backend.update(key, record)).await
     }
@@ -179,14 +220,12 @@ impl Store {
         self.remove_group(Group::Owner, owner).await
     }
 
-    /// Ends every session of a group (an account, a provider session); returns how many.
+    /// [`SessionStore::remove_group`].
     pub async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
         self.call(|backend| backend.remove_group(group, id)).await
     }
 
-    /// Takes the lock `name` for `holder` (a random value of the caller's) for `ttl`, unless
-    /// someone holds it: `true` if taken. Locks are shared by every server on the store (a
-    /// token refresh once, a logout token once).
+    /// [`SessionStore::try_lock`].
     pub async fn try_lock(
         &self,
         name: &str,
@@ -197,79 +236,83 @@ impl Store {
             .await
     }
 
-    /// Gives the lock `name` back before its time, if `holder` still holds it.
+    /// [`SessionStore::unlock`].
     pub async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         self.call(|backend| backend.unlock(name, holder)).await
     }
 }
 
-impl Backend {
+impl Shared {
     /// Whether the store answers a write (a lock of the probe's own, taken and given back):
     /// a store that still reads but cannot write (another process holding SQLite's write
     /// lock) is not back.
     async fn probe(&self) -> Result<(), StoreError> {
         let holder = super::new_session_id();
         let name = format!("probe:{holder}");
-        self.try_lock(&name, &holder, PROBE_LOCK_TTL).await?;
-        self.unlock(&name, &holder).await
-    }
-
-    async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
-        match self {
-            Self::Sqlite(store) => store.load(key).await,
-            Self::Redis(store) => store.load(key).await,
-        }
-    }
-
-    async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(store) => store.save(key, record).await,
-            Self::Redis(store) => store.save(key, record).await,
-        }
-    }
-
-    async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
-        match self {
-            Self::Sqlite(store) => store.update(key, record).await,
-            Self::Redis(store) => store.update(key, record).await,
-        }
-    }
-
-    async fn remove(&self, key: &str) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(store) => store.remove(key).await,
-            Self::Redis(store) => store.remove(key).await,
-        }
-    }
-
-    async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
-        match self {
-            Self::Sqlite(store) => store.remove_group(group, id).await,
-            Self::Redis(store) => store.remove_group(group, id).await,
-        }
-    }
-
-    async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
-        match self {
-            Self::Sqlite(store) => store.try_lock(name, holder, ttl).await,
-            Self::Redis(store) => store.try_lock(name, holder, ttl).await,
-        }
-    }
-
-    async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(store) => store.unlock(name, holder).await,
-            Self::Redis(store) => store.unlock(name, holder).await,
-        }
+        bounded(self.timeout, async {
+            self.backend
+                .try_lock(&name, &holder, PROBE_LOCK_TTL)
+                .await?;
+            self.backend.unlock(&name, &holder).await
+        })
+        .await
     }
 }
 
+/// What `session_store` names that this build left out.
+#[cfg_attr(all(feature = "sqlite", feature = "redis"), allow(dead_code))]
+fn missing_feature(feature: &str, written: &str) -> String {
+    format!(
+        "{written} needs this crate's `{feature}` feature, which this server was built without: \
+         add \"{feature}\" to its features in Cargo.toml"
+    )
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite(path: &std::path::Path, timeout: Duration) -> Result<Arc<dyn SessionStore>, String> {
+    match super::sqlite::SqliteStore::open(path, timeout) {
+        Ok(store) => Ok(Arc::new(store)),
+        Err(error) => Err(format!(
+            "cannot open the SQLite file {}: {error}",
+            path.display()
+        )),
+    }
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite(_: &std::path::Path, _: Duration) -> Result<Arc<dyn SessionStore>, String> {
+    Err(missing_feature("sqlite", "\"sqlite:…\""))
+}
+
+#[cfg(feature = "redis")]
+fn redis(url: &crate::config::Secret, timeout: Duration) -> Result<Arc<dyn SessionStore>, String> {
+    Ok(Arc::new(super::redis::RedisStore::new(
+        url.expose(),
+        timeout,
+    )?))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis(_: &crate::config::Secret, _: Duration) -> Result<Arc<dyn SessionStore>, String> {
+    Err(missing_feature("redis", "\"redis://…\""))
+}
+
 /// `operation`, or [`StoreError::Timeout`] after `limit`.
-pub(super) async fn bounded<T>(
+async fn bounded<T>(
     limit: Duration,
     operation: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
     tokio::time::timeout(limit, operation)
         .await
         .unwrap_or(Err(StoreError::Timeout(limit)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_backend_left_out_of_the_build_names_the_feature() {
+        let text = super::missing_feature("redis", "\"redis://…\"");
+        assert!(text.contains("`redis` feature"), "{text}");
+        assert!(text.contains("add \"redis\" to its features"), "{text}");
+    }
 }
