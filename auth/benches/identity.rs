@@ -154,7 +154,7 @@ fn use_user_by_mode(bencher: divan::Bencher, mode: &str) {
             &codec,
             &signed_in,
             &alice(),
-            &Account::of("http://127.0.0.1:9210", alice().claims()),
+            &Account::of("http://127.0.0.1:9210", alice().claims()).expect("a subject"),
             None,
         ))
         .expect("a session");

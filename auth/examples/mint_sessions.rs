@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &codec,
                 &cookies,
                 &user,
-                &Account::of(&issuer, user.claims()),
+                &Account::of(&issuer, user.claims()).ok_or("no subject")?,
                 None,
             )
             .await

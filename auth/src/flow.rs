@@ -113,6 +113,8 @@ pub(crate) enum CallbackFailure {
     TooLarge(#[from] TooLarge),
     #[error("{0}")]
     StoreUnavailable(StoreError),
+    #[error("the ID token's subject (sub) is empty: it names no account")]
+    NoSubject,
 }
 
 impl From<BeginError> for CallbackFailure {
@@ -130,6 +132,7 @@ impl CallbackFailure {
             Self::Oidc(error) => error.status(),
             Self::TooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NoSubject => StatusCode::BAD_GATEWAY,
             Self::RefusedByApp(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -184,6 +187,10 @@ impl CallbackFailure {
                 "Your account's profile is too large for this app's sign-in cookie.".to_owned()
             }
             Self::StoreUnavailable(_) => crate::AuthError::StoreUnavailable.to_string(),
+            Self::NoSubject => {
+                "The sign-in provider did not say which account this is. Please start again."
+                    .to_owned()
+            }
         }
     }
 }
@@ -226,7 +233,8 @@ pub(crate) async fn finish_login(
         })
         .await?;
     // The account, named before the app's hook may change the claims.
-    let account = crate::session::Account::of(&provider.config().issuer, &claims);
+    let account = crate::session::Account::of(&provider.config().issuer, &claims)
+        .ok_or(CallbackFailure::NoSubject)?;
     auth.hooks()
         .map_claims(&mut claims, login.provider.as_deref())
         .map_err(CallbackFailure::RefusedByApp)?;

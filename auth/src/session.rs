@@ -61,7 +61,7 @@ pub struct Sessions {
     idle: Option<Duration>,
     refresh_margin: i64,
     /// One token refresh at a time per session in this process (sessions share a gate by
-    /// their key's first byte); the store's lock does the same across servers.
+    /// their key's first byte, [`gate_of`]); the store's lock does the same across servers.
     refresh_gates: [tokio::sync::Mutex<()>; REFRESH_GATES],
     /// Whether the log has said that tokens live shorter than the refresh margin.
     margin_told: std::sync::atomic::AtomicBool,
@@ -94,6 +94,17 @@ impl WallClock {
 }
 
 const REFRESH_GATES: usize = 64;
+
+/// The refresh gate of the session stored under `key` (base64url of a SHA-256): its first
+/// byte, decoded, so that every gate is used alike.
+fn gate_of(key: &str) -> usize {
+    let first = URL_SAFE_NO_PAD
+        .decode(key)
+        .ok()
+        .and_then(|bytes| bytes.first().copied())
+        .unwrap_or_default();
+    usize::from(first) % REFRESH_GATES
+}
 /// A refresh holds the store's lock at most this long: longer than the worst refresh (a
 /// discovery, the token call and a JWKS refetch, each bounded by the provider timeout).
 const REFRESH_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(35);
@@ -349,7 +360,7 @@ impl Sessions {
         if !tokens.needs_refresh(now, self.refresh_margin) {
             return Ok(tokens);
         }
-        let gate = stored.key.bytes().next().unwrap_or_default() as usize % REFRESH_GATES;
+        let gate = gate_of(&stored.key);
         let _gate = tokio::time::timeout(REFRESH_WAIT, self.refresh_gates[gate].lock())
             .await
             .map_err(|_| AuthError::StoreUnavailable)?;
@@ -559,13 +570,16 @@ pub struct Account {
 }
 
 impl Account {
-    /// The account of an ID token's `claims` from the provider `issuer`.
-    pub fn of(issuer: &str, claims: &serde_json::Map<String, serde_json::Value>) -> Self {
+    /// The account of an ID token's `claims` from the provider `issuer`; `None` when they
+    /// name no subject (`sub` missing or empty): such sign-ins would all share one account,
+    /// and one's "log out everywhere" would end them all.
+    pub fn of(issuer: &str, claims: &serde_json::Map<String, serde_json::Value>) -> Option<Self> {
         let text = |name: &str| claims.get(name).and_then(|value| value.as_str());
-        Self {
-            owner: owner_of(issuer, text("sub").unwrap_or_default()),
+        let subject = text("sub").filter(|sub| !sub.trim().is_empty())?;
+        Some(Self {
+            owner: owner_of(issuer, subject),
             provider_session: text("sid").map(|sid| provider_session_of(issuer, sid)),
-        }
+        })
     }
 }
 

@@ -151,6 +151,27 @@ async fn missing_subject_is_refused() {
     );
 }
 
+/// An empty `sub` parses, but names no account: every such sign-in would share one, and one's
+/// "log out everywhere" would end them all.
+#[tokio::test]
+async fn an_empty_subject_is_refused() {
+    let h = Harness::start().await;
+    for subject in ["", "  "] {
+        // The provider's userinfo agrees (as one without userinfo would not contradict it).
+        h.idp.set_userinfo(json!({ "sub": subject }));
+        let login = h.login();
+        let claims = with(h.claims(&login), "sub", json!(subject));
+        let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_GATEWAY,
+            "did not say which account this is",
+            "names no account",
+        );
+    }
+}
+
 #[tokio::test]
 async fn audience_not_our_client_is_refused() {
     let h = Harness::start().await;

@@ -152,7 +152,7 @@ impl Bench {
         assert_eq!(tokens.access_token(), idp.access_token());
         assert_eq!(tokens.refresh_token(), Some(refresh_token));
         let user = User::signed_in(claims.clone(), None);
-        let account = Account::of(idp.issuer(), &claims);
+        let account = Account::of(idp.issuer(), &claims).expect("a subject");
         let cookies = Cookies::default();
         sessions
             .begin(&self.codec, &cookies, &user, &account, Some(&tokens))
@@ -648,7 +648,7 @@ async fn a_refreshed_id_token_with_the_same_azp_is_accepted() {
             &bench.codec,
             &cookies,
             &User::signed_in(claims.clone(), None),
-            &Account::of(idp.issuer(), &claims),
+            &Account::of(idp.issuer(), &claims).expect("a subject"),
             Some(&tokens),
         )
         .await

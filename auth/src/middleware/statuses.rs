@@ -39,6 +39,12 @@ async fn probe_own_error() -> Result<String, ServerFnError> {
     Err(ServerFnError::new("the app's own failure"))
 }
 
+/// An error longer than any `AuthError`.
+#[server(prefix = "/api", endpoint = "probe/long_error")]
+async fn probe_long_error() -> Result<String, ServerFnError> {
+    Err(ServerFnError::new("x".repeat(100 * 1024)))
+}
+
 fn app(auth: &Auth) -> Router {
     auth.install(
         Router::new()
@@ -111,7 +117,7 @@ async fn answer(auth: &Auth, request: Request<Body>) -> Answer {
 /// Alice's identity cookie, as a `Cookie` header, begun by `auth`'s session mode.
 async fn signed_in(auth: &Auth) -> String {
     let cookies = Cookies::default();
-    let account = Account::of("https://idp.example", alice().claims());
+    let account = Account::of("https://idp.example", alice().claims()).expect("a subject");
     auth.sessions()
         .begin(auth.codec(), &cookies, &alice(), &account, None)
         .await

@@ -92,7 +92,8 @@ fn app(auth: &Auth) -> Router {
                 "/begin",
                 get(
                     |Extension(auth): Extension<Auth>, cookies: Cookies| async move {
-                        let account = Account::of("https://idp.example", alice().claims());
+                        let account = Account::of("https://idp.example", alice().claims())
+                            .expect("a subject");
                         match auth
                             .sessions()
                             .begin(auth.codec(), &cookies, &alice(), &account, None)
@@ -299,6 +300,34 @@ fn session_ids_are_random_and_stored_only_as_hashes() {
     assert!(a.len() >= 43, "256 bits in base64: {a}");
     assert_ne!(key_of(&a), a);
     assert_eq!(key_of(&a), key_of(&a));
+}
+
+#[test]
+fn every_refresh_gate_is_used() {
+    let mut used = [0usize; REFRESH_GATES];
+    for _ in 0..4096 {
+        used[gate_of(&key_of(&new_session_id()))] += 1;
+    }
+    let (fewest, most) = (used.iter().min(), used.iter().max());
+    // 64 per gate on average: a gate missed, or one taking twice its share, is a bias.
+    assert!(
+        fewest.is_some_and(|&n| n > 20) && most.is_some_and(|&n| n < 128),
+        "{used:?}"
+    );
+}
+
+#[test]
+fn an_account_without_a_subject_is_none() {
+    let claims = |value: serde_json::Value| match value {
+        serde_json::Value::Object(claims) => claims,
+        _ => unreachable!(),
+    };
+    let issuer = "https://idp.example";
+    assert!(Account::of(issuer, &claims(serde_json::json!({"sub": ""}))).is_none());
+    assert!(Account::of(issuer, &claims(serde_json::json!({"name": "x"}))).is_none());
+    let a = Account::of(issuer, &claims(serde_json::json!({"sub": "a"})));
+    let b = Account::of(issuer, &claims(serde_json::json!({"sub": "b"})));
+    assert_ne!(a.map(|a| a.owner), b.map(|b| b.owner));
 }
 
 // ---- One suite, every store ----
