@@ -108,6 +108,19 @@ pub(crate) struct Opened<T> {
 #[error("the provider's claims take {0} bytes, more than one cookie can hold")]
 pub struct TooLarge(pub usize);
 
+/// A cookie or a stored value could not be sealed. Sealing plain data cannot fail unless a
+/// type's `Serialize` does; if it ever does, the act that needed it is refused (and logged),
+/// never carried out with an empty value.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SealError {
+    #[error(transparent)]
+    /// The claims do not fit in a cookie.
+    TooLarge(#[from] TooLarge),
+    #[error("cannot seal {0}")]
+    /// The content did not serialize, or the encryption gave nothing back.
+    Failed(String),
+}
+
 /// Names, flags, sealing and opening of both cookies.
 #[derive(Clone)]
 pub struct CookieCodec {
@@ -171,7 +184,7 @@ impl CookieCodec {
         &self,
         user: &User,
         now: OffsetDateTime,
-    ) -> Result<Cookie<'static>, TooLarge> {
+    ) -> Result<Cookie<'static>, SealError> {
         self.identity_cookie_until(user, now, now + IDENTITY_LIFETIME, None)
     }
 
@@ -183,9 +196,9 @@ impl CookieCodec {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
         seen_at: Option<i64>,
-    ) -> Result<Cookie<'static>, TooLarge> {
+    ) -> Result<Cookie<'static>, SealError> {
         let name = self.identity_name();
-        let cookie = self.seal_identity(user, now, expires_at, seen_at);
+        let cookie = self.seal_identity(user, now, expires_at, seen_at)?;
         let size = name.len() + cookie.value().len();
         if size <= MAX_COOKIE_BYTES {
             return Ok(cookie);
@@ -203,10 +216,10 @@ impl CookieCodec {
             .map(String::as_str)
             .collect();
         let trimmed = User::signed_in(standard, user.provider().map(str::to_owned));
-        let cookie = self.seal_identity(&trimmed, now, expires_at, seen_at);
+        let cookie = self.seal_identity(&trimmed, now, expires_at, seen_at)?;
         let trimmed_size = name.len() + cookie.value().len();
         if trimmed_size > MAX_COOKIE_BYTES {
-            return Err(TooLarge(size));
+            return Err(TooLarge(size).into());
         }
         tracing::warn!(
             ?dropped,
@@ -231,8 +244,11 @@ impl CookieCodec {
         let opened = self
             .open_identity_as::<User>(cookie, now)
             .filter(|opened| opened.content.is_logged_in())?;
-        let reissue =
-            (!opened.with_current_key).then(|| self.reseal_identity(&opened, now, opened.seen_at));
+        let reissue = if opened.with_current_key {
+            None
+        } else {
+            self.reseal_identity(&opened, now, opened.seen_at).ok()
+        };
         Some((opened.content, reissue))
     }
 
@@ -256,7 +272,7 @@ impl CookieCodec {
         opened: &Opened<T>,
         now: OffsetDateTime,
         seen_at: Option<i64>,
-    ) -> Cookie<'static> {
+    ) -> Result<Cookie<'static>, SealError> {
         let expires_at = OffsetDateTime::from_unix_timestamp(opened.expires_at).unwrap_or(now);
         self.seal_identity(&opened.content, now, expires_at, seen_at)
     }
@@ -268,7 +284,7 @@ impl CookieCodec {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
         seen_at: Option<i64>,
-    ) -> Cookie<'static> {
+    ) -> Result<Cookie<'static>, SealError> {
         let sealed = Sealed {
             expires_at: expires_at.unix_timestamp(),
             seen_at,
@@ -279,10 +295,12 @@ impl CookieCodec {
 
     /// `content` sealed with the current key under `label` (bound in as associated data, so
     /// it opens only under the same label): for what the session store keeps.
-    pub(crate) fn seal_value<T: Serialize>(&self, label: &str, content: &T) -> String {
-        // Serializing plain data with string keys to JSON cannot fail.
-        let json = serde_json::to_string(content).unwrap_or_default();
-        self.encrypt(label, json)
+    pub(crate) fn seal_value<T: Serialize>(
+        &self,
+        label: &str,
+        content: &T,
+    ) -> Result<String, SealError> {
+        self.encrypt(label, json_of(content)?)
     }
 
     /// What [`Self::seal_value`] sealed under `label`, if some key opens it.
@@ -297,19 +315,21 @@ impl CookieCodec {
             })
     }
 
-    /// The login-state cookie for `login`, or `None` when its `state` could not be a name.
+    /// The login-state cookie for `login`; an error when its `state` could not be a name.
     pub fn login_state_cookie(
         &self,
         login: &LoginState,
         now: OffsetDateTime,
-    ) -> Option<Cookie<'static>> {
-        let name = self.login_state_name(&login.state)?;
-        Some(self.seal(
+    ) -> Result<Cookie<'static>, SealError> {
+        let name = self
+            .login_state_name(&login.state)
+            .ok_or_else(|| failed("the login state: its state is unfit for a cookie name"))?;
+        self.seal(
             &name,
             login,
             now + LOGIN_STATE_LIFETIME,
             LOGIN_STATE_LIFETIME,
-        ))
+        )
     }
 
     /// The names of the browser's login-state cookies to forget before it gets `new`: those
@@ -373,7 +393,11 @@ impl CookieCodec {
     }
 
     /// The cookie holding `state` while the visitor is at the provider to log out there.
-    pub(crate) fn logout_state_cookie(&self, state: &str, now: OffsetDateTime) -> Cookie<'static> {
+    pub(crate) fn logout_state_cookie(
+        &self,
+        state: &str,
+        now: OffsetDateTime,
+    ) -> Result<Cookie<'static>, SealError> {
         self.seal(
             &self.logout_state_name(),
             &state,
@@ -409,7 +433,7 @@ impl CookieCodec {
         content: &T,
         expires_at: OffsetDateTime,
         max_age: Duration,
-    ) -> Cookie<'static> {
+    ) -> Result<Cookie<'static>, SealError> {
         let sealed = Sealed {
             expires_at: expires_at.unix_timestamp(),
             seen_at: None,
@@ -423,23 +447,22 @@ impl CookieCodec {
         name: &str,
         sealed: &Sealed<T>,
         max_age: Duration,
-    ) -> Cookie<'static> {
-        // Serializing plain data with string keys to JSON cannot fail.
-        let json = serde_json::to_string(sealed).unwrap_or_default();
-        let encrypted = self.encrypt(name, json);
+    ) -> Result<Cookie<'static>, SealError> {
+        let encrypted = self.encrypt(name, json_of(sealed)?)?;
         let mut cookie = self.with_flags(Cookie::new(name.to_owned(), encrypted));
         cookie.set_max_age(max_age);
-        cookie
+        Ok(cookie)
     }
 
     /// `plain` encrypted with the current key, `name` bound in as associated data.
-    fn encrypt(&self, name: &str, plain: String) -> String {
+    fn encrypt(&self, name: &str, plain: String) -> Result<String, SealError> {
         let mut jar = CookieJar::new();
         jar.private_mut(&self.key)
             .add(Cookie::new(name.to_owned(), plain));
         jar.get(name)
             .map(|cookie| cookie.value().to_owned())
-            .unwrap_or_default()
+            .filter(|sealed| !sealed.is_empty())
+            .ok_or_else(|| failed(&format!("{name}: the encryption gave nothing back")))
     }
 
     /// The content, if some key (the current one first) opens the cookie and it is not void.
@@ -471,6 +494,17 @@ impl CookieCodec {
         cookie.set_secure(self.secure);
         cookie
     }
+}
+
+/// `content` as JSON, for sealing.
+fn json_of<T: Serialize + ?Sized>(content: &T) -> Result<String, SealError> {
+    serde_json::to_string(content).map_err(|error| failed(&format!("a value: {error}")))
+}
+
+/// A sealing failure, logged once where it happens (what failed, never the content).
+fn failed(what: &str) -> SealError {
+    tracing::error!("cannot seal {what}: the act that needed it is refused");
+    SealError::Failed(what.to_owned())
 }
 
 /// What a cookie adds to the Cookie header: `name=value; `.

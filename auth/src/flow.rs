@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::{
     Auth, AuthError, User,
-    cookies::{LoginState, TooLarge},
+    cookies::{LoginState, SealError, TooLarge},
     log::{clip, outside_field},
     oidc::{Completion, OidcError},
     session::{BeginError, StoreError},
@@ -55,10 +55,10 @@ impl Auth {
             return_to,
         };
         let now = OffsetDateTime::now_utc();
-        let Some(cookie) = self.codec().login_state_cookie(&login, now) else {
-            tracing::error!("the provider library made a state unfit for a cookie name");
-            return Err(AuthError::Internal);
-        };
+        let cookie = self
+            .codec()
+            .login_state_cookie(&login, now)
+            .map_err(|_| AuthError::Internal)?;
         // However many logins this browser started and abandoned, only a few stay.
         let present = cookies.list();
         for name in self.codec().login_states_to_drop(&present, &cookie, now) {
@@ -115,12 +115,15 @@ pub(crate) enum CallbackFailure {
     StoreUnavailable(StoreError),
     #[error("the ID token's subject (sub) is empty: it names no account")]
     NoSubject,
+    #[error("cannot seal {0}")]
+    Sealing(String),
 }
 
 impl From<BeginError> for CallbackFailure {
     fn from(error: BeginError) -> Self {
         match error {
-            BeginError::TooLarge(error) => Self::TooLarge(error),
+            BeginError::Seal(SealError::TooLarge(error)) => Self::TooLarge(error),
+            BeginError::Seal(SealError::Failed(what)) => Self::Sealing(what),
             BeginError::Store(error) => Self::StoreUnavailable(error),
         }
     }
@@ -130,7 +133,7 @@ impl CallbackFailure {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::Oidc(error) => error.status(),
-            Self::TooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TooLarge(_) | Self::Sealing(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NoSubject => StatusCode::BAD_GATEWAY,
             Self::RefusedByApp(_) => StatusCode::FORBIDDEN,
@@ -187,6 +190,7 @@ impl CallbackFailure {
                 "Your account's profile is too large for this app's sign-in cookie.".to_owned()
             }
             Self::StoreUnavailable(_) => crate::AuthError::StoreUnavailable.to_string(),
+            Self::Sealing(_) => crate::AuthError::Internal.to_string(),
             Self::NoSubject => {
                 "The sign-in provider did not say which account this is. Please start again."
                     .to_owned()

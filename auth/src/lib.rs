@@ -163,7 +163,7 @@ pub mod testing {
     pub use crate::config::{
         AuthConfig, ProviderConfig, Secret, SessionConfig, StoreConfig, from_sources,
     };
-    pub use crate::cookies::{CookieCodec, LoginState, MAX_COOKIE_BYTES};
+    pub use crate::cookies::{CookieCodec, LoginState, MAX_COOKIE_BYTES, SealError};
     pub use crate::oidc::{
         Clock, Completion, DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN,
         OidcError, Provider, RefreshPolicy,

@@ -64,10 +64,11 @@ impl Auth {
         let id_token = tokens.as_ref().map(|tokens| tokens.id_token.as_str());
         match provider.end_session_url(id_token, &home, &state).await {
             Some(url) => {
-                cookies.add(
-                    self.codec()
-                        .logout_state_cookie(&state, OffsetDateTime::now_utc()),
-                );
+                let cookie = self
+                    .codec()
+                    .logout_state_cookie(&state, OffsetDateTime::now_utc())
+                    .map_err(|_| AuthError::Internal)?;
+                cookies.add(cookie);
                 Ok(url.to_string())
             }
             None => Ok("/".to_owned()),

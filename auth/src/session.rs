@@ -25,7 +25,7 @@ use tower_cookies::Cookies;
 use crate::{
     Auth, AuthError, User,
     config::SessionConfig,
-    cookies::{CookieCodec, TooLarge},
+    cookies::{CookieCodec, SealError},
     tokens::TokenSet,
 };
 
@@ -136,8 +136,8 @@ struct Stored {
 #[derive(Debug, thiserror::Error)]
 pub enum BeginError {
     #[error(transparent)]
-    /// Cookie mode: the claims do not fit in a cookie.
-    TooLarge(#[from] TooLarge),
+    /// The cookie or the record could not be sealed (in cookie mode: the claims do not fit).
+    Seal(#[from] SealError),
     #[error("the session store failed: {0}")]
     /// The store did not keep the session.
     Store(#[from] StoreError),
@@ -225,7 +225,10 @@ impl Sessions {
         let touch = self.idle.is_some() && (opened.seen_at.is_none() || self.due(seen_at, now_s));
         if touch || !opened.with_current_key {
             let seen = self.idle.map(|_| if touch { now_s } else { seen_at });
-            cookies.add(codec.reseal_identity(&opened, now, seen));
+            // Failing, the visitor keeps the cookie they have (the failure is logged).
+            if let Ok(cookie) = codec.reseal_identity(&opened, now, seen) {
+                cookies.add(cookie);
+            }
         }
         Some(Found {
             user: opened.content,
@@ -262,8 +265,10 @@ impl Sessions {
             self.forget(store, &key).await;
             return None;
         }
-        if !opened.with_current_key {
-            cookies.add(codec.reseal_identity(&opened, now, None));
+        if !opened.with_current_key
+            && let Ok(cookie) = codec.reseal_identity(&opened, now, None)
+        {
+            cookies.add(cookie);
         }
         if self.idle.is_some() && self.due(record.seen_at, now_s) {
             record.seen_at = now_s;
@@ -320,15 +325,19 @@ impl Sessions {
         let record = Record {
             owner: account.owner.clone(),
             provider_session: account.provider_session.clone(),
-            sealed_user: codec.seal_value(&key, user),
-            sealed_tokens: tokens.map(|tokens| codec.seal_value(&tokens_label(&key), tokens)),
+            sealed_user: codec.seal_value(&key, user)?,
+            sealed_tokens: tokens
+                .map(|tokens| codec.seal_value(&tokens_label(&key), tokens))
+                .transpose()?,
             created_at: now_s,
             seen_at: now_s,
             expires_at: expires_at.unix_timestamp(),
             until: self.until(expires_at.unix_timestamp(), now_s),
         };
+        // Sealed before it is saved: no session in the store without a cookie to name it.
+        let cookie = codec.seal_identity(&SessionRef { sid }, now, expires_at, None)?;
         store.save(&key, &record).await?;
-        cookies.add(codec.seal_identity(&SessionRef { sid }, now, expires_at, None));
+        cookies.add(cookie);
         Ok(())
     }
 
@@ -401,7 +410,11 @@ impl Sessions {
         };
         let result = match refresh(current.clone()).await {
             Ok(fresh) => {
-                record.sealed_tokens = Some(codec.seal_value(&tokens_label(&stored.key), &fresh));
+                let Ok(sealed) = codec.seal_value(&tokens_label(&stored.key), &fresh) else {
+                    self.unlock(store, &lock, &holder).await;
+                    return Err(AuthError::Internal);
+                };
+                record.sealed_tokens = Some(sealed);
                 // Only if the session still exists: a logout meanwhile stays a logout.
                 match store.update(&stored.key, &record).await {
                     Ok(true) => Ok(fresh),

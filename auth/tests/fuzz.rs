@@ -8,7 +8,7 @@
 
 use auth::User;
 use auth::testing::Secret;
-use auth::testing::{CookieCodec, LoginState, MAX_COOKIE_BYTES};
+use auth::testing::{CookieCodec, LoginState, MAX_COOKIE_BYTES, SealError};
 use auth::testing::{referer_path, same_site_path};
 use base64::{Engine, prelude::BASE64_STANDARD};
 use cookie::Cookie;
@@ -212,10 +212,11 @@ fn check_identity_cookie(codec: &CookieCodec, user: &User) -> Result<(), TestCas
                 prop_assert_eq!(opened.sub(), user.sub());
             }
         }
-        Err(too_large) => {
+        Err(SealError::TooLarge(too_large)) => {
             prop_assert!(full_size_bound(&name, user) > MAX_COOKIE_BYTES);
             prop_assert!(too_large.0 > MAX_COOKIE_BYTES);
         }
+        Err(other) => prop_assert!(false, "a user always seals: {other}"),
     }
     Ok(())
 }

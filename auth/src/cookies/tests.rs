@@ -192,7 +192,29 @@ fn standard_claims_too_large_are_an_error() {
         unreachable!()
     };
     let result = codec(SECRET, false).identity_cookie(&User::signed_in(claims, None), now());
-    assert!(matches!(result, Err(TooLarge(_))));
+    assert!(matches!(result, Err(SealError::TooLarge(_))));
+}
+
+/// What no type of this crate does, but a `Serialize` may: fail.
+struct Unsealable;
+
+impl Serialize for Unsealable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("not today"))
+    }
+}
+
+#[test]
+fn what_cannot_be_sealed_is_an_error_never_an_empty_value() {
+    let codec = codec(SECRET, false);
+    let in_the_store = codec.seal_value("label", &Unsealable);
+    assert!(
+        matches!(in_the_store, Err(SealError::Failed(_))),
+        "{in_the_store:?}"
+    );
+    let expires_at = now() + time::Duration::hours(1);
+    let cookie = codec.seal_identity(&Unsealable, now(), expires_at, None);
+    assert!(matches!(cookie, Err(SealError::Failed(_))), "{cookie:?}");
 }
 
 #[test]
