@@ -16,6 +16,8 @@ test:
 
 lint:
 	cargo fmt --all --check
+	# The crate's imports point down only (auth/tests/layers.rs): no circle between its modules.
+	cargo test --workspace --features ssr --test layers
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
 	cargo clippy -p auth -p app -p minimal --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc -p auth --no-deps --features ssr

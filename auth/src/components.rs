@@ -6,7 +6,11 @@
 //! for the sign-out forms), which the button that sent it shows.
 use leptos::{prelude::*, server_fn::ServerFn};
 
-use crate::{AuthError, Login, Logout, LogoutEverywhere, context::DevProvider};
+use crate::{
+    AuthError,
+    context::DevProvider,
+    server_fns::{LOGOUT_EVERYWHERE_FORM, LOGOUT_FORM, Login, Logout, LogoutEverywhere},
+};
 
 /// "Log in": sends the visitor to their provider and back to this page.
 #[component]
@@ -65,10 +69,6 @@ pub fn LogoutButton(
         {returned_error(Some(form))}
     }
 }
-
-/// The `auth_form` a sign-out post that failed comes back with (a login's has none).
-pub(crate) const LOGOUT_FORM: &str = "logout";
-pub(crate) const LOGOUT_EVERYWHERE_FORM: &str = "logout_everywhere";
 
 /// The refusal this button's form came back with, if any, where the visitor can read it.
 /// Only known codes are shown, each with its fixed text, so a link cannot put words here.

@@ -104,7 +104,7 @@ pub struct ProviderConfig {
     /// Extra authorization parameters (`client_kwargs`), `scope` always among them.
     pub auth_params: BTreeMap<String, String>,
     /// `expose_tokens`: which tokens server code may read (they are then kept in the store).
-    pub expose_tokens: crate::tokens::ExposedTokens,
+    pub expose_tokens: ExposedTokens,
     /// `logout_at_provider`: logout also ends the provider's session (RP-Initiated Logout).
     pub logout_at_provider: bool,
 }
@@ -626,18 +626,14 @@ impl Reader {
     }
 
     /// `expose_tokens`: `"id"`, `"access"`, or a list of them (Streamlit's values).
-    fn expose_tokens(
-        &self,
-        table: &Table,
-        path: &str,
-    ) -> Result<crate::tokens::ExposedTokens, ConfigError> {
+    fn expose_tokens(&self, table: &Table, path: &str) -> Result<ExposedTokens, ConfigError> {
         let key = format!("{path}.expose_tokens");
         let names: Vec<&Value> = match table.get("expose_tokens") {
             None => Vec::new(),
             Some(Value::Array(names)) => names.iter().collect(),
             Some(name) => vec![name],
         };
-        let mut exposed = crate::tokens::ExposedTokens::default();
+        let mut exposed = ExposedTokens::default();
         for name in names {
             match name.as_str() {
                 Some("id") => exposed.id = true,
@@ -728,3 +724,19 @@ impl Reader {
 
 #[cfg(test)]
 mod tests;
+
+/// Which tokens `expose_tokens` gives server code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExposedTokens {
+    /// `"id"`: the ID token.
+    pub id: bool,
+    /// `"access"`: the access token.
+    pub access: bool,
+}
+
+impl ExposedTokens {
+    /// Whether any token is to be kept.
+    pub fn any(&self) -> bool {
+        self.id || self.access
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
-use crate::{SetupError, config::AuthConfig};
+use crate::config::AuthConfig;
 
 /// The development provider this server runs, if any.
 #[derive(Clone, Default)]
@@ -15,11 +15,12 @@ pub(crate) struct DevSlot(#[cfg(feature = "dev-idp")] Option<Arc<crate::dev_idp:
 
 impl DevSlot {
     /// Starts the provider for an app served on `site_addr`, with the configuration that
-    /// points the app at it; `None` when this build has no development provider.
+    /// points the app at it; `None` when this build has no development provider. The error
+    /// says why it could not start.
     #[cfg(feature = "dev-idp")]
-    pub(crate) fn start(site_addr: SocketAddr) -> Result<Option<(Self, AuthConfig)>, SetupError> {
-        let (idp, config) = crate::dev_idp::DevIdp::start(site_addr)
-            .map_err(|error| SetupError::DevProvider(error.to_string()))?;
+    pub(crate) fn start(site_addr: SocketAddr) -> Result<Option<(Self, AuthConfig)>, String> {
+        let (idp, config) =
+            crate::dev_idp::DevIdp::start(site_addr).map_err(|error| error.to_string())?;
         tracing::warn!(
             "sign-in uses the development provider at {}: anyone can sign in as anyone. \
              To use a real provider, write an [auth] table (redirect_uri, cookie_secret, \
@@ -31,7 +32,7 @@ impl DevSlot {
     }
 
     #[cfg(not(feature = "dev-idp"))]
-    pub(crate) fn start(_site_addr: SocketAddr) -> Result<Option<(Self, AuthConfig)>, SetupError> {
+    pub(crate) fn start(_site_addr: SocketAddr) -> Result<Option<(Self, AuthConfig)>, String> {
         Ok(None)
     }
 

@@ -5,7 +5,7 @@ use std::{
     time::SystemTime,
 };
 
-use crate::{Claims, User};
+use crate::user::{Claims, User};
 
 /// A sign-in or sign-out, as the app's hooks see it.
 #[derive(Clone, Debug)]

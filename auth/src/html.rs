@@ -65,3 +65,11 @@ pub(crate) fn error_page(
 
 /// For answers that depend on who asks: no cache, shared or the browser's, may keep them.
 pub(crate) const NO_STORE: &str = "private, no-store";
+
+/// A browser without JavaScript asks for HTML; the server-function client asks for data.
+pub(crate) fn accepts_html(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}

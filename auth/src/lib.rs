@@ -102,6 +102,8 @@ mod hooks;
 #[cfg(feature = "ssr")]
 mod html;
 #[cfg(feature = "ssr")]
+mod install;
+#[cfg(feature = "ssr")]
 mod log;
 #[cfg(feature = "ssr")]
 mod logout;
@@ -121,16 +123,18 @@ mod session;
 mod test_support;
 #[cfg(feature = "ssr")]
 mod tokens;
+#[cfg(feature = "ssr")]
+mod visitor;
 
 pub use components::{DevProviderBanner, LoginButton, LogoutButton};
-#[cfg(feature = "ssr")]
-pub use context::server::{NotSignedIn, require_user};
 pub use context::{provide_user, use_user};
 pub use error::AuthError;
 pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenSignedIn, is_signed_in, login_path};
 pub use return_to::local_path;
 pub use server_fns::{Login, Logout, LogoutEverywhere, login, logout, logout_everywhere, sign_in};
-pub use user::User;
+pub use user::{Claims, User};
+#[cfg(feature = "ssr")]
+pub use visitor::{NotSignedIn, require_user};
 #[cfg(feature = "ssr")]
 pub use {
     config::ConfigError,
@@ -151,8 +155,6 @@ pub mod store {
     pub use async_trait::async_trait;
 }
 
-/// A user's claims, as the provider sent them: names and JSON values.
-pub type Claims = serde_json::Map<String, serde_json::Value>;
 /// One claim's value.
 pub use serde_json::Value as ClaimValue;
 
@@ -171,9 +173,9 @@ pub mod testing {
     pub use crate::oidc::{
         LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
     };
+    pub use crate::oidc::{RefreshError, TokenSet};
     pub use crate::return_to::{referer_path, same_site_path};
     pub use crate::session::{
         Account, Found, Group, Record, Sessions, Store, StoreError, WallClock, owner_of,
     };
-    pub use crate::{oidc::RefreshError, tokens::TokenSet};
 }

@@ -3,10 +3,7 @@
 //!   pages (against login and logout CSRF) and be a small text body; its errors leave with
 //!   the status [`AuthError::status`] gives them, never a blanket 500;
 //! - an answer that depends on who is signed in is never cached for someone else.
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::OnceLock;
 
 use axum::{
     body::Body,
@@ -18,7 +15,12 @@ use axum::{
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use url::{Origin, Url};
 
-use crate::{Auth, AuthError, html};
+use tower_cookies::Cookies;
+
+use crate::{
+    Auth, AuthError, html,
+    visitor::{Personal, RequestAuth, Visitor},
+};
 
 /// Where the sign-in server functions are served (the `prefix` of their `#[server]`).
 pub(crate) const API_PREFIX: &str = "/api/auth/";
@@ -27,26 +29,12 @@ pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 /// A server function's error answer is a short JSON text.
 const MAX_ERROR_BYTES: usize = 64 * 1024;
 
-/// Marked on a request once something read who sent it: its answer is personal.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Personal(Arc<AtomicBool>);
-
-impl Personal {
-    pub(crate) fn mark(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    fn is_marked(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
 pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
     let personal = Personal::default();
     request.extensions_mut().insert(personal.clone());
     let path = request.uri().path();
     let own_function = path.starts_with(API_PREFIX);
-    let plain_form = accepts_html(request.headers());
+    let plain_form = html::accepts_html(request.headers());
     let referer = request.headers().get(header::REFERER).cloned();
     let back = || auth.return_path(None, referer.as_ref().and_then(|v| v.to_str().ok()));
     let mut response = if own_function {
@@ -123,6 +111,44 @@ async fn with_its_status(
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Finds who sent each request before the app runs (static files excepted: nothing there
+/// asks), for the page render that cannot wait; first, a return from the provider's logout
+/// page is answered ([`crate::logout::returned_from_provider`]). One middleware for both,
+/// since each layer costs every request.
+pub(crate) async fn find_visitor(
+    State(auth): State<Auth>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let visitor = Visitor::default();
+    let Some(cookies) = request.extensions().get::<Cookies>().cloned() else {
+        return next.run(request).await;
+    };
+    if let Some(answer) = crate::logout::returned_from_provider(&auth, &cookies, &request) {
+        return answer;
+    }
+    if !request.uri().path().starts_with(static_prefix()) {
+        visitor.found(&auth, &cookies).await;
+    }
+    request.extensions_mut().insert(visitor.clone());
+    let current = RequestAuth {
+        auth,
+        cookies,
+        visitor,
+        personal: request.extensions().get::<Personal>().cloned(),
+    };
+    crate::visitor::with_current(current, next.run(request)).await
+}
+
+/// Where Leptos serves the app's files (`/pkg/` unless `LEPTOS_SITE_PKG_DIR` says otherwise).
+fn static_prefix() -> &'static str {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let dir = std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".to_owned());
+        format!("/{}/", dir.trim_matches('/'))
+    })
+}
+
 /// The request again, if it may reach a sign-in server function.
 async fn admit(auth: &Auth, request: Request) -> Result<Request, AuthError> {
     if !from_own_pages(request.headers(), auth.own_origins()) {
@@ -161,14 +187,6 @@ fn from_own_pages(headers: &HeaderMap, own: &[Origin]) -> bool {
         (None, Some(referer)) => is_own(referer),
         (None, None) => true,
     }
-}
-
-/// A browser without JavaScript asks for HTML; the server-function client asks for data.
-pub(crate) fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// `error` as the server-function client reads it, or as a page with a way back.

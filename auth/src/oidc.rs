@@ -28,9 +28,11 @@ use url::Url;
 use crate::config::ProviderConfig;
 
 mod logout_token;
+mod token_set;
 pub use logout_token::{
     LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
 };
+pub use token_set::TokenSet;
 
 /// How long any one call to a provider may take before the visitor sees an error page.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -443,7 +445,7 @@ impl Provider {
     pub async fn complete_with_tokens(
         &self,
         completion: Completion<'_>,
-    ) -> Result<(Map<String, Value>, crate::tokens::TokenSet), OidcError> {
+    ) -> Result<(Map<String, Value>, TokenSet), OidcError> {
         let discovered = self.discovered().await?;
         let client = self.client(&discovered.metadata);
         let request = client
@@ -467,7 +469,7 @@ impl Provider {
                 claims.entry(name).or_insert(value);
             }
         }
-        let tokens = crate::tokens::TokenSet::issued(&response, id_token.to_string(), &claims);
+        let tokens = TokenSet::issued(&response, id_token.to_string(), &claims);
         claims.remove("nonce");
         Ok((claims, tokens))
     }
@@ -545,7 +547,7 @@ impl Provider {
     /// Revokes the refresh token of `tokens` at the provider's `revocation_endpoint`
     /// (RFC 7009), if both exist. Failures are logged, not returned: the session is over here
     /// whatever the provider says.
-    pub async fn revoke(&self, tokens: &crate::tokens::TokenSet) {
+    pub async fn revoke(&self, tokens: &TokenSet) {
         let Some(refresh_token) = &tokens.refresh_token else {
             return;
         };
@@ -596,10 +598,7 @@ impl Provider {
     /// Exchanges `tokens`' refresh token for fresh ones. A new ID token is checked like the
     /// first (signature, issuer, audience, expiry) and must name the same subject, audience
     /// and authorized party (OpenID Connect Core 12.2); without one the old is kept.
-    pub async fn refresh(
-        &self,
-        tokens: &crate::tokens::TokenSet,
-    ) -> Result<crate::tokens::TokenSet, RefreshError> {
+    pub async fn refresh(&self, tokens: &TokenSet) -> Result<TokenSet, RefreshError> {
         let refresh_token = tokens
             .refresh_token
             .as_ref()
@@ -631,14 +630,13 @@ impl Provider {
                     .verify(discovered, id_token, nonce)
                     .await
                     .map_err(RefreshError::IdToken)?;
-                let fresh =
-                    crate::tokens::TokenSet::issued(&response, id_token.to_string(), &claims);
+                let fresh = TokenSet::issued(&response, id_token.to_string(), &claims);
                 if !fresh.same_identity(tokens) {
                     return Err(RefreshError::IdentityChanged);
                 }
                 fresh
             }
-            None => crate::tokens::TokenSet::issued_without_id_token(&response, tokens),
+            None => TokenSet::issued_without_id_token(&response, tokens),
         };
         // A provider that does not rotate refresh tokens sends none back: keep the old one.
         if fresh.refresh_token.is_none() {

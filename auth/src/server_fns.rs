@@ -3,6 +3,11 @@ use leptos::prelude::*;
 
 use crate::AuthError;
 
+/// The `auth_form` a sign-out post that failed comes back with (a login's has none), for the
+/// button that sent it to show.
+pub(crate) const LOGOUT_FORM: &str = "logout";
+pub(crate) const LOGOUT_EVERYWHERE_FORM: &str = "logout_everywhere";
+
 /// Starts a login and returns the provider's authorization URL to send the visitor to.
 /// `provider` picks an `[auth.NAME]` table (`None`: the unnamed one); `next` is the path to
 /// come back to (default: the page the request came from).
@@ -20,8 +25,8 @@ pub async fn login(
     /// The path to come back to; the page the request came from when `None`.
     next: Option<String>,
 ) -> Result<String, AuthError> {
-    let crate::context::server::RequestAuth { auth, cookies, .. } =
-        crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
+    let crate::visitor::RequestAuth { auth, cookies, .. } =
+        crate::visitor::request_auth().ok_or(AuthError::NotConfigured)?;
     let return_to =
         without_returned_error(&auth.return_path(next.as_deref(), referer().as_deref()));
     match auth
@@ -84,7 +89,7 @@ pub async fn logout_everywhere() -> Result<String, AuthError> {
 
 #[cfg(feature = "ssr")]
 async fn sign_out(everywhere: bool) -> Result<String, AuthError> {
-    let request = crate::context::server::request_auth().ok_or(AuthError::NotConfigured)?;
+    let request = crate::visitor::request_auth().ok_or(AuthError::NotConfigured)?;
     let found = request.found().await;
     let result = request
         .auth
@@ -95,9 +100,9 @@ async fn sign_out(everywhere: bool) -> Result<String, AuthError> {
             Ok(next) => leptos_axum::redirect(next),
             Err(error) => {
                 let form = if everywhere {
-                    crate::components::LOGOUT_EVERYWHERE_FORM
+                    LOGOUT_EVERYWHERE_FORM
                 } else {
-                    crate::components::LOGOUT_FORM
+                    LOGOUT_FORM
                 };
                 let back = request.auth.return_path(None, referer().as_deref());
                 leptos_axum::redirect(&back_with_error(&back, error, Some(form)));
@@ -158,7 +163,7 @@ fn referer() -> Option<String> {
 
 #[cfg(feature = "ssr")]
 fn is_plain_form_post() -> bool {
-    with_context::<http::request::Parts, _>(|parts| crate::middleware::accepts_html(&parts.headers))
+    with_context::<http::request::Parts, _>(|parts| crate::html::accepts_html(&parts.headers))
         .unwrap_or(false)
 }
 

@@ -3,9 +3,7 @@
 //! through the request's extensions.
 use std::{net::SocketAddr, sync::Arc};
 
-use axum::{Extension, Router};
 use cookie::Key;
-use tower_cookies::CookieManagerLayer;
 use url::Url;
 
 use crate::{
@@ -171,7 +169,7 @@ impl Auth {
 
     /// Signs in through the development provider, started for an app on `site_addr`.
     pub(crate) fn with_dev_provider(site_addr: SocketAddr) -> Result<Self, SetupError> {
-        match DevSlot::start(site_addr)? {
+        match DevSlot::start(site_addr).map_err(SetupError::DevProvider)? {
             Some((dev, config)) => {
                 let mut inner = Inner::configured(config, crate::oidc::PROVIDER_TIMEOUT)?;
                 inner.dev = dev;
@@ -225,37 +223,6 @@ impl Auth {
         }))
     }
 
-    /// Adds the callback route and what the sign-in server functions and `use_user()` need
-    /// (the cookie layer and this `Auth`) to the app's router.
-    ///
-    /// The layers wrap the router once, as one service in front of its routing, rather than
-    /// each route (`Router::layer`): a layered route is cloned, with all its layers and its
-    /// handler's state (Leptos's options), on every request, which cost a signed-out page
-    /// about a tenth of its throughput.
-    pub fn install(&self, router: Router) -> Router {
-        let routes = self
-            .0
-            .dev
-            .mount(router)
-            .merge(crate::routes::callback_router(&self.0.callback_path))
-            .merge(crate::logout::backchannel_router(&self.0.backchannel_path));
-        let layered = tower::ServiceBuilder::new()
-            // Outermost, so that it sees the cookies the layer below sets.
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                crate::middleware::layer,
-            ))
-            .layer(CookieManagerLayer::new())
-            // Inside the cookie layer: it reads cookies.
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                crate::session::layer,
-            ))
-            .layer(Extension(self.clone()))
-            .service(routes);
-        Router::new().fallback_service(layered)
-    }
-
     /// Calls `hook` after each sign-in, with who, which provider and when: for audit logs.
     ///
     /// ```no_run
@@ -293,7 +260,10 @@ impl Auth {
     /// ```
     pub fn map_claims(
         self,
-        hook: impl Fn(&mut crate::Claims, Option<&str>) -> Result<(), String> + Send + Sync + 'static,
+        hook: impl Fn(&mut crate::user::Claims, Option<&str>) -> Result<(), String>
+        + Send
+        + Sync
+        + 'static,
     ) -> Self {
         self.0.hooks.add(|hooks| hooks.map_claims(hook));
         self
@@ -309,6 +279,18 @@ impl Auth {
 
     pub(crate) fn own_origins(&self) -> &[url::Origin] {
         &self.0.own_origins
+    }
+
+    pub(crate) fn dev_slot(&self) -> &DevSlot {
+        &self.0.dev
+    }
+
+    pub(crate) fn callback_path(&self) -> &str {
+        &self.0.callback_path
+    }
+
+    pub(crate) fn backchannel_path(&self) -> &str {
+        &self.0.backchannel_path
     }
 
     pub(crate) fn is_callback(&self, path: &str) -> bool {
@@ -406,6 +388,8 @@ impl Auth {
 
 #[cfg(test)]
 mod tests {
+    use axum::Router;
+
     use super::*;
     use crate::User;
 
@@ -598,7 +582,7 @@ mod tests {
 
 #[cfg(test)]
 mod extractor_tests {
-    use axum::{body::Body, http::Request, routing::get};
+    use axum::{Router, body::Body, http::Request, routing::get};
 
     use crate::User;
     use tower::ServiceExt;

@@ -7,30 +7,25 @@
 //!
 //! Each request's visitor is found once, by [`layer`] before the app runs (a page renders
 //! synchronously and cannot wait for the store), and kept in the request's extensions.
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::Response,
-};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
-use tokio::sync::OnceCell;
 use tower_cookies::Cookies;
 
 use crate::{
-    Auth, AuthError, User,
+    AuthError, User,
     config::SessionConfig,
     cookies::{CookieCodec, SealError},
-    tokens::TokenSet,
+    oidc::TokenSet,
 };
 
 #[cfg(any(test, feature = "conformance"))]
 mod conformance;
+mod guarded;
 mod memory;
 mod outage;
 #[cfg(feature = "redis")]
@@ -40,8 +35,9 @@ mod sqlite;
 mod store;
 #[cfg(feature = "conformance")]
 pub use conformance::conformance;
+pub use guarded::Store;
 pub use memory::MemoryStore;
-pub use store::{Group, Record, SessionStore, Store, StoreError};
+pub use store::{Group, Record, SessionStore, StoreError};
 
 /// With an idle timeout, a session's last-seen time is written at most this often (seconds).
 const TOUCH_INTERVAL: i64 = 60;
@@ -635,79 +631,6 @@ fn new_session_id() -> String {
 
 fn to_time(duration: std::time::Duration) -> Duration {
     Duration::try_from(duration).unwrap_or(Duration::MAX)
-}
-
-/// Who sent a request: found once, then shared by everything that asks; and their tokens,
-/// likewise.
-#[derive(Clone, Default)]
-pub(crate) struct Visitor {
-    found: Arc<OnceCell<Found>>,
-    tokens: Arc<OnceCell<TokenSet>>,
-}
-
-impl Visitor {
-    /// Who it is, asking the session mode the first time.
-    pub(crate) async fn found(&self, auth: &Auth, cookies: &Cookies) -> Found {
-        self.found
-            .get_or_init(|| auth.sessions().identify(auth.codec(), cookies))
-            .await
-            .clone()
-    }
-
-    /// Who [`layer`] found: signed out for requests it left alone (static files).
-    pub(crate) fn known(&self) -> User {
-        self.found
-            .get()
-            .map(|found| found.user.clone())
-            .unwrap_or_default()
-    }
-
-    /// The session's tokens as this request first got them, through `get` (which refreshes
-    /// them when due): a token refreshed for this request is never refreshed again in it
-    /// (`tokens()`, then `userinfo()`).
-    pub(crate) async fn tokens<Fut>(&self, get: impl FnOnce() -> Fut) -> Result<TokenSet, AuthError>
-    where
-        Fut: Future<Output = Result<TokenSet, AuthError>>,
-    {
-        self.tokens.get_or_try_init(get).await.cloned()
-    }
-}
-
-/// Finds who sent each request before the app runs (static files excepted: nothing there
-/// asks), for the page render that cannot wait; first, a return from the provider's logout
-/// page is answered ([`crate::logout::returned_from_provider`]). One middleware for both,
-/// since each layer costs every request.
-pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
-    let visitor = Visitor::default();
-    let Some(cookies) = request.extensions().get::<Cookies>().cloned() else {
-        return next.run(request).await;
-    };
-    if let Some(answer) = crate::logout::returned_from_provider(&auth, &cookies, &request) {
-        return answer;
-    }
-    if !request.uri().path().starts_with(static_prefix()) {
-        visitor.found(&auth, &cookies).await;
-    }
-    request.extensions_mut().insert(visitor.clone());
-    let current = crate::context::server::RequestAuth {
-        auth,
-        cookies,
-        visitor,
-        personal: request
-            .extensions()
-            .get::<crate::middleware::Personal>()
-            .cloned(),
-    };
-    crate::context::server::with_current(current, next.run(request)).await
-}
-
-/// Where Leptos serves the app's files (`/pkg/` unless `LEPTOS_SITE_PKG_DIR` says otherwise).
-fn static_prefix() -> &'static str {
-    static PREFIX: OnceLock<String> = OnceLock::new();
-    PREFIX.get_or_init(|| {
-        let dir = std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".to_owned());
-        format!("/{}/", dir.trim_matches('/'))
-    })
 }
 
 #[cfg(test)]

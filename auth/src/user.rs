@@ -2,6 +2,9 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
+/// A user's claims, as the provider sent them: names and JSON values.
+pub type Claims = Map<String, Value>;
+
 /// The signed-in visitor, or nobody.
 ///
 /// Built on the server from the identity cookie and carried to the browser in the page,

@@ -153,7 +153,7 @@ impl DevIdp {
                 issuer: issuer.clone(),
                 auth_params: Default::default(),
                 // Its tokens are there for server code to try `auth::tokens()` with.
-                expose_tokens: crate::tokens::ExposedTokens {
+                expose_tokens: crate::config::ExposedTokens {
                     id: true,
                     access: true,
                 },

@@ -15,6 +15,7 @@ use super::*;
 
 use super::conformance::conformance;
 use crate::test_support::{SECRET, alice, auth_with};
+use crate::{Auth, visitor::Visitor};
 
 /// A file of its own for each test, removed at the end.
 struct TempFile(PathBuf);

@@ -1,0 +1,158 @@
+//! What a sign-in's tokens are, as the token endpoint issued them and the session store keeps
+//! them (sealed): the access token with its expiry and lifetime, the refresh token, and the
+//! ID token with the identity a refreshed one must keep.
+use std::fmt;
+
+use openidconnect::OAuth2TokenResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the session store keeps of a sign-in's tokens (sealed).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TokenSet {
+    pub(crate) id_token: String,
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: Option<String>,
+    /// Unix seconds.
+    pub(crate) expires_at: Option<i64>,
+    /// The access token's lifetime as issued (`expires_in`, seconds): what bounds the
+    /// refresh margin.
+    #[serde(default)]
+    pub(crate) lifetime: Option<i64>,
+    pub(crate) scopes: Vec<String>,
+    /// The ID token's `nonce`, `sub`, `aud` and `azp`: a refreshed ID token must keep them.
+    #[serde(default)]
+    pub(crate) nonce: Option<String>,
+    #[serde(default)]
+    pub(crate) subject: Option<Value>,
+    #[serde(default)]
+    pub(crate) audience: Option<Value>,
+    #[serde(default)]
+    pub(crate) authorized_party: Option<Value>,
+}
+
+impl TokenSet {
+    /// The tokens of a token endpoint's answer; `id_token` as it came, `claims` its checked
+    /// claims.
+    pub(crate) fn issued(
+        response: &impl OAuth2TokenResponse,
+        id_token: String,
+        claims: &serde_json::Map<String, Value>,
+    ) -> Self {
+        let claim = |name: &str| claims.get(name).cloned();
+        Self {
+            nonce: claims
+                .get("nonce")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            subject: claim("sub"),
+            audience: claim("aud"),
+            authorized_party: claim("azp"),
+            ..Self::issued_without_id_token(response, &Self::only(id_token))
+        }
+    }
+
+    /// The tokens of a refresh that sent no ID token: `before`'s ID token and identity stay.
+    pub(crate) fn issued_without_id_token(
+        response: &impl OAuth2TokenResponse,
+        before: &TokenSet,
+    ) -> Self {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let lifetime = response
+            .expires_in()
+            .and_then(|lifetime| i64::try_from(lifetime.as_secs()).ok());
+        Self {
+            id_token: before.id_token.clone(),
+            nonce: before.nonce.clone(),
+            subject: before.subject.clone(),
+            audience: before.audience.clone(),
+            authorized_party: before.authorized_party.clone(),
+            access_token: response.access_token().secret().clone(),
+            refresh_token: response.refresh_token().map(|token| token.secret().clone()),
+            expires_at: lifetime.map(|seconds| now.saturating_add(seconds)),
+            lifetime,
+            scopes: response
+                .scopes()
+                .map(|scopes| scopes.iter().map(|scope| scope.to_string()).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn only(id_token: String) -> Self {
+        Self {
+            id_token,
+            access_token: String::new(),
+            refresh_token: None,
+            expires_at: None,
+            lifetime: None,
+            scopes: Vec::new(),
+            nonce: None,
+            subject: None,
+            audience: None,
+            authorized_party: None,
+        }
+    }
+
+    /// The ID token (tests).
+    #[doc(hidden)]
+    pub fn id_token(&self) -> &str {
+        &self.id_token
+    }
+
+    /// The access token (tests).
+    #[doc(hidden)]
+    pub fn access_token(&self) -> &str {
+        &self.access_token
+    }
+
+    /// The refresh token, if the provider gave one (tests).
+    #[doc(hidden)]
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_deref()
+    }
+
+    /// When the access token expires, Unix seconds (tests).
+    #[doc(hidden)]
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+
+    /// Whether `self` (refreshed) names the same subject, audience and authorized party.
+    pub(crate) fn same_identity(&self, before: &TokenSet) -> bool {
+        self.subject == before.subject
+            && self.audience == before.audience
+            && self.authorized_party == before.authorized_party
+    }
+
+    /// Whether the access token expires within the margin in force ([`Self::margin`]) of
+    /// `now` and a refresh token could renew it.
+    pub(crate) fn needs_refresh(&self, now: i64, margin: i64) -> bool {
+        self.refresh_token.is_some()
+            && self
+                .expires_at
+                .is_some_and(|at| at - now < self.margin(margin))
+    }
+
+    /// The refresh margin in force: `configured`, but at most half the access token's
+    /// lifetime, so that a token living less than the margin is refreshed once per expiry
+    /// rather than at every request (a fresh one would still expire "soon").
+    pub(crate) fn margin(&self, configured: i64) -> i64 {
+        match self.lifetime {
+            Some(lifetime) if lifetime > 0 => configured.min(lifetime / 2),
+            _ => configured,
+        }
+    }
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
