@@ -71,9 +71,39 @@
 //! # }
 //! ```
 //!
-//! A sign-in from button to cookie reads in three files: `components.rs` (the button) →
-//! `server_fns.rs` (the `login` server function) → `flow.rs` (the login from start to
-//! finish, and the cookie).
+//! # How it is built
+//!
+//! The modules of `auth/src` import downward only, in this order (`auth/tests/layers.rs`
+//! holds it and fails on any import that runs up, so there is no circle):
+//! - the Leptos side: `guards.rs` → `components.rs` → `server_fns.rs` (the `#[server]`
+//!   functions), `context.rs` (`use_user()`);
+//! - the HTTP layer: `install.rs` (`auth.install`) → `routes.rs` (the callback),
+//!   `middleware.rs` (the rules every request meets, and finding its visitor);
+//! - the acts: `flow.rs` (sign-in), `logout.rs` (every sign-out), `tokens.rs` (tokens for
+//!   server code);
+//! - `visitor.rs`: who sent the request being handled, as everything above asks it;
+//! - `service.rs`: `Auth`, what one server process knows (configuration, keys, providers,
+//!   sessions, hooks), with `dev_slot.rs` and `hooks.rs`;
+//! - `session.rs` and `session/`: who is signed in and how long, in the cookie or a store
+//!   (`store.rs` the trait, `guarded.rs` the store in use, `sqlite.rs`, `redis.rs`,
+//!   `memory.rs`);
+//! - `dev_idp/` (the development provider), `cookies.rs` (sealing), `oidc.rs` and `oidc/`
+//!   (the protocol: discovery and keys, the ID token, tokens and refresh, logout tokens),
+//!   `config.rs` (the `[auth]` table);
+//! - shared by all: `body.rs`, `html.rs`, `log.rs`, `return_to.rs`, `error.rs`, `user.rs`.
+//!
+//! Four read paths, each in four files (`auth/tests/layers.rs` checks that each file holds
+//! what it is named for):
+//! - **A sign-in**, button to cookie and back: `components.rs` (`LoginButton`) →
+//!   `server_fns.rs` (`login`) → `flow.rs` (`start_login`, `finish_login`) → `session.rs`
+//!   (`begin`).
+//! - **How a request's visitor is found**: `install.rs` (`install`) → `middleware.rs`
+//!   (`find_visitor`) → `visitor.rs` (`found`) → `session.rs` (`identify`).
+//! - **A token refresh**: `tokens.rs` (`tokens`, `fresh`) → `session.rs` (`fresh_tokens`) →
+//!   `oidc.rs` (`refresh`) → `oidc/token_set.rs` (`needs_refresh`, `margin`).
+//! - **A back-channel logout**: `logout.rs` (`backchannel_router`, `backchannel_logout`,
+//!   `end_sessions_of`) → `oidc/logout_token.rs` (`verify_logout_token`) →
+//!   `session/guarded.rs` (`try_lock`, `remove_group`) → `session/store.rs` (`SessionStore`).
 #![warn(missing_docs)]
 
 mod components;

@@ -256,3 +256,44 @@ fn the_check_reads_imports_as_written() {
     );
     assert_eq!(cut, "fn a() {}\nuse crate::kept;\nfn c() {}\n");
 }
+
+/// The crate docs' read paths (lib.rs, "Four read paths"): each `file.rs` (`name`, …) names
+/// a file of `src` that defines each name, so a newcomer who follows them finds the code.
+#[test]
+fn the_read_paths_name_the_files_that_define_them() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib = fs::read_to_string(src.join("lib.rs")).expect("lib.rs");
+    let paths: String = lib
+        .lines()
+        .filter_map(|line| line.strip_prefix("//!"))
+        .skip_while(|line| !line.contains("Four read paths"))
+        .take_while(|line| !line.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut checked = 0;
+    let mut rest = paths.as_str();
+    // `file.rs` (`a`, `b`)
+    while let Some(at) = rest.find(".rs` (") {
+        let start = rest[..at].rfind('`').expect("a file name in backquotes");
+        let file = &rest[start + 1..at + 3];
+        let names_end = rest[at..].find(')').expect("a closing parenthesis") + at;
+        let names = &rest[at + ".rs` (".len()..names_end];
+        let text = fs::read_to_string(src.join(file))
+            .unwrap_or_else(|_| panic!("the read paths name {file}, which is not in src/"));
+        for name in names.split(',').map(|name| name.trim().trim_matches('`')) {
+            let defines = ["fn ", "struct ", "enum ", "trait "]
+                .iter()
+                .any(|kind| text.contains(&format!("{kind}{name}")));
+            assert!(
+                defines,
+                "the read paths say {file} defines {name}; it does not"
+            );
+            checked += 1;
+        }
+        rest = &rest[names_end..];
+    }
+    assert!(
+        checked >= 16,
+        "only {checked} names read: is the list still there?"
+    );
+}
