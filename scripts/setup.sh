@@ -44,7 +44,8 @@ fi
 # cargo-leptos, at the version this workspace's settings are written for.
 if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
   say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes, once)"
-  cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
+  # no_downloads: a tool missing from PATH is an error naming it, never a download.
+  cargo install --locked --features no_downloads "cargo-leptos@$CARGO_LEPTOS_VERSION"
 fi
 
 # wasm-bindgen's CLI must match the wasm-bindgen crate in Cargo.lock exactly; cargo-leptos
