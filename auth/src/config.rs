@@ -671,10 +671,7 @@ impl Reader {
     fn metadata_url(&self, key: &str, text: &str) -> Result<(Url, String), ConfigError> {
         let url = Url::parse(text)
             .map_err(|error| self.error(key, format!("is not an absolute URL ({error})")))?;
-        let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
-            || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-            || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
-        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        if !is_https_or_loopback(&url) {
             return Err(self.error(
                 key,
                 "must be an https URL (http is allowed only on localhost)",
@@ -724,6 +721,17 @@ impl Reader {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `url` is `https`, or `http` on this machine (`localhost`, a loopback address): what
+/// a provider's addresses must be (development and test providers run on loopback).
+pub(crate) fn is_https_or_loopback(url: &Url) -> bool {
+    let loopback = url.host().is_some_and(|host| match host {
+        url::Host::Domain(name) => name == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    });
+    url.scheme() == "https" || (url.scheme() == "http" && loopback)
+}
 
 /// Which tokens `expose_tokens` gives server code.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

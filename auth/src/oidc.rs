@@ -519,13 +519,7 @@ impl Provider {
         };
         // The browser is sent there by script: only a web address, never `javascript:` or
         // the like from a hostile discovery document.
-        let scheme = endpoint.url().scheme();
-        let loopback = endpoint.url().host().is_some_and(|host| match host {
-            url::Host::Domain(name) => name == "localhost",
-            url::Host::Ipv4(ip) => ip.is_loopback(),
-            url::Host::Ipv6(ip) => ip.is_loopback(),
-        });
-        if scheme != "https" && !(scheme == "http" && loopback) {
+        if !crate::config::is_https_or_loopback(endpoint.url()) {
             tracing::warn!(
                 provider = %self.config.label(),
                 "ignored an end_session_endpoint that is not an https URL"

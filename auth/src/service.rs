@@ -335,12 +335,7 @@ impl Auth {
 
     pub(crate) fn provider(&self, name: Option<&str>) -> Result<&Provider, AuthError> {
         let wanted = name.filter(|name| !name.is_empty());
-        if let Some(found) = self
-            .0
-            .providers
-            .iter()
-            .find(|p| p.config().name.as_deref() == wanted)
-        {
+        if let Some(found) = self.provider_named(wanted) {
             return Ok(found);
         }
         if let (None, [only]) = (wanted, self.0.providers.as_slice()) {

@@ -434,9 +434,7 @@ impl Sessions {
                 tracing::info!(
                     "signed out a session whose tokens could not be refreshed: {refused}"
                 );
-                if let Err(error) = store.remove(&stored.key).await {
-                    self.store_failed("end a session in", &error);
-                }
+                self.forget(store, &stored.key).await;
                 Err(AuthError::SignInEnded)
             }
         };
@@ -555,6 +553,7 @@ impl Sessions {
         }
     }
 
+    /// Ends the session under `key`, as far as the store answers (a failure is only logged).
     async fn forget(&self, store: &Store, key: &str) {
         if let Err(error) = store.remove(key).await {
             self.store_failed("end a session in", &error);
