@@ -318,6 +318,16 @@ impl Auth {
         home
     }
 
+    /// This `Auth`'s sessions on `clock` (tests: time passes at once).
+    #[cfg(test)]
+    pub(crate) fn with_session_clock(mut self, clock: crate::session::WallClock) -> Self {
+        match std::sync::Arc::get_mut(&mut self.0) {
+            Some(inner) => inner.sessions.set_clock(clock),
+            None => panic!("with_session_clock before the Auth is shared"),
+        }
+        self
+    }
+
     pub(crate) fn sessions(&self) -> &crate::session::Sessions {
         &self.0.sessions
     }

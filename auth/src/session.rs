@@ -168,6 +168,11 @@ impl Sessions {
         self
     }
 
+    #[cfg(test)]
+    pub(crate) fn set_clock(&mut self, clock: WallClock) {
+        self.clock = clock;
+    }
+
     /// The store, if sessions live in one.
     pub fn store(&self) -> Option<&Store> {
         self.store.as_ref()

@@ -56,6 +56,25 @@ pub(crate) fn auth_with(more: &str) -> Auth {
     )
 }
 
+/// A clock for sessions that the test moves on: whole seconds pass at once.
+#[derive(Clone, Default)]
+pub(crate) struct TestWall(Arc<std::sync::atomic::AtomicI64>);
+
+impl TestWall {
+    pub(crate) fn clock(&self) -> crate::session::WallClock {
+        let ahead = self.0.clone();
+        crate::session::WallClock::new(move || {
+            let seconds = ahead.load(std::sync::atomic::Ordering::SeqCst);
+            time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds)
+        })
+    }
+
+    pub(crate) fn advance(&self, seconds: i64) {
+        self.0
+            .fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// The `Set-Cookie` headers of an answer.
 pub(crate) fn set_cookies(headers: &http::HeaderMap) -> Vec<String> {
     headers

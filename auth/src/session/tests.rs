@@ -14,7 +14,7 @@ use tower_cookies::Cookies;
 use super::*;
 
 use super::conformance::conformance;
-use crate::test_support::{SECRET, alice, auth_with};
+use crate::test_support::{SECRET, TestWall, alice, auth_with};
 use crate::{Auth, visitor::Visitor};
 
 /// A file of its own for each test, removed at the end.
@@ -235,13 +235,15 @@ async fn logout_everywhere_ends_every_browser_of_the_account() {
 async fn the_lifetime_ends_sessions_in_both_modes() {
     let file = TempFile::new("lifetime");
     for keys in [String::new(), file.store_key()] {
-        // Two seconds, not one: times are whole seconds, so a session begun late in a second
-        // has between one and two left, and the first request never finds it already over.
-        let auth = auth_with(&format!("{keys}session_lifetime = 2\n"));
+        let wall = TestWall::default();
+        let auth =
+            auth_with(&format!("{keys}session_lifetime = 60\n")).with_session_clock(wall.clock());
         let mut browser = Browser::default();
         browser.get(&auth, "/begin").await;
+        // Times are whole seconds: a second short of the end, and one more to spare.
+        wall.advance(58);
         assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
-        tokio::time::sleep(Duration::from_millis(3100)).await;
+        wall.advance(3);
         assert_eq!(browser.get(&auth, "/who").await, "nobody", "{keys}");
     }
 }
@@ -250,11 +252,14 @@ async fn the_lifetime_ends_sessions_in_both_modes() {
 async fn an_idle_session_ends_in_both_modes() {
     let file = TempFile::new("idle");
     for keys in [String::new(), file.store_key()] {
-        let auth = auth_with(&format!("{keys}session_idle_timeout = 1\n"));
+        let wall = TestWall::default();
+        let auth = auth_with(&format!("{keys}session_idle_timeout = 60\n"))
+            .with_session_clock(wall.clock());
         let mut browser = Browser::default();
         browser.get(&auth, "/begin").await;
         assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
-        tokio::time::sleep(Duration::from_millis(3100)).await;
+        // Idle means more than the timeout has passed (times are whole seconds).
+        wall.advance(61);
         assert_eq!(browser.get(&auth, "/who").await, "nobody", "{keys}");
     }
 }
@@ -263,11 +268,14 @@ async fn an_idle_session_ends_in_both_modes() {
 async fn activity_keeps_an_idle_timeout_from_ending_a_session() {
     let file = TempFile::new("active");
     for keys in [String::new(), file.store_key()] {
-        let auth = auth_with(&format!("{keys}session_idle_timeout = 2\n"));
+        let wall = TestWall::default();
+        let auth = auth_with(&format!("{keys}session_idle_timeout = 60\n"))
+            .with_session_clock(wall.clock());
         let mut browser = Browser::default();
         browser.get(&auth, "/begin").await;
-        for _ in 0..5 {
-            tokio::time::sleep(Duration::from_millis(1100)).await;
+        // Five idle timeouts in all, never one without a request.
+        for _ in 0..10 {
+            wall.advance(30);
             assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
         }
     }
