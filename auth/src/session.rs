@@ -5,8 +5,9 @@
 //!   store holds the session under a hash of that id, so logout ends it for every copy of
 //!   the cookie, and "log out everywhere" ends all of one person's sessions.
 //!
-//! Each request's visitor is found once, by [`layer`] before the app runs (a page renders
-//! synchronously and cannot wait for the store), and kept in the request's extensions.
+//! Each request's visitor is found once, by `middleware::find_visitor` before the app runs (a
+//! page renders synchronously and cannot wait for the store), and kept in the request's
+//! extensions (`visitor.rs`).
 use std::sync::Arc;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -164,11 +165,11 @@ impl Sessions {
 
     /// These sessions on `clock` (tests).
     pub fn with_clock(mut self, clock: WallClock) -> Self {
-        self.clock = clock;
+        self.set_clock(clock);
         self
     }
 
-    #[cfg(test)]
+    /// These sessions on `clock` from now on (tests).
     pub(crate) fn set_clock(&mut self, clock: WallClock) {
         self.clock = clock;
     }

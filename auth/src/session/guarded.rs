@@ -59,11 +59,23 @@ impl Store {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        self.probe_in_background(&runtime, |outage, error| {
+            outage.unreachable_at_start(error, Instant::now());
+        });
+    }
+
+    /// Sends one probe on `runtime`: an answer brings the store back, a failure is
+    /// `failed`'s to tell.
+    fn probe_in_background(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        failed: impl FnOnce(&Outage, &StoreError) + Send + 'static,
+    ) {
         let shared = self.0.clone();
         runtime.spawn(async move {
             match shared.probe().await {
                 Ok(()) => shared.outage.answered(),
-                Err(error) => shared.outage.unreachable_at_start(&error, Instant::now()),
+                Err(error) => failed(&shared.outage, &error),
             }
         });
     }
@@ -82,12 +94,10 @@ impl Store {
             Admission::Ask => {}
             Admission::Skip => return Err(StoreError::Down),
             Admission::SkipAndProbe => {
-                let shared = self.0.clone();
-                tokio::spawn(async move {
-                    match shared.probe().await {
-                        Ok(()) => shared.outage.answered(),
-                        Err(_) => shared.outage.probe_failed(Instant::now()),
-                    }
+                // Calls run on tokio (as `tokio::spawn` needs).
+                let runtime = tokio::runtime::Handle::current();
+                self.probe_in_background(&runtime, |outage, _| {
+                    outage.probe_failed(Instant::now());
                 });
                 return Err(StoreError::Down);
             }
