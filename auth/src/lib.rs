@@ -73,114 +73,74 @@
 //!
 //! # How it is built
 //!
-//! The modules of `auth/src` import downward only, in this order (`auth/tests/layers.rs`
-//! holds it and fails on any import that runs up, so there is no circle):
-//! - the Leptos side: `guards.rs` → `components.rs` → `server_fns.rs` (the `#[server]`
-//!   functions), `context.rs` (`use_user()`);
-//! - the HTTP layer: `install.rs` (`auth.install`) → `routes.rs` (the callback),
-//!   `middleware.rs` (the rules every request meets, and finding its visitor);
-//! - the acts: `flow.rs` (sign-in), `logout.rs` (every sign-out), `tokens.rs` (tokens for
-//!   server code);
-//! - `visitor.rs`: who sent the request being handled, as everything above asks it;
-//! - `service.rs`: `Auth`, what one server process knows (configuration, keys, providers,
-//!   sessions, hooks), with `dev_slot.rs` and `hooks.rs`;
-//! - `session.rs` and `session/`: who is signed in and how long, in the cookie or a store
-//!   (`store.rs` the trait, `guarded.rs` the store in use, `sqlite.rs`, `redis.rs`,
-//!   `memory.rs`);
-//! - `dev_idp/` (the development provider), `cookies.rs` (sealing), `oidc.rs` and `oidc/`
-//!   (the protocol: discovery and keys, the ID token, tokens and refresh, logout tokens),
-//!   `config.rs` (the `[auth]` table);
-//! - shared by all: `body.rs`, `html.rs`, `log.rs`, `return_to.rs`, `error.rs`, `user.rs`.
+//! Layers, each importing only those below it, and a folder for each (`auth/tests/layers.rs`
+//! holds the order and fails on any import that runs up, so there is no circle). Why this
+//! order: what the browser needs stands apart from what only the server may know, and on the
+//! server each layer is one question, asked of the ones below it.
+//! - `ui/`, the Leptos side, in the browser and on the server: `guards.rs` → `components.rs`
+//!   → `server_fns.rs` (the `#[server]` functions) → `context.rs` (`use_user()`);
+//! - `server/`, behind one `ssr` gate:
+//!   - `http/`: `install.rs` (`auth.install`) → `routes.rs` (the callback, logout) →
+//!     `middleware.rs` (the rules every request meets, and finding its visitor);
+//!   - `acts/`: `login.rs`, `logout.rs` (every kind), `tokens.rs` (tokens for server code),
+//!     and `visitor.rs` (who sent the request being handled, as each act asks it);
+//!   - `auth/`: `Auth`, what one server process knows (configuration, keys, providers,
+//!     sessions, hooks);
+//!   - `session/`: who is signed in and how long, in the cookie or a store (`guarded.rs`
+//!     the store in use, behind its timeouts), with `store/` beneath: the `SessionStore`
+//!     trait and its backends (`memory.rs`, `sqlite.rs`, `redis.rs`, `conformance.rs`);
+//!   - `dev_idp/` (the development provider), `sealing/` (the sealed cookies), `protocol/`
+//!     (OpenID Connect: discovery and keys, the ID token, tokens and refresh, logout tokens),
+//!     `config/` (the `[auth]` table), and what they all share (`body.rs`, `html.rs`,
+//!     `log.rs`);
+//! - shared by both sides: `return_to.rs`, `error.rs`, `user.rs`.
 //!
 //! Four read paths, each in four files (`auth/tests/layers.rs` checks that each file holds
 //! what it is named for):
-//! - **A sign-in**, button to cookie and back: `components.rs` (`LoginButton`) →
-//!   `server_fns.rs` (`login`) → `flow.rs` (`start_login`, `finish_login`) → `session.rs`
-//!   (`begin`).
-//! - **How a request's visitor is found**: `install.rs` (`install`) → `middleware.rs`
-//!   (`find_visitor`) → `visitor.rs` (`found`) → `session.rs` (`identify`).
-//! - **A token refresh**: `tokens.rs` (`tokens`, `fresh`) → `session.rs` (`fresh_tokens`) →
-//!   `oidc.rs` (`refresh`) → `oidc/token_set.rs` (`needs_refresh`, `margin`).
-//! - **A back-channel logout**: `logout.rs` (`backchannel_router`, `backchannel_logout`,
-//!   `end_sessions_of`) → `oidc/logout_token.rs` (`verify_logout_token`) →
-//!   `session/guarded.rs` (`try_lock`, `remove_group`) → `session/store.rs` (`SessionStore`).
+//! - **A sign-in**, button to cookie and back: `ui/components.rs` (`LoginButton`) →
+//!   `ui/server_fns.rs` (`login`) → `server/acts/login.rs` (`start_login`, `finish_login`) →
+//!   `server/session/mod.rs` (`begin`).
+//! - **How a request's visitor is found**: `server/http/install.rs` (`install`) →
+//!   `server/http/middleware.rs` (`find_visitor`) → `server/acts/visitor.rs` (`found`) →
+//!   `server/session/mod.rs` (`identify`).
+//! - **A token refresh**: `server/acts/tokens.rs` (`tokens`, `fresh`) →
+//!   `server/session/mod.rs` (`fresh_tokens`) → `server/protocol/mod.rs` (`refresh`) →
+//!   `server/protocol/token_set.rs` (`needs_refresh`, `margin`).
+//! - **A back-channel logout**: `server/acts/logout.rs` (`backchannel_router`,
+//!   `backchannel_logout`, `end_sessions_of`) → `server/protocol/logout_token.rs`
+//!   (`verify_logout_token`) → `server/session/guarded.rs` (`try_lock`, `remove_group`) →
+//!   `server/session/store/mod.rs` (`SessionStore`).
 #![warn(missing_docs)]
 
-mod components;
-mod context;
 mod error;
-mod guards;
 mod return_to;
-mod server_fns;
+mod ui;
 mod user;
 
+// Everything the server does, behind one gate: none of it reaches the browser bundle.
 #[cfg(feature = "ssr")]
-mod body;
-#[cfg(feature = "ssr")]
-#[allow(missing_docs)]
-mod config;
-#[cfg(feature = "ssr")]
-mod cookies;
-#[cfg(feature = "dev-idp")]
-mod dev_idp;
-#[cfg(feature = "ssr")]
-mod dev_slot;
-#[cfg(feature = "ssr")]
-mod flow;
-#[cfg(feature = "ssr")]
-mod hooks;
-#[cfg(feature = "ssr")]
-mod html;
-#[cfg(feature = "ssr")]
-mod install;
-#[cfg(feature = "ssr")]
-mod log;
-#[cfg(feature = "ssr")]
-mod logout;
-#[cfg(feature = "ssr")]
-mod middleware;
-// Internals: reachable from outside only through the hidden `testing` module.
-#[cfg(feature = "ssr")]
-#[allow(missing_docs)]
-mod oidc;
-#[cfg(feature = "ssr")]
-mod routes;
-#[cfg(feature = "ssr")]
-mod service;
-#[cfg(feature = "ssr")]
-mod session;
-#[cfg(all(test, feature = "ssr"))]
-mod test_support;
-#[cfg(feature = "ssr")]
-mod tokens;
-#[cfg(feature = "ssr")]
-mod visitor;
+mod server;
 
-pub use components::{DevProviderBanner, LoginButton, LogoutButton};
-pub use context::{provide_user, use_user};
 pub use error::AuthError;
-pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenSignedIn, is_signed_in, login_path};
 pub use return_to::local_path;
-pub use server_fns::{Login, Logout, LogoutEverywhere, login, logout, logout_everywhere, sign_in};
-pub use user::{Claims, User};
 #[cfg(feature = "ssr")]
-pub use visitor::{NotSignedIn, require_user};
-#[cfg(feature = "ssr")]
-pub use {
-    config::ConfigError,
-    hooks::AuthEvent,
-    service::Auth,
-    service::SetupError,
-    tokens::{Tokens, tokens, userinfo},
+pub use server::{
+    Auth, AuthEvent, ConfigError, NotSignedIn, SetupError, Tokens, require_user, tokens, userinfo,
 };
+pub use ui::{
+    DevProviderBanner, LOGIN_PATH, Login, LoginButton, LoginPage, Logout, LogoutButton,
+    LogoutEverywhere, RequireUser, ShowWhenSignedIn, is_signed_in, login, login_path, logout,
+    logout_everywhere, provide_user, sign_in, use_user,
+};
+pub use user::{Claims, User};
 
 /// Where sessions are kept: the [`store::SessionStore`] trait, for a store of the app's own,
 /// and the in-memory store; with feature `conformance`, the suite a store must pass.
 #[cfg(feature = "ssr")]
 pub mod store {
     #[cfg(feature = "conformance")]
-    pub use crate::session::conformance;
-    pub use crate::session::{Group, MemoryStore, Record, SessionStore, StoreError};
+    pub use crate::server::session::conformance;
+    pub use crate::server::session::{Group, MemoryStore, Record, SessionStore, StoreError};
     /// The attribute a [`SessionStore`] implementation is written with.
     pub use async_trait::async_trait;
 }
@@ -192,20 +152,20 @@ pub use serde_json::Value as ClaimValue;
 #[doc(hidden)]
 #[cfg(feature = "ssr")]
 pub mod testing {
-    pub use crate::config::{
+    pub use crate::return_to::{referer_path, same_site_path};
+    pub use crate::server::config::{
         AuthConfig, ProviderConfig, Secret, SessionConfig, StoreConfig, from_sources,
     };
-    pub use crate::cookies::{CookieCodec, LoginState, MAX_COOKIE_BYTES, SealError};
-    pub use crate::oidc::{
+    pub use crate::server::protocol::{
         Clock, Completion, DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN,
         OidcError, Provider, RefreshPolicy,
     };
-    pub use crate::oidc::{
+    pub use crate::server::protocol::{
         LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
     };
-    pub use crate::oidc::{RefreshError, TokenSet};
-    pub use crate::return_to::{referer_path, same_site_path};
-    pub use crate::session::{
+    pub use crate::server::protocol::{RefreshError, TokenSet};
+    pub use crate::server::sealing::{CookieCodec, LoginState, MAX_COOKIE_BYTES, SealError};
+    pub use crate::server::session::{
         Account, Found, Group, Record, Sessions, Store, StoreError, WallClock, owner_of,
     };
 }

@@ -1,42 +1,48 @@
-//! The crate's modules import downward only: each of `auth/src`'s top-level modules uses
-//! only those below it in [`LAYERS`], so there is no circle and a newcomer can read the crate
-//! from the bottom up. Read from the source, as text: every `crate::NAME` path (and every
-//! name a `use crate::{…}` takes from the root, resolved through `lib.rs`'s `pub use`s),
-//! tests left out. `make lint` runs it.
+//! The crate's modules import downward only: each module of `auth/src` uses only those
+//! below it in [`LAYERS`], so there is no circle and a newcomer can read the crate from the
+//! bottom up. Read from the source, as text: every `crate::` and `super::` path (through the
+//! `pub use`s of the modules it passes, so `crate::Auth` counts as `server::auth`), tests
+//! left out. A file belongs to the longest entry of [`LAYERS`] its module path starts with.
+//! `make lint` runs it.
 use std::{
     collections::{BTreeMap, BTreeSet},
     fs,
     path::{Path, PathBuf},
 };
 
-/// Top to bottom: the Leptos side (guards, components, the server functions, the page's
-/// user), the HTTP layer (install, routes, the request rules), the acts (sign-in, sign-out,
-/// tokens), who sent the request, the process's `Auth`, sessions and their stores, the
-/// protocol, configuration, and what everything shares.
+/// Top to bottom, as the crate docs (lib.rs, "How it is built") tell it: the root; the
+/// Leptos side; the server's HTTP layer, acts, `Auth`, sessions and their stores, the
+/// development provider, sealing, the protocol, configuration and what the server shares;
+/// then the types both sides share.
 const LAYERS: &[&str] = &[
     "lib",
-    "guards",
-    "components",
-    "server_fns",
-    "context",
-    "install",
-    "routes",
-    "middleware",
-    "flow",
-    "logout",
-    "tokens",
-    "visitor",
-    "service",
-    "dev_slot",
-    "hooks",
-    "session",
-    "dev_idp",
-    "cookies",
-    "oidc",
-    "config",
-    "body",
-    "html",
-    "log",
+    "ui",
+    "ui::guards",
+    "ui::components",
+    "ui::server_fns",
+    "ui::context",
+    "server",
+    "server::http",
+    "server::http::install",
+    "server::http::routes",
+    "server::http::middleware",
+    "server::acts",
+    "server::acts::login",
+    "server::acts::logout",
+    "server::acts::tokens",
+    "server::acts::visitor",
+    "server::auth",
+    "server::auth::dev_slot",
+    "server::auth::hooks",
+    "server::session",
+    "server::session::store",
+    "server::dev_idp",
+    "server::sealing",
+    "server::protocol",
+    "server::config",
+    "server::body",
+    "server::html",
+    "server::log",
     "return_to",
     "error",
     "user",
@@ -101,76 +107,163 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level module a file of `src` belongs to.
-fn module_of(src: &Path, path: &Path) -> String {
+/// The module path a file of `src` holds: `server/http/install.rs` is `server::http::install`,
+/// `ui/mod.rs` is `ui`, `lib.rs` is `lib`.
+fn module_path(src: &Path, path: &Path) -> Vec<String> {
     let relative = path.strip_prefix(src).expect("under src");
-    let first = relative.components().next().expect("a name");
-    first
-        .as_os_str()
-        .to_string_lossy()
-        .trim_end_matches(".rs")
-        .to_owned()
-}
-
-/// What `lib.rs` re-exports at the root, by name: the module each comes from.
-fn root_names(lib: &str) -> BTreeMap<String, String> {
-    let mut names = BTreeMap::new();
-    let mut take = |module: &str, list: &str| {
-        for name in list.split(',') {
-            let name = name
-                .trim()
-                .trim_start_matches('{')
-                .trim_end_matches('}')
-                .trim();
-            let name = name.rsplit(" as ").next().unwrap_or(name);
-            if !name.is_empty() {
-                names.insert(name.to_owned(), module.to_owned());
-            }
-        }
-    };
-    let mut in_block = false;
-    for line in lib.lines().map(str::trim) {
-        if line == "pub use {" {
-            in_block = true;
-        } else if in_block && line == "};" {
-            in_block = false;
-        } else if let Some(rest) = line.strip_prefix("pub use ").filter(|_| !in_block) {
-            if let Some((module, list)) = rest.trim_end_matches(';').split_once("::") {
-                take(module, list);
-            }
-        } else if in_block && let Some((module, list)) = line.trim_end_matches(',').split_once("::")
-        {
-            take(module, list);
-        }
+    let mut parts: Vec<String> = relative
+        .components()
+        .map(|part| {
+            part.as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_owned()
+        })
+        .collect();
+    if parts.last().is_some_and(|last| last == "mod") || parts == ["lib"] {
+        parts.pop();
     }
-    names
+    parts
 }
 
-/// The top-level modules (or root names) a source text reaches through `crate::`.
-fn reached(text: &str) -> BTreeSet<String> {
-    let mut reached = BTreeSet::new();
+/// The layer a module path belongs to: the longest entry of [`LAYERS`] it starts with.
+fn layer_of(path: &[String]) -> Option<usize> {
+    if path.is_empty() {
+        return Some(0);
+    }
+    (1..=path.len()).rev().find_map(|len| {
+        let prefix = path[..len].join("::");
+        LAYERS.iter().position(|layer| *layer == prefix)
+    })
+}
+
+/// What each module re-exports (`pub use`, `pub(crate) use`): the module path and name
+/// under which it is reached, to the path it stands for.
+type Reexports = BTreeMap<Vec<String>, Vec<String>>;
+
+fn reexports_of(module: &[String], text: &str, into: &mut Reexports) {
     let mut rest = text;
-    while let Some(at) = rest.find("crate::") {
-        rest = &rest[at + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            // `use crate::{a::B, C, d::{E, F}}`: each item's first segment.
-            let end = matching_brace(group);
-            for item in top_level_items(&group[..end]) {
-                reached.insert(first_segment(item));
-            }
-        } else {
-            reached.insert(first_segment(rest));
+    let next = |text: &str| {
+        ["pub use ", "pub(crate) use "]
+            .into_iter()
+            .filter_map(|head| text.find(head).map(|at| (at, head.len())))
+            .min()
+    };
+    while let Some((at, skip)) = next(rest) {
+        rest = &rest[at + skip..];
+        let end = rest.find(';').unwrap_or(rest.len());
+        for (path, name) in expand(&rest[..end]) {
+            let mut under = module.to_vec();
+            under.push(name);
+            into.insert(under, absolute(module, &path));
         }
+        rest = &rest[end..];
     }
-    reached.remove("");
-    reached
 }
 
-fn first_segment(path: &str) -> String {
-    path.trim()
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect()
+/// A use tree as written (`a::{b::C, D as E}`) as its paths, each with the name it binds.
+fn expand(tree: &str) -> Vec<(Vec<String>, String)> {
+    let tree = tree.trim();
+    let (head, group) = match tree.find('{') {
+        Some(open) => (
+            &tree[..open],
+            Some(&tree[open + 1..open + 1 + matching_brace(&tree[open + 1..])]),
+        ),
+        None => (tree, None),
+    };
+    let prefix: Vec<String> = head
+        .split("::")
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match group {
+        Some(group) => top_level_items(group)
+            .into_iter()
+            .filter(|item| !item.trim().is_empty())
+            .flat_map(expand)
+            .map(|(path, name)| ([prefix.clone(), path].concat(), name))
+            .collect(),
+        None => {
+            let (path, alias) = match tree.split_once(" as ") {
+                Some((path, alias)) => (path, Some(alias.trim().to_owned())),
+                None => (tree, None),
+            };
+            let path: Vec<String> = path
+                .split("::")
+                .map(|part| part.trim().to_owned())
+                .collect();
+            let name = alias.unwrap_or_else(|| path.last().cloned().unwrap_or_default());
+            if name == "self" {
+                let name = path[..path.len() - 1].last().cloned().unwrap_or_default();
+                vec![(path[..path.len() - 1].to_vec(), name)]
+            } else {
+                vec![(path, name)]
+            }
+        }
+    }
+}
+
+/// A path written in `module` as one from the crate's root: `crate::` and `super::` read as
+/// Rust reads them, anything else as a child of `module`.
+fn absolute(module: &[String], path: &[String]) -> Vec<String> {
+    let mut base = module.to_vec();
+    let mut parts = path;
+    match parts.first().map(String::as_str) {
+        Some("crate") => {
+            base.clear();
+            parts = &parts[1..];
+        }
+        Some("self") => parts = &parts[1..],
+        _ => {}
+    }
+    while parts.first().is_some_and(|part| part == "super") {
+        base.pop();
+        parts = &parts[1..];
+    }
+    [base, parts.to_vec()].concat()
+}
+
+/// `path` with every re-export it passes through replaced by what it stands for.
+fn resolve(path: Vec<String>, reexports: &Reexports) -> Vec<String> {
+    let mut path = path;
+    for _ in 0..16 {
+        let through = (1..=path.len())
+            .rev()
+            .find_map(|len| reexports.get(&path[..len]).map(|target| (len, target)));
+        let Some((len, target)) = through else { break };
+        let next = [target.clone(), path[len..].to_vec()].concat();
+        if next == path {
+            break;
+        }
+        path = next;
+    }
+    path
+}
+
+/// The paths a source text reaches through `crate::` or `super::`, from the crate's root.
+fn reached(module: &[String], text: &str) -> BTreeSet<Vec<String>> {
+    let mut reached = BTreeSet::new();
+    let is_path_char = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    for head in ["crate::", "super::"] {
+        for (start, _) in text.match_indices(head) {
+            // A path is read once, from its start (`super::super::x`); `$crate::` is a macro's.
+            let before = text[..start].chars().next_back();
+            if before.is_some_and(|c| is_path_char(c) || c == '$') {
+                continue;
+            }
+            let mut end = text[start..]
+                .find(|c: char| !is_path_char(c))
+                .map_or(text.len(), |len| start + len);
+            if text[end..].starts_with('{') {
+                end += 1 + matching_brace(&text[end + 1..]) + 1;
+            }
+            for (path, _) in expand(text[start..end].trim_end_matches(':')) {
+                reached.insert(absolute(module, &path));
+            }
+        }
+    }
+    reached
 }
 
 fn matching_brace(text: &str) -> usize {
@@ -206,30 +299,42 @@ fn top_level_items(group: &str) -> Vec<&str> {
 #[test]
 fn imports_point_down_only() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let roots = root_names(&fs::read_to_string(src.join("lib.rs")).expect("lib.rs"));
-    let rank = |module: &str| LAYERS.iter().position(|layer| *layer == module);
     let mut files = Vec::new();
     rust_files(&src, &mut files);
+    files.retain(|path| !is_test_file(path));
+    let sources: Vec<(Vec<String>, String, String)> = files
+        .iter()
+        .map(|path| {
+            let text = without_tests(&fs::read_to_string(path).expect("a source file"));
+            let shown = path
+                .strip_prefix(&src)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            (module_path(&src, path), shown, text)
+        })
+        .collect();
+    let mut reexports = Reexports::new();
+    for (module, _, text) in &sources {
+        reexports_of(module, text, &mut reexports);
+    }
     let mut upward = Vec::new();
-    for path in files.iter().filter(|path| !is_test_file(path)) {
-        let module = module_of(&src, path);
-        let own = rank(&module).unwrap_or_else(|| {
-            panic!("{module} is in no layer: add it to LAYERS in auth/tests/layers.rs")
+    for (module, shown, text) in &sources {
+        let own = layer_of(module).unwrap_or_else(|| {
+            panic!("{shown} is in no layer: add its module to LAYERS in auth/tests/layers.rs")
         });
-        let text = fs::read_to_string(path).expect("a source file");
-        for name in reached(&without_tests(&text)) {
-            // A module's name wins over a root item's of the same name (`logout`).
-            let target = match rank(&name) {
-                Some(_) => name.clone(),
-                None => roots.get(&name).cloned().unwrap_or(name.clone()),
+        for path in reached(module, text) {
+            // The root's own items (`store`, `testing`) are for apps, not for the crate.
+            let Some(theirs) = layer_of(&resolve(path.clone(), &reexports)).filter(|at| *at > 0)
+            else {
+                continue;
             };
-            let Some(theirs) = rank(&target) else {
-                continue; // a root item of lib.rs's own (`testing`, `store`) or a macro path
-            };
-            if theirs <= own && target != module {
+            if theirs < own {
                 upward.push(format!(
-                    "{} uses crate::{name} ({target}), which is not below {module}",
-                    path.strip_prefix(&src).unwrap_or(path).display()
+                    "{shown} uses {} ({}), which is not below {}",
+                    path.join("::"),
+                    LAYERS[theirs],
+                    LAYERS[own]
                 ));
             }
         }
@@ -243,13 +348,31 @@ fn imports_point_down_only() {
 
 #[test]
 fn the_check_reads_imports_as_written() {
-    let text = "use crate::{Auth, oidc::{A, B}, session::Found};\nfn f() { crate::log::x(); }";
-    let names: Vec<String> = reached(text).into_iter().collect();
-    assert_eq!(names, ["Auth", "log", "oidc", "session"]);
-    let roots =
-        root_names("pub use service::Auth;\npub use {\n    tokens::{Tokens, tokens},\n};\n");
-    assert_eq!(roots.get("Auth").map(String::as_str), Some("service"));
-    assert_eq!(roots.get("Tokens").map(String::as_str), Some("tokens"));
+    let module = |path: &str| path.split("::").map(str::to_owned).collect::<Vec<_>>();
+    let text =
+        "use crate::{Auth, server::{a::B, c as D}};\nfn f() { super::log::x(); $crate::m!(); }";
+    let paths: Vec<String> = reached(&module("server::acts"), text)
+        .into_iter()
+        .map(|path| path.join("::"))
+        .collect();
+    assert_eq!(
+        paths,
+        ["Auth", "server::a::B", "server::c", "server::log::x"]
+    );
+    let mut reexports = Reexports::new();
+    reexports_of(&[], "pub use server::{Auth, Tokens as T};", &mut reexports);
+    let server = "pub use auth::Auth;\npub(crate) use acts::{tokens::Tokens};";
+    reexports_of(&module("server"), server, &mut reexports);
+    assert_eq!(
+        resolve(module("Auth"), &reexports),
+        module("server::auth::Auth")
+    );
+    assert_eq!(
+        resolve(module("T"), &reexports),
+        module("server::acts::tokens::Tokens")
+    );
+    let backend = layer_of(&module("server::session::store::sqlite"));
+    assert_eq!(backend.map(|at| LAYERS[at]), Some("server::session::store"));
     let cut = without_tests(
         "fn a() {}\n#[cfg(test)]\nmod tests;\nuse crate::kept;\n#[cfg(all(test, x))]\n\
          mod more {\n    fn b() {\n        crate::up();\n    }\n}\nfn c() {}\n",

@@ -1,0 +1,274 @@
+//! A login from start to finish, between the two requests that make it:
+//! - start (`login`): pick the provider, make PKCE, `state` and `nonce`, seal them into a
+//!   login-state cookie, and hand back the provider's authorization URL;
+//! - finish (`/oauth2callback`): open that cookie, check `state`, exchange the code, check the
+//!   ID token, and write the identity cookie.
+//!
+//! Read with `server_fns.rs` (the button's server function) and `routes.rs` (the callback's
+//! HTTP side): button → server function → this module → cookie.
+use axum::{
+    extract::{Query, rejection::QueryRejection},
+    http::StatusCode,
+};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_cookies::Cookies;
+use url::Url;
+
+use crate::{
+    Auth, AuthError, User,
+    server::log::{clip, outside_field},
+    server::protocol::{Completion, OidcError},
+    server::sealing::{LoginState, SealError, TooLarge},
+    server::session::{BeginError, StoreError},
+};
+
+/// At most this much of a provider's `error_description` is shown to the visitor.
+const MAX_DESCRIPTION_CHARS: usize = 300;
+
+impl Auth {
+    /// Starts a login with `provider`: seals a login-state cookie and returns where to send
+    /// the browser.
+    pub(crate) async fn start_login(
+        &self,
+        cookies: &Cookies,
+        provider: Option<&str>,
+        return_to: String,
+    ) -> Result<Url, AuthError> {
+        if !self.is_configured() {
+            return Err(AuthError::NotConfigured);
+        }
+        let provider = self.provider(provider)?;
+        let authorization = provider.authorize().await.map_err(|error| {
+            tracing::warn!(
+                provider = %provider.config().label(),
+                "cannot start a login: {}",
+                crate::server::log::one_line(&error.to_string())
+            );
+            AuthError::ProviderUnavailable(error.public_message().to_owned())
+        })?;
+        let login = LoginState {
+            state: authorization.state,
+            nonce: authorization.nonce,
+            pkce_verifier: authorization.pkce_verifier,
+            provider: provider.config().name.clone(),
+            return_to,
+        };
+        let now = OffsetDateTime::now_utc();
+        let cookie = self
+            .codec()
+            .login_state_cookie(&login, now)
+            .map_err(|_| AuthError::Internal)?;
+        // However many logins this browser started and abandoned, only a few stay.
+        let present = cookies.list();
+        for name in self.codec().login_states_to_drop(&present, &cookie, now) {
+            cookies.add(self.codec().removal(&name));
+        }
+        cookies.add(cookie);
+        Ok(authorization.url)
+    }
+}
+
+/// What a provider may put on the redirect back (RFC 6749 §4.1.2).
+#[derive(Deserialize)]
+pub(crate) struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    /// RFC 9207: which provider sent the visitor back, against mix-up attacks.
+    iss: Option<String>,
+}
+
+/// Why a callback did not sign anyone in. `Display` is for the log; the page says less.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CallbackFailure {
+    #[error("malformed callback query: {0}")]
+    BadQuery(String),
+    #[error(
+        "the provider returned error={} error_description={}",
+        outside_field(error),
+        description.as_deref().map(outside_field).unwrap_or_default()
+    )]
+    ProviderSaidNo {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("no state in the callback")]
+    MissingState,
+    #[error("no login under way for this state (no login-state cookie, or it did not open)")]
+    UnknownState,
+    #[error("no code in the callback")]
+    MissingCode,
+    #[error("the provider of this login is no longer configured")]
+    ProviderGone,
+    /// The app's `map_claims` hook refused this account; the reason is the app's words.
+    #[error("the app refused this account: {}", outside_field(.0))]
+    RefusedByApp(String),
+    #[error("the callback names issuer {0:?}, not the provider this login went to")]
+    WrongIssuer(String),
+    #[error("{0}")]
+    Oidc(#[from] OidcError),
+    #[error("{0}")]
+    TooLarge(#[from] TooLarge),
+    #[error("{0}")]
+    StoreUnavailable(StoreError),
+    #[error("the ID token's subject (sub) is empty: it names no account")]
+    NoSubject,
+    #[error("cannot seal {0}")]
+    Sealing(String),
+}
+
+impl From<BeginError> for CallbackFailure {
+    fn from(error: BeginError) -> Self {
+        match error {
+            BeginError::Seal(SealError::TooLarge(error)) => Self::TooLarge(error),
+            BeginError::Seal(SealError::Failed(what)) => Self::Sealing(what),
+            BeginError::Store(error) => Self::StoreUnavailable(error),
+        }
+    }
+}
+
+impl CallbackFailure {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Self::Oidc(error) => error.status(),
+            Self::TooLarge(_) | Self::Sealing(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NoSubject => StatusCode::BAD_GATEWAY,
+            Self::RefusedByApp(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// Whether this browser's own login failed (its login-state cookie matched), rather than
+    /// a request nobody here started: those are always logged, the rest rate-limited.
+    pub(crate) fn own_login(&self) -> bool {
+        !matches!(
+            self,
+            Self::BadQuery(_) | Self::MissingState | Self::UnknownState
+        )
+    }
+
+    /// The kind, for rate-limiting the log lines of requests nobody here started.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::BadQuery(_) => "malformed callback",
+            Self::MissingState => "callback without state",
+            Self::UnknownState => "callback for no login under way",
+            _ => "failed login",
+        }
+    }
+
+    pub(crate) fn public_message(&self) -> String {
+        match self {
+            Self::ProviderSaidNo { error, description } => {
+                let said = |text: &str| {
+                    clip(text, MAX_DESCRIPTION_CHARS)
+                        .map(|start| format!("{start}…"))
+                        .unwrap_or_else(|| text.to_owned())
+                };
+                match description {
+                    Some(description) => format!(
+                        "The sign-in provider said: {}: {}",
+                        said(error),
+                        said(description)
+                    ),
+                    None => format!("The sign-in provider said: {}", said(error)),
+                }
+            }
+            Self::BadQuery(_) | Self::MissingState | Self::MissingCode | Self::WrongIssuer(_) => {
+                "This is not a valid sign-in response. Please start again.".to_owned()
+            }
+            Self::UnknownState => {
+                "This sign-in has expired or was already used. Please start again.".to_owned()
+            }
+            Self::ProviderGone => "This sign-in provider is no longer available.".to_owned(),
+            Self::RefusedByApp(reason) => reason.clone(),
+            Self::Oidc(error) => error.public_message().to_owned(),
+            Self::TooLarge(_) => {
+                "Your account's profile is too large for this app's sign-in cookie.".to_owned()
+            }
+            Self::StoreUnavailable(_) => crate::AuthError::StoreUnavailable.to_string(),
+            Self::Sealing(_) => crate::AuthError::Internal.to_string(),
+            Self::NoSubject => {
+                "The sign-in provider did not say which account this is. Please start again."
+                    .to_owned()
+            }
+        }
+    }
+}
+
+/// Checks the callback against the login-state cookie, finishes the login with the provider
+/// and writes the identity cookie. Returns the path to send the visitor back to.
+pub(crate) async fn finish_login(
+    auth: &Auth,
+    cookies: &Cookies,
+    params: Result<Query<CallbackParams>, QueryRejection>,
+) -> Result<String, CallbackFailure> {
+    let Query(params) =
+        params.map_err(|rejection| CallbackFailure::BadQuery(rejection.body_text()))?;
+    let state = params.state.ok_or(CallbackFailure::MissingState)?;
+    // One use only: whatever happens next, this login is over.
+    let login = take_login_state(auth, cookies, &state);
+    // The provider's words are shown only for a login this browser started: otherwise any
+    // link could put text of its choosing on a page of this site.
+    if let (Some(error), Some(_)) = (&params.error, &login) {
+        return Err(CallbackFailure::ProviderSaidNo {
+            error: error.clone(),
+            description: params.error_description,
+        });
+    }
+    let login = login.ok_or(CallbackFailure::UnknownState)?;
+    let code = params.code.ok_or(CallbackFailure::MissingCode)?;
+    let provider = auth
+        .provider_named(login.provider.as_deref())
+        .ok_or(CallbackFailure::ProviderGone)?;
+    if let Some(iss) = params.iss
+        && iss != provider.config().issuer
+    {
+        return Err(CallbackFailure::WrongIssuer(iss));
+    }
+    let (mut claims, mut tokens) = provider
+        .complete_with_tokens(Completion {
+            code,
+            pkce_verifier: login.pkce_verifier,
+            nonce: &login.nonce,
+        })
+        .await?;
+    // The account, named before the app's hook may change the claims.
+    let account = crate::server::session::Account::of(&provider.config().issuer, &claims)
+        .ok_or(CallbackFailure::NoSubject)?;
+    auth.hooks()
+        .map_claims(&mut claims, login.provider.as_deref())
+        .map_err(CallbackFailure::RefusedByApp)?;
+    if tokens.scopes.is_empty() {
+        tokens.scopes = provider.config().scopes();
+    }
+    let keep_tokens = provider.config().keeps_tokens();
+    let user = User::signed_in(claims, login.provider);
+    auth.sessions()
+        .begin(
+            auth.codec(),
+            cookies,
+            &user,
+            &account,
+            keep_tokens.then_some(&tokens),
+        )
+        .await?;
+    tracing::info!(provider = %provider.config().label(), "signed in");
+    auth.hooks().signed_in(&user);
+    Ok(login.return_to)
+}
+
+/// Opens the login-state cookie for `state` and tells the browser to drop it.
+fn take_login_state(auth: &Auth, cookies: &Cookies, state: &str) -> Option<LoginState> {
+    let codec = auth.codec();
+    let name = codec.login_state_name(state)?;
+    let cookie = cookies.get(&name)?.into_owned();
+    cookies.add(codec.removal(&name));
+    codec.open_login_state(&cookie, state, OffsetDateTime::now_utc())
+}
+
+#[cfg(all(test, feature = "dev-idp"))]
+mod tests;

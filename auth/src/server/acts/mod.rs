@@ -1,0 +1,6 @@
+//! The acts, each for the request's visitor (`visitor.rs`): login (the redirect and the
+//! callback), logout (every kind), tokens for server code.
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod tokens;
+pub(crate) mod visitor;

@@ -1,0 +1,1021 @@
+//! Talking to OpenID providers: discovery (cached), the authorization URL, the code exchange
+//! and every check on the ID token, all through `openidconnect`.
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use http::StatusCode;
+use openidconnect::{
+    AccessToken, AdditionalClaims, AsyncHttpClient, AuthenticationFlow, AuthorizationCode, Client,
+    ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, HttpClientError, HttpRequest, HttpResponse, IdToken, IdTokenFields, IssuerUrl,
+    JsonWebKeySet, Nonce, NonceVerifier, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
+    core::{
+        CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
+        CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreResponseType,
+        CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse,
+        CoreTokenType,
+    },
+    reqwest,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tokio::sync::{Mutex, RwLock};
+use url::Url;
+
+use crate::server::config::ProviderConfig;
+
+mod logout_token;
+mod token_set;
+pub use logout_token::{
+    LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
+};
+pub use token_set::TokenSet;
+
+/// How long any one call to a provider may take before the visitor sees an error page.
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A failed signature check (an unknown key id, a key that does not verify) refetches the JWKS
+/// at most this often, counted from the last refetch that found no new keys or failed, so
+/// forged tokens cannot make us hammer the provider. A refetch that found new keys (a real
+/// rotation) does not start it: a provider rotating twice in a row is followed at once.
+pub const JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(60);
+/// After a failed discovery, logins fail fast for this long instead of each trying again.
+pub const DISCOVERY_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// How long discovery and the JWKS are used before being fetched again, when the provider's
+/// answer has no `Cache-Control: max-age` (or `no-cache`, `no-store`: then the minimum).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60 * 60);
+/// The provider's `max-age` is honoured within these bounds.
+pub const MIN_MAX_AGE: Duration = Duration::from_secs(5 * 60);
+pub const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Where "now" comes from: the system's monotonic clock, or one a test moves forward.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> Instant + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(Arc::new(Instant::now))
+    }
+
+    /// A clock reading `now()` (tests: the system's plus an offset they advance).
+    pub fn new(now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    pub fn now(&self) -> Instant {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// When a provider's discovery document and keys are fetched again. [`Default`] is the
+/// constants above with the system clock; tests move the clock instead of waiting.
+#[derive(Clone, Debug)]
+pub struct RefreshPolicy {
+    /// Used when the provider sends no `max-age`.
+    pub default_max_age: Duration,
+    pub min_max_age: Duration,
+    pub max_max_age: Duration,
+    pub refetch_cooldown: Duration,
+    pub discovery_retry_after: Duration,
+    pub clock: Clock,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            default_max_age: DEFAULT_MAX_AGE,
+            min_max_age: MIN_MAX_AGE,
+            max_max_age: MAX_MAX_AGE,
+            refetch_cooldown: JWKS_REFETCH_COOLDOWN,
+            discovery_retry_after: DISCOVERY_RETRY_AFTER,
+            clock: Clock::system(),
+        }
+    }
+}
+
+impl RefreshPolicy {
+    /// How long an answer stays fresh: its `max-age`, or the default, within the bounds.
+    fn lifetime(&self, max_age: Option<Duration>) -> Duration {
+        max_age
+            .unwrap_or(self.default_max_age)
+            .clamp(self.min_max_age, self.max_max_age.max(self.min_max_age))
+    }
+}
+
+/// Every claim the provider sent beyond the ones `openidconnect` knows by name.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ExtraClaims {
+    #[serde(flatten)]
+    claims: Map<String, Value>,
+}
+
+impl AdditionalClaims for ExtraClaims {}
+
+type ProviderIdToken = IdToken<
+    ExtraClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+type ProviderTokenResponse = StandardTokenResponse<
+    IdTokenFields<
+        ExtraClaims,
+        EmptyExtraTokenFields,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    >,
+    CoreTokenType,
+>;
+type ProviderClient = Client<
+    ExtraClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    ProviderTokenResponse,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// What discovery says beyond OpenID Connect Core: where to end the provider's session
+/// (RP-Initiated Logout 1.0) and where to revoke tokens (RFC 7009, RFC 8414's member).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RevocationMetadata {
+    pub revocation_endpoint: Option<openidconnect::RevocationUrl>,
+}
+
+impl openidconnect::AdditionalProviderMetadata for RevocationMetadata {}
+
+/// A provider's discovery document, as this crate reads it.
+pub type Metadata = openidconnect::ProviderMetadata<
+    openidconnect::LogoutProviderMetadata<RevocationMetadata>,
+    CoreAuthDisplay,
+    openidconnect::core::CoreClientAuthMethod,
+    openidconnect::core::CoreClaimName,
+    openidconnect::core::CoreClaimType,
+    openidconnect::core::CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    openidconnect::core::CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    openidconnect::core::CoreResponseMode,
+    CoreResponseType,
+    openidconnect::core::CoreSubjectIdentifierType,
+>;
+
+/// Why talking to a provider failed. The `Display` text goes to the log (it never holds a
+/// token or secret); [`OidcError::status`] and [`OidcError::public_message`] go to the visitor.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("discovery at {url} failed: {reason}")]
+    Discovery { url: String, reason: String },
+    /// The document is there but wrong (another issuer, missing endpoints): not a passing
+    /// outage, and never a reason to send the visitor there.
+    #[error("the discovery document at {url} is not acceptable: {reason}")]
+    BadDiscovery { url: String, reason: String },
+    #[error("the code exchange at the token endpoint failed: {0}")]
+    TokenExchange(String),
+    #[error("the token response holds no ID token")]
+    NoIdToken,
+    #[error("the ID token failed verification: {0}")]
+    IdToken(String),
+    #[error("userinfo failed: {0}")]
+    UserInfo(String),
+}
+
+impl OidcError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Discovery { .. } | Self::BadDiscovery { .. } => StatusCode::BAD_GATEWAY,
+            Self::TokenExchange(_) | Self::UserInfo(_) => StatusCode::BAD_GATEWAY,
+            Self::NoIdToken | Self::IdToken(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            Self::Discovery { .. } => {
+                "The sign-in provider cannot be reached right now. Please try again later."
+            }
+            Self::BadDiscovery { .. } => {
+                "The sign-in provider's configuration does not match this site's, so sign-in is \
+                 unavailable. The site's administrator can find the details in its log."
+            }
+            Self::TokenExchange(_) => {
+                "The sign-in provider did not complete the sign-in. Please start again."
+            }
+            Self::NoIdToken | Self::IdToken(_) => {
+                "The sign-in provider's answer failed our security checks, so you were not signed in."
+            }
+            Self::UserInfo(_) => {
+                "The sign-in provider did not confirm your profile. Please start again."
+            }
+        }
+    }
+}
+
+/// Why tokens could not be refreshed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the session holds no refresh token")]
+    NoRefreshToken,
+    /// The provider said no (`invalid_grant`: revoked, expired, reused): the session is over.
+    #[error("the provider refused the refresh token ({0})")]
+    Refused(String),
+    /// The new ID token failed its checks.
+    #[error("the refreshed ID token is not acceptable: {0}")]
+    IdToken(OidcError),
+    /// The new ID token names someone else, or another audience or authorized party.
+    #[error("the refreshed ID token changed the subject, audience or authorized party")]
+    IdentityChanged,
+    /// The provider could not be reached or answered nonsense: try again later.
+    #[error("{0}")]
+    Provider(OidcError),
+}
+
+/// The nonce rule for a refreshed ID token: none, or the sign-in's.
+#[derive(Clone, Copy)]
+struct RefreshNonce<'a>(Option<&'a str>);
+
+impl NonceVerifier for RefreshNonce<'_> {
+    fn verify(self, nonce: Option<&Nonce>) -> Result<(), String> {
+        match (nonce, self.0) {
+            (None, _) => Ok(()),
+            (Some(got), Some(expected)) if got.secret() == expected => Ok(()),
+            (Some(_), _) => Err("a nonce other than the sign-in's".to_owned()),
+        }
+    }
+}
+
+/// What the `login` server function needs to send the visitor away and check their return.
+pub struct Authorization {
+    pub url: Url,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+
+/// What the callback has to hand back to finish a login.
+pub struct Completion<'a> {
+    pub code: String,
+    pub pkce_verifier: String,
+    pub nonce: &'a str,
+}
+
+/// One configured provider, with its discovery document and JWKS cached.
+///
+/// Both are fetched again on a schedule (their `Cache-Control: max-age`, bounded by the
+/// [`RefreshPolicy`]), lazily: the first use after expiry refreshes while other requests go
+/// on with the cached copy, and a failed refresh keeps that copy. A failed signature check
+/// also refetches the JWKS, at most once per cool-down (see [`JWKS_REFETCH_COOLDOWN`]).
+///
+/// Network calls never hold the cache's lock: the first discovery and the refreshes each
+/// have a gate, so that concurrent logins share one fetch in flight and its result.
+pub struct Provider {
+    config: ProviderConfig,
+    redirect_uri: RedirectUrl,
+    http: reqwest::Client,
+    policy: RefreshPolicy,
+    discovered: RwLock<Option<Arc<Discovered>>>,
+    /// The last failed first discovery, while it is recent enough to answer for.
+    discovery_gate: Mutex<Option<(Instant, OidcError)>>,
+    /// One refresh at a time, scheduled or after a failed signature check.
+    refresh_gate: Mutex<RefreshState>,
+}
+
+#[derive(Default)]
+struct RefreshState {
+    /// No refetch after a failed signature check before this (the cool-down).
+    refetch_quiet_until: Option<Instant>,
+    /// A scheduled refresh failed: the next is not tried before this.
+    scheduled_retry_at: Option<Instant>,
+    /// The last scheduled refresh failed (and said so in the log).
+    scheduled_failing: bool,
+}
+
+struct Discovered {
+    /// The discovery document with the JWKS.
+    metadata: Metadata,
+    discovery_expires: Instant,
+    jwks_expires: Instant,
+    /// Counts the JWKS fetches, so that a login waiting for a refetch sees one happened.
+    jwks_generation: u64,
+}
+
+impl Discovered {
+    fn due(&self, now: Instant) -> bool {
+        now >= self.discovery_expires || now >= self.jwks_expires
+    }
+}
+
+/// The provider's HTTP client, noting each answer's URL and `Cache-Control: max-age`, for
+/// `openidconnect`'s own fetching and checking of discovery documents and key sets.
+struct Recording {
+    http: reqwest::Client,
+    seen: std::sync::Mutex<Vec<(String, Option<Duration>)>>,
+}
+
+impl Recording {
+    fn new(http: &reqwest::Client) -> Self {
+        Self {
+            http: http.clone(),
+            seen: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The `max-age` of the first answer whose URL passes `pick`.
+    fn max_age(&self, pick: impl Fn(&str) -> bool) -> Option<Duration> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.iter()
+            .find(|(url, _)| pick(url))
+            .and_then(|(_, max_age)| *max_age)
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for Recording {
+    type Error = HttpClientError<reqwest::Error>;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + Sync + 'c>,
+    >;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let url = request.uri().to_string();
+            let response = self.http.call(request).await?;
+            self.seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((url, max_age(response.headers())));
+            Ok(response)
+        })
+    }
+}
+
+impl Provider {
+    pub fn new(config: ProviderConfig, redirect_uri: &Url, http: reqwest::Client) -> Self {
+        Self {
+            config,
+            redirect_uri: RedirectUrl::from_url(redirect_uri.clone()),
+            http,
+            policy: RefreshPolicy::default(),
+            discovered: RwLock::new(None),
+            discovery_gate: Mutex::new(None),
+            refresh_gate: Mutex::new(RefreshState::default()),
+        }
+    }
+
+    /// The same provider refreshed by another policy (tests: a clock they move).
+    pub fn with_refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    /// The HTTP client every provider call goes through: no redirects (a provider that
+    /// redirects a token request is misconfigured or hostile) and a timeout.
+    pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .build()
+    }
+
+    /// Starts a login: the authorization URL with PKCE (S256), a fresh `state` and `nonce`.
+    pub async fn authorize(&self) -> Result<Authorization, OidcError> {
+        let discovered = self.discovered().await?;
+        let client = self.client(&discovered.metadata);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client.authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in self.config.scopes().into_iter().filter(|s| s != "openid") {
+            request = request.add_scope(Scope::new(scope));
+        }
+        for (name, value) in self
+            .config
+            .auth_params
+            .iter()
+            .filter(|(name, _)| *name != "scope")
+        {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        Ok(Authorization {
+            url,
+            state: state.into_secret(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.into_secret(),
+        })
+    }
+
+    /// Finishes a login: exchanges the code, verifies the ID token, merges userinfo.
+    /// Returns every claim, the ID token's winning over userinfo's.
+    pub async fn complete(
+        &self,
+        completion: Completion<'_>,
+    ) -> Result<Map<String, Value>, OidcError> {
+        self.complete_with_tokens(completion)
+            .await
+            .map(|(claims, _)| claims)
+    }
+
+    /// As [`Provider::complete`], with the tokens the provider issued.
+    pub async fn complete_with_tokens(
+        &self,
+        completion: Completion<'_>,
+    ) -> Result<(Map<String, Value>, TokenSet), OidcError> {
+        let discovered = self.discovered().await?;
+        let client = self.client(&discovered.metadata);
+        let request = client
+            .exchange_code(AuthorizationCode::new(completion.code))
+            .map_err(|error| OidcError::TokenExchange(error.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(completion.pkce_verifier));
+        let response = request
+            .request_async(&self.http)
+            .await
+            .map_err(|error| OidcError::TokenExchange(describe_error(&error)))?;
+        let id_token = response.id_token().ok_or(OidcError::NoIdToken)?;
+        let nonce = Nonce::new(completion.nonce.to_owned());
+
+        let mut claims = self.verify(discovered, id_token, &nonce).await?;
+        let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+        if let Some(userinfo) = self
+            .userinfo(&client, response.access_token(), subject)
+            .await?
+        {
+            for (name, value) in userinfo {
+                claims.entry(name).or_insert(value);
+            }
+        }
+        let tokens = TokenSet::issued(&response, id_token.to_string(), &claims);
+        claims.remove("nonce");
+        Ok((claims, tokens))
+    }
+
+    /// The userinfo endpoint's claims for `access_token`, which must be `subject`'s.
+    pub async fn fetch_userinfo(
+        &self,
+        access_token: &str,
+        subject: &str,
+    ) -> Result<Map<String, Value>, OidcError> {
+        let discovered = self.discovered().await?;
+        let client = self.client(&discovered.metadata);
+        self.userinfo(
+            &client,
+            &AccessToken::new(access_token.to_owned()),
+            Some(subject.to_owned()),
+        )
+        .await?
+        .ok_or_else(|| OidcError::UserInfo("the provider has no userinfo endpoint".to_owned()))
+    }
+
+    /// Where to send the browser to end its session at the provider (RP-Initiated Logout
+    /// 1.0), with the sign-in's ID token as hint, our client id, where to come back, and
+    /// `state`. `None` when the provider has no `end_session_endpoint` (said once in the log).
+    pub async fn end_session_url(
+        &self,
+        id_token: Option<&str>,
+        come_back_to: &Url,
+        state: &str,
+    ) -> Option<Url> {
+        let discovered = self.discovered().await.ok()?;
+        let Some(endpoint) = discovered
+            .metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()
+        else {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    provider = %self.config.label(),
+                    "logout_at_provider is on, but the provider's discovery document has no \
+                     end_session_endpoint: logging out here only"
+                );
+            });
+            return None;
+        };
+        // The browser is sent there by script: only a web address, never `javascript:` or
+        // the like from a hostile discovery document.
+        if !crate::server::config::is_https_or_loopback(endpoint.url()) {
+            tracing::warn!(
+                provider = %self.config.label(),
+                "ignored an end_session_endpoint that is not an https URL"
+            );
+            return None;
+        }
+        let mut request = openidconnect::LogoutRequest::from(endpoint)
+            .set_client_id(ClientId::new(self.config.client_id.clone()))
+            .set_post_logout_redirect_uri(openidconnect::PostLogoutRedirectUrl::from_url(
+                come_back_to.clone(),
+            ))
+            .set_state(CsrfToken::new(state.to_owned()));
+        if let Some(hint) = id_token.and_then(|token| token.parse::<ProviderIdToken>().ok()) {
+            request = request.set_id_token_hint(&hint);
+        }
+        Some(request.http_get_url())
+    }
+
+    /// Revokes the refresh token of `tokens` at the provider's `revocation_endpoint`
+    /// (RFC 7009), if both exist. Failures are logged, not returned: the session is over here
+    /// whatever the provider says.
+    pub async fn revoke(&self, tokens: &TokenSet) {
+        let Some(refresh_token) = &tokens.refresh_token else {
+            return;
+        };
+        let Ok(discovered) = self.discovered().await else {
+            return;
+        };
+        let Some(url) = discovered
+            .metadata
+            .additional_metadata()
+            .additional_metadata
+            .revocation_endpoint
+            .clone()
+        else {
+            return;
+        };
+        // RFC 7009's request, as openidconnect's token requests authenticate (HTTP Basic with
+        // form-encoded credentials). Not openidconnect's `revoke_token`: it refuses http, which
+        // loopback providers (development, tests) are.
+        let encode =
+            |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+        let outcome = self
+            .http
+            .post(url.url().clone())
+            .basic_auth(
+                encode(&self.config.client_id),
+                Some(encode(self.config.client_secret.expose())),
+            )
+            .form(&[
+                ("token", refresh_token.as_str()),
+                ("token_type_hint", "refresh_token"),
+            ])
+            .send()
+            .await
+            .map_err(|error| describe_error(&error))
+            .and_then(|answer| match answer.status() {
+                status if status.is_success() => Ok(()),
+                status => Err(format!("the provider answered {status}")),
+            });
+        match outcome {
+            Ok(()) => tracing::debug!(provider = %self.config.label(), "revoked a refresh token"),
+            Err(error) => tracing::warn!(
+                provider = %self.config.label(),
+                "could not revoke a refresh token: {error}"
+            ),
+        }
+    }
+
+    /// Exchanges `tokens`' refresh token for fresh ones. A new ID token is checked like the
+    /// first (signature, issuer, audience, expiry) and must name the same subject, audience
+    /// and authorized party (OpenID Connect Core 12.2); without one the old is kept.
+    pub async fn refresh(&self, tokens: &TokenSet) -> Result<TokenSet, RefreshError> {
+        let refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .ok_or(RefreshError::NoRefreshToken)?;
+        let discovered = self.discovered().await.map_err(RefreshError::Provider)?;
+        let client = self.client(&discovered.metadata);
+        let refresh_token = openidconnect::RefreshToken::new(refresh_token.clone());
+        let response = client
+            .exchange_refresh_token(&refresh_token)
+            .map_err(|error| RefreshError::Provider(OidcError::TokenExchange(error.to_string())))?
+            .request_async(&self.http)
+            .await
+            .map_err(|error| match &error {
+                // Only `invalid_grant` says the refresh token is dead (revoked, expired,
+                // reused); any other answer (`temporarily_unavailable`, `server_error`, a
+                // changed client secret's `invalid_client`) is the provider's or the app's
+                // trouble, and must not sign everyone out.
+                openidconnect::RequestTokenError::ServerResponse(refusal)
+                    if *refusal.error() == CoreErrorResponseType::InvalidGrant =>
+                {
+                    RefreshError::Refused(refusal.error().to_string())
+                }
+                other => RefreshError::Provider(OidcError::TokenExchange(describe_error(other))),
+            })?;
+        let mut fresh = match response.id_token() {
+            Some(id_token) => {
+                let nonce = RefreshNonce(tokens.nonce.as_deref());
+                let claims = self
+                    .verify(discovered, id_token, nonce)
+                    .await
+                    .map_err(RefreshError::IdToken)?;
+                let fresh = TokenSet::issued(&response, id_token.to_string(), &claims);
+                if !fresh.same_identity(tokens) {
+                    return Err(RefreshError::IdentityChanged);
+                }
+                fresh
+            }
+            None => TokenSet::issued_without_id_token(&response, tokens),
+        };
+        // A provider that does not rotate refresh tokens sends none back: keep the old one.
+        if fresh.refresh_token.is_none() {
+            fresh.refresh_token = tokens.refresh_token.clone();
+        }
+        if fresh.scopes.is_empty() {
+            fresh.scopes = tokens.scopes.clone();
+        }
+        Ok(fresh)
+    }
+
+    /// Checks signature, issuer, audience, expiry, issue time and nonce. On a failed
+    /// signature check the provider may have changed its keys (a new key id, or a new key
+    /// under the same one): fetch the JWKS once more (see [`JWKS_REFETCH_COOLDOWN`]) and,
+    /// if it holds new keys, check again.
+    async fn verify(
+        &self,
+        discovered: Arc<Discovered>,
+        id_token: &ProviderIdToken,
+        nonce: impl NonceVerifier + Copy,
+    ) -> Result<Map<String, Value>, OidcError> {
+        match self.verify_with(&discovered, id_token, nonce) {
+            Err(error) if keys_may_be_stale(&error) => {
+                match self.refetch_jwks(&discovered).await? {
+                    Some(refreshed) => self.verify_with(&refreshed, id_token, nonce),
+                    None => Err(error),
+                }
+            }
+            other => other,
+        }
+        // With its causes: "Signature verification failed" alone does not say why.
+        .map_err(|error| OidcError::IdToken(describe_error(&error)))
+    }
+
+    /// Verifies against the cached keys. A token without `kid` while several keys fit is
+    /// ambiguous to `openidconnect` (OpenID Connect Core 10.1 wants a `kid` then); as the
+    /// conformance suite expects, each key is then tried on its own, through the same checks.
+    fn verify_with(
+        &self,
+        discovered: &Discovered,
+        id_token: &ProviderIdToken,
+        nonce: impl NonceVerifier + Copy,
+    ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
+        use openidconnect::{ClaimsVerificationError as Claims, SignatureVerificationError as Sig};
+        match self.verify_against(&discovered.metadata, id_token, nonce) {
+            Err(Claims::SignatureVerification(Sig::AmbiguousKeyId(_))) => {
+                for key in discovered.metadata.jwks().keys() {
+                    let one_key = discovered
+                        .metadata
+                        .clone()
+                        .set_jwks(JsonWebKeySet::new(vec![key.clone()]));
+                    match self.verify_against(&one_key, id_token, nonce) {
+                        Err(Claims::SignatureVerification(_)) => continue,
+                        other => return other,
+                    }
+                }
+                Err(Claims::SignatureVerification(Sig::CryptoError(
+                    "no key of the provider's set verifies the signature".to_owned(),
+                )))
+            }
+            other => other,
+        }
+    }
+
+    fn verify_against(
+        &self,
+        metadata: &Metadata,
+        id_token: &ProviderIdToken,
+        nonce: impl NonceVerifier + Copy,
+    ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
+        let client = self.client(metadata);
+        let verifier = client
+            .id_token_verifier()
+            .set_allowed_algs(asymmetric_algs(metadata));
+        let claims = id_token.claims(&verifier, nonce)?;
+        match serde_json::to_value(claims) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(openidconnect::ClaimsVerificationError::Other(
+                "claims are not a JSON object".to_owned(),
+            )),
+        }
+    }
+
+    async fn userinfo(
+        &self,
+        client: &ProviderClient,
+        access_token: &AccessToken,
+        subject: Option<String>,
+    ) -> Result<Option<Map<String, Value>>, OidcError> {
+        let Some(subject) = subject else {
+            return Err(OidcError::IdToken("no subject".to_owned()));
+        };
+        // openidconnect sends the token in the Authorization header and checks `sub` matches.
+        let Ok(request) = client.user_info(
+            access_token.clone(),
+            Some(openidconnect::SubjectIdentifier::new(subject)),
+        ) else {
+            return Ok(None);
+        };
+        let claims: openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim> = request
+            .request_async(&self.http)
+            .await
+            .map_err(|error| OidcError::UserInfo(describe_error(&error)))?;
+        match serde_json::to_value(claims) {
+            Ok(Value::Object(map)) => Ok(Some(map)),
+            _ => Err(OidcError::UserInfo(
+                "claims are not a JSON object".to_owned(),
+            )),
+        }
+    }
+
+    /// The discovery document and JWKS: fetched on first use, then again when they expire
+    /// (see [`Provider::refresh_if_due`]). A failed first discovery is remembered for
+    /// [`DISCOVERY_RETRY_AFTER`], then the next login tries again: a provider that was down
+    /// at start-up is picked up when it comes back.
+    async fn discovered(&self) -> Result<Arc<Discovered>, OidcError> {
+        let cached = self.discovered.read().await.clone();
+        if let Some(found) = cached {
+            return Ok(self.refresh_if_due(found).await);
+        }
+        let mut last_failure = self.discovery_gate.lock().await;
+        // Another login may have discovered it while this one waited at the gate.
+        if let Some(found) = self.discovered.read().await.as_ref() {
+            return Ok(found.clone());
+        }
+        let now = self.policy.clock.now();
+        if let Some((at, error)) = last_failure.as_ref()
+            && now.saturating_duration_since(*at) < self.policy.discovery_retry_after
+        {
+            return Err(error.clone());
+        }
+        match self.discover(0).await {
+            Ok(found) => {
+                let found = Arc::new(found);
+                *self.discovered.write().await = Some(found.clone());
+                *last_failure = None;
+                tracing::info!(provider = %self.config.label(), "discovered {}", self.config.issuer);
+                Ok(found)
+            }
+            Err(error) => {
+                *last_failure = Some((now, error.clone()));
+                Err(error)
+            }
+        }
+    }
+
+    /// The scheduled refresh: when the discovery document (then both) or the JWKS (then it
+    /// alone) has expired, this request fetches it again while concurrent ones go on with
+    /// `found`. A failure keeps the cached copy, is logged once (until a refresh works again)
+    /// and is retried after the cool-down, not on every login.
+    async fn refresh_if_due(&self, found: Arc<Discovered>) -> Arc<Discovered> {
+        if !found.due(self.policy.clock.now()) {
+            return found;
+        }
+        let Ok(mut gate) = self.refresh_gate.try_lock() else {
+            return found;
+        };
+        // Another request may have refreshed while this one looked.
+        let current = self.discovered.read().await.clone().unwrap_or(found);
+        let now = self.policy.clock.now();
+        if !current.due(now) || gate.scheduled_retry_at.is_some_and(|at| now < at) {
+            return current;
+        }
+        let refreshed = if now >= current.discovery_expires {
+            self.discover(current.jwks_generation + 1).await
+        } else {
+            self.fetch_jwks(&current.metadata)
+                .await
+                .map(|(jwks, expires)| Discovered {
+                    metadata: current.metadata.clone().set_jwks(jwks),
+                    discovery_expires: current.discovery_expires,
+                    jwks_expires: expires,
+                    jwks_generation: current.jwks_generation + 1,
+                })
+        };
+        let label = self.config.label();
+        match refreshed {
+            Ok(refreshed) => {
+                let refreshed = Arc::new(refreshed);
+                *self.discovered.write().await = Some(refreshed.clone());
+                gate.scheduled_retry_at = None;
+                if std::mem::take(&mut gate.scheduled_failing) {
+                    tracing::info!(provider = %label, "refreshed the provider's keys and metadata again");
+                } else {
+                    tracing::debug!(provider = %label, "refreshed the provider's keys and metadata");
+                }
+                refreshed
+            }
+            Err(error) => {
+                gate.scheduled_retry_at = Some(now + self.policy.refetch_cooldown);
+                if !std::mem::replace(&mut gate.scheduled_failing, true) {
+                    tracing::warn!(provider = %label, "cannot refresh the provider's keys and metadata, still using the ones it had: {error}");
+                }
+                current
+            }
+        }
+    }
+
+    /// Fetches the discovery document (checking it names the configured issuer) and the JWKS,
+    /// with the expiry each answer's `Cache-Control` asks for.
+    async fn discover(&self, jwks_generation: u64) -> Result<Discovered, OidcError> {
+        let url = self.config.server_metadata_url.to_string();
+        let issuer =
+            IssuerUrl::new(self.config.issuer.clone()).map_err(|error| OidcError::Discovery {
+                url: url.clone(),
+                reason: format!("the issuer is not a URL: {error}"),
+            })?;
+        let http = Recording::new(&self.http);
+        let now = self.policy.clock.now();
+        let metadata = Metadata::discover_async(issuer, &http)
+            .await
+            .map_err(|error| {
+                let reason = describe_error(&error);
+                match error {
+                    openidconnect::DiscoveryError::Validation(_) => {
+                        OidcError::BadDiscovery { url, reason }
+                    }
+                    _ => OidcError::Discovery { url, reason },
+                }
+            })?;
+        let jwks_url = metadata.jwks_uri().to_string();
+        // Two answers: the discovery document's, then the JWKS's.
+        let discovery_max_age = http.max_age(|url| url != jwks_url);
+        let jwks_max_age = http.max_age(|url| url == jwks_url);
+        Ok(Discovered {
+            discovery_expires: now + self.policy.lifetime(discovery_max_age),
+            jwks_expires: now + self.policy.lifetime(jwks_max_age),
+            jwks_generation,
+            metadata,
+        })
+    }
+
+    /// Fetches the JWKS alone; returns it with when it expires.
+    async fn fetch_jwks(
+        &self,
+        metadata: &Metadata,
+    ) -> Result<(JsonWebKeySet<CoreJsonWebKey>, Instant), OidcError> {
+        let http = Recording::new(&self.http);
+        let now = self.policy.clock.now();
+        let jwks = JsonWebKeySet::fetch_async(metadata.jwks_uri(), &http)
+            .await
+            .map_err(|error| OidcError::Discovery {
+                url: metadata.jwks_uri().to_string(),
+                reason: describe_error(&error),
+            })?;
+        Ok((jwks, now + self.policy.lifetime(http.max_age(|_| true))))
+    }
+
+    /// After a failed signature check: fetch the JWKS again, unless the cool-down forbids
+    /// (see [`JWKS_REFETCH_COOLDOWN`]). `Some`: new keys to check again with (fetched by this
+    /// login or by another while this one waited); `None`: nothing new, or not now.
+    async fn refetch_jwks(
+        &self,
+        stale: &Arc<Discovered>,
+    ) -> Result<Option<Arc<Discovered>>, OidcError> {
+        let mut gate = self.refresh_gate.lock().await;
+        let current = self
+            .discovered
+            .read()
+            .await
+            .clone()
+            .unwrap_or_else(|| stale.clone());
+        // Another login (or the schedule) may have fetched them while this one waited.
+        if current.jwks_generation != stale.jwks_generation {
+            return Ok(Some(current));
+        }
+        let now = self.policy.clock.now();
+        if gate.refetch_quiet_until.is_some_and(|until| now < until) {
+            return Ok(None);
+        }
+        let (jwks, expires) = match self.fetch_jwks(&current.metadata).await {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                gate.refetch_quiet_until = Some(now + self.policy.refetch_cooldown);
+                return Err(error);
+            }
+        };
+        let changed = !same_keys(current.metadata.jwks(), &jwks);
+        if !changed {
+            gate.refetch_quiet_until = Some(now + self.policy.refetch_cooldown);
+        }
+        tracing::info!(
+            provider = %self.config.label(),
+            "refetched the JWKS after a failed signature check: {}",
+            if changed { "new keys" } else { "the same keys" }
+        );
+        let refreshed = Arc::new(Discovered {
+            metadata: current.metadata.clone().set_jwks(jwks),
+            discovery_expires: current.discovery_expires,
+            jwks_expires: expires,
+            jwks_generation: current.jwks_generation + 1,
+        });
+        *self.discovered.write().await = Some(refreshed.clone());
+        Ok(changed.then_some(refreshed))
+    }
+
+    fn client(&self, metadata: &Metadata) -> ProviderClient {
+        Client::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(self.config.client_id.clone()),
+            Some(ClientSecret::new(
+                self.config.client_secret.expose().to_owned(),
+            )),
+        )
+        .set_redirect_uri(self.redirect_uri.clone())
+    }
+}
+
+/// Whether new keys could turn this failure into a success: no key fits the token, or the
+/// one that fits does not verify it. Not a missing signature or a refused algorithm.
+fn keys_may_be_stale(error: &openidconnect::ClaimsVerificationError) -> bool {
+    use openidconnect::SignatureVerificationError as Sig;
+    matches!(
+        error,
+        openidconnect::ClaimsVerificationError::SignatureVerification(
+            Sig::NoMatchingKey | Sig::CryptoError(_) | Sig::AmbiguousKeyId(_) | Sig::InvalidKey(_)
+        )
+    )
+}
+
+/// The same keys, in any order.
+fn same_keys(a: &JsonWebKeySet<CoreJsonWebKey>, b: &JsonWebKeySet<CoreJsonWebKey>) -> bool {
+    a.keys().len() == b.keys().len()
+        && a.keys().iter().all(|key| b.keys().contains(key))
+        && b.keys().iter().all(|key| a.keys().contains(key))
+}
+
+/// `Cache-Control: max-age` in seconds; `no-cache` and `no-store` as zero (so the minimum).
+fn max_age(headers: &openidconnect::http::HeaderMap) -> Option<Duration> {
+    let directives = headers
+        .get_all(openidconnect::http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim);
+    let mut max_age = None;
+    for directive in directives {
+        let (name, value) = directive.split_once('=').unwrap_or((directive, ""));
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
+            return Some(Duration::ZERO);
+        }
+        if name.eq_ignore_ascii_case("max-age") {
+            max_age = value
+                .trim()
+                .trim_matches('"')
+                .parse()
+                .ok()
+                .map(Duration::from_secs);
+        }
+    }
+    max_age
+}
+
+/// The signing algorithms the provider advertises, without `none` and the HMAC ones: an
+/// HMAC "signature" keyed with our client secret proves nothing about the provider.
+fn asymmetric_algs(metadata: &Metadata) -> Vec<CoreJwsSigningAlgorithm> {
+    use CoreJwsSigningAlgorithm as Alg;
+    let algs: Vec<Alg> = metadata
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .filter(|alg| {
+            !matches!(
+                alg,
+                Alg::None | Alg::HmacSha256 | Alg::HmacSha384 | Alg::HmacSha512
+            )
+        })
+        .cloned()
+        .collect();
+    if algs.is_empty() {
+        vec![Alg::RsaSsaPkcs1V15Sha256]
+    } else {
+        algs
+    }
+}
+
+/// An error and its causes on one line (control characters escaped: a provider's
+/// `error_description` cannot forge log lines), without response bodies (which may echo tokens).
+fn describe_error(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    crate::server::log::one_line(&text)
+}

@@ -1,0 +1,558 @@
+//! The session modes through `Auth::install`, as a browser meets them, and one suite of store
+//! cases run against SQLite and a real `redis-server` (started here on a free port).
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use axum::{Extension, Router, body::Body, http::Request, routing::get};
+use tower::ServiceExt;
+use tower_cookies::Cookies;
+
+use super::*;
+
+use super::store::conformance::conformance;
+use crate::server::test_support::{SECRET, TestWall, alice, auth_with};
+use crate::{Auth, server::acts::visitor::Visitor};
+
+/// A file of its own for each test, removed at the end.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "leptos-auth-test-{}-{name}-{}.sqlite3",
+            std::process::id(),
+            new_session_id()
+        ));
+        Self(path)
+    }
+
+    fn store_key(&self) -> String {
+        format!("session_store = \"sqlite:{}\"\n", self.0.display())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+/// One browser: its identity cookie, kept as a browser keeps it.
+#[derive(Clone, Default)]
+struct Browser {
+    identity: Option<String>,
+}
+
+impl Browser {
+    /// GETs `path` of `auth`'s test app; returns the body.
+    async fn get(&mut self, auth: &Auth, path: &str) -> String {
+        let mut request = Request::get(path);
+        if let Some(identity) = &self.identity {
+            request = request.header("cookie", identity);
+        }
+        let response = app(auth)
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        for set in crate::server::test_support::set_cookies(response.headers()) {
+            let pair = set.split(';').next().unwrap_or_default().to_owned();
+            if !pair.starts_with("auth_user=") {
+                continue;
+            }
+            self.identity = (!set.contains("Max-Age=0")).then_some(pair);
+        }
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        String::from_utf8_lossy(&body).into_owned()
+    }
+}
+
+/// `/who` names the visitor; `/begin` signs Alice in; `/end` logs out; `/end-everywhere`
+/// logs out everywhere.
+fn app(auth: &Auth) -> Router {
+    async fn found(auth: &Auth, cookies: &Cookies, visitor: &Visitor) -> Found {
+        visitor.found(auth, cookies).await
+    }
+    auth.install(
+        Router::new()
+            .route(
+                "/who",
+                get(|user: Option<User>| async move {
+                    user.and_then(|user| user.name().map(str::to_owned))
+                        .unwrap_or_else(|| "nobody".to_owned())
+                }),
+            )
+            .route(
+                "/begin",
+                get(
+                    |Extension(auth): Extension<Auth>, cookies: Cookies| async move {
+                        let account = Account::of("https://idp.example", alice().claims())
+                            .expect("a subject");
+                        match auth
+                            .sessions()
+                            .begin(auth.codec(), &cookies, &alice(), &account, None)
+                            .await
+                        {
+                            Ok(()) => "begun".to_owned(),
+                            Err(error) => format!("failed: {error}"),
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/end",
+                get(
+                    |Extension(auth): Extension<Auth>,
+                     Extension(visitor): Extension<Visitor>,
+                     cookies: Cookies| async move {
+                        let found = found(&auth, &cookies, &visitor).await;
+                        match auth.sessions().end(auth.codec(), &cookies, &found).await {
+                            Ok(()) => "ended".to_owned(),
+                            Err(error) => format!("refused: {}", error.code()),
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/end-everywhere",
+                get(
+                    |Extension(auth): Extension<Auth>,
+                     Extension(visitor): Extension<Visitor>,
+                     cookies: Cookies| async move {
+                        let found = found(&auth, &cookies, &visitor).await;
+                        match auth
+                            .sessions()
+                            .end_everywhere(auth.codec(), &cookies, &found)
+                            .await
+                        {
+                            Ok(count) => format!("ended {count}"),
+                            Err(error) => format!("refused: {}", error.code()),
+                        }
+                    },
+                ),
+            ),
+    )
+}
+
+/// What a thief does: copies the cookie, waits for the owner to log out, replays it.
+async fn replay_after_logout(auth: &Auth) -> String {
+    let mut owner = Browser::default();
+    assert_eq!(owner.get(auth, "/begin").await, "begun");
+    assert_eq!(owner.get(auth, "/who").await, "Alice");
+    let mut thief = owner.clone();
+    assert_eq!(owner.get(auth, "/end").await, "ended");
+    assert_eq!(owner.identity, None, "logout removes the cookie");
+    assert_eq!(owner.get(auth, "/who").await, "nobody");
+    thief.get(auth, "/who").await
+}
+
+#[tokio::test]
+async fn with_sqlite_a_cookie_copied_before_logout_signs_nobody_in() {
+    let file = TempFile::new("replay");
+    let auth = auth_with(&file.store_key());
+    assert_eq!(replay_after_logout(&auth).await, "nobody");
+}
+
+#[tokio::test]
+async fn in_cookie_mode_a_copied_cookie_outlives_logout_as_documented() {
+    let auth = auth_with("");
+    assert_eq!(replay_after_logout(&auth).await, "Alice");
+}
+
+#[tokio::test]
+async fn with_a_store_the_cookie_holds_no_claims() {
+    let file = TempFile::new("opaque");
+    let mut browser = Browser::default();
+    browser.get(&auth_with(&file.store_key()), "/begin").await;
+    let store_cookie = browser.identity.clone().expect("a cookie");
+    let mut stateless = Browser::default();
+    stateless.get(&auth_with(""), "/begin").await;
+    let cookie_mode = stateless.identity.expect("a cookie");
+    // The id alone is far smaller than the claims, and the file does not hold them in clear.
+    assert!(store_cookie.len() < cookie_mode.len(), "{store_cookie}");
+    let stored = std::fs::read(&file.0).expect("the file");
+    let text = String::from_utf8_lossy(&stored);
+    assert!(!text.contains("Alice") && !text.contains("alice"), "{text}");
+}
+
+#[tokio::test]
+async fn signing_in_again_ends_the_session_the_browser_had() {
+    let file = TempFile::new("again");
+    let auth = auth_with(&file.store_key());
+    let mut browser = Browser::default();
+    browser.get(&auth, "/begin").await;
+    let mut copy = browser.clone();
+    browser.get(&auth, "/begin").await;
+    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+    assert_eq!(copy.get(&auth, "/who").await, "nobody");
+}
+
+#[tokio::test]
+async fn a_cookie_mode_cookie_means_nothing_once_a_store_is_on() {
+    let file = TempFile::new("switch");
+    let mut browser = Browser::default();
+    browser.get(&auth_with(""), "/begin").await;
+    let with_store = auth_with(&file.store_key());
+    assert_eq!(browser.get(&with_store, "/who").await, "nobody");
+    assert_eq!(browser.identity, None, "the old cookie is cleared");
+}
+
+#[tokio::test]
+async fn logout_everywhere_ends_every_browser_of_the_account() {
+    let file = TempFile::new("everywhere");
+    let auth = auth_with(&file.store_key());
+    let mut laptop = Browser::default();
+    let mut phone = Browser::default();
+    laptop.get(&auth, "/begin").await;
+    phone.get(&auth, "/begin").await;
+    assert_eq!(phone.get(&auth, "/who").await, "Alice");
+    assert_eq!(laptop.get(&auth, "/end-everywhere").await, "ended 2");
+    assert_eq!(phone.get(&auth, "/who").await, "nobody");
+    assert_eq!(laptop.get(&auth, "/who").await, "nobody");
+
+    let cookie_mode = auth_with("");
+    let mut browser = Browser::default();
+    browser.get(&cookie_mode, "/begin").await;
+    assert_eq!(
+        browser.get(&cookie_mode, "/end-everywhere").await,
+        "refused: needs_session_store"
+    );
+    assert_eq!(
+        browser.get(&cookie_mode, "/who").await,
+        "Alice",
+        "a refusal changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_lifetime_ends_sessions_in_both_modes() {
+    let file = TempFile::new("lifetime");
+    for keys in [String::new(), file.store_key()] {
+        let wall = TestWall::default();
+        let auth =
+            auth_with(&format!("{keys}session_lifetime = 60\n")).with_session_clock(wall.clock());
+        let mut browser = Browser::default();
+        browser.get(&auth, "/begin").await;
+        // Times are whole seconds: a second short of the end, and one more to spare.
+        wall.advance(58);
+        assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
+        wall.advance(3);
+        assert_eq!(browser.get(&auth, "/who").await, "nobody", "{keys}");
+    }
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_in_both_modes() {
+    let file = TempFile::new("idle");
+    for keys in [String::new(), file.store_key()] {
+        let wall = TestWall::default();
+        let auth = auth_with(&format!("{keys}session_idle_timeout = 60\n"))
+            .with_session_clock(wall.clock());
+        let mut browser = Browser::default();
+        browser.get(&auth, "/begin").await;
+        assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
+        // Idle means more than the timeout has passed (times are whole seconds).
+        wall.advance(61);
+        assert_eq!(browser.get(&auth, "/who").await, "nobody", "{keys}");
+    }
+}
+
+#[tokio::test]
+async fn activity_keeps_an_idle_timeout_from_ending_a_session() {
+    let file = TempFile::new("active");
+    for keys in [String::new(), file.store_key()] {
+        let wall = TestWall::default();
+        let auth = auth_with(&format!("{keys}session_idle_timeout = 60\n"))
+            .with_session_clock(wall.clock());
+        let mut browser = Browser::default();
+        browser.get(&auth, "/begin").await;
+        // Five idle timeouts in all, never one without a request.
+        for _ in 0..10 {
+            wall.advance(30);
+            assert_eq!(browser.get(&auth, "/who").await, "Alice", "{keys}");
+        }
+    }
+}
+
+#[test]
+fn a_sqlite_file_that_cannot_open_stops_start_up_naming_key_and_path() {
+    let config = crate::server::test_support::config(&crate::server::test_support::toml(
+        "http://localhost:3000",
+        SECRET,
+        crate::server::test_support::NOWHERE,
+        "client_id = \"a\"\nsession_store = \"sqlite:/nonexistent-dir/sessions.sqlite3\"\n",
+    ));
+    let Err(error) = Auth::new(config) else {
+        panic!("a store that cannot open must stop start-up")
+    };
+    let message = error.to_string();
+    assert!(message.starts_with("auth.session_store: "), "{message}");
+    assert!(
+        message.contains("/nonexistent-dir/sessions.sqlite3"),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "{message}");
+}
+
+#[test]
+fn session_ids_are_random_and_stored_only_as_hashes() {
+    let a = new_session_id();
+    let b = new_session_id();
+    assert_ne!(a, b);
+    assert!(a.len() >= 43, "256 bits in base64: {a}");
+    assert_ne!(key_of(&a), a);
+    assert_eq!(key_of(&a), key_of(&a));
+}
+
+#[test]
+fn every_refresh_gate_is_used() {
+    let mut used = [0usize; REFRESH_GATES];
+    for _ in 0..4096 {
+        used[gate_of(&key_of(&new_session_id()))] += 1;
+    }
+    let (fewest, most) = (used.iter().min(), used.iter().max());
+    // 64 per gate on average: a gate missed, or one taking twice its share, is a bias.
+    assert!(
+        fewest.is_some_and(|&n| n > 20) && most.is_some_and(|&n| n < 128),
+        "{used:?}"
+    );
+}
+
+#[test]
+fn an_account_without_a_subject_is_none() {
+    let claims = |value: serde_json::Value| match value {
+        serde_json::Value::Object(claims) => claims,
+        _ => unreachable!(),
+    };
+    let issuer = "https://idp.example";
+    assert!(Account::of(issuer, &claims(serde_json::json!({"sub": ""}))).is_none());
+    assert!(Account::of(issuer, &claims(serde_json::json!({"name": "x"}))).is_none());
+    let a = Account::of(issuer, &claims(serde_json::json!({"sub": "a"})));
+    let b = Account::of(issuer, &claims(serde_json::json!({"sub": "b"})));
+    assert_ne!(a.map(|a| a.owner), b.map(|b| b.owner));
+}
+
+// ---- One suite, every store ----
+
+fn record(owner: &str, until: i64) -> Record {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    Record {
+        owner: owner.to_owned(),
+        sealed_user: "sealed".to_owned(),
+        provider_session: None,
+        sealed_tokens: None,
+        created_at: now,
+        seen_at: now,
+        expires_at: until,
+        until,
+    }
+}
+
+#[tokio::test]
+async fn memory_passes_the_store_suite() {
+    conformance(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn sqlite_passes_the_store_suite() {
+    let file = TempFile::new("suite");
+    let store = store::sqlite::SqliteStore::open(&file.0, Duration::from_secs(1)).expect("opens");
+    conformance(&store).await;
+}
+
+#[tokio::test]
+async fn redis_passes_the_store_suite_and_forgets_ended_sessions_by_itself() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let store = store::redis::RedisStore::new(&redis.url(), Duration::from_secs(1)).expect("a URL");
+    conformance(&store).await;
+    let ending = new_session_id();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    store
+        .save(&ending, &record("someone", now + 1))
+        .await
+        .expect("save");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let exists = redis.cli(&["exists", &format!("leptos-auth:session:{ending}")]);
+    assert_eq!(exists.trim(), "0", "Redis forgot it by its TTL");
+}
+
+#[tokio::test]
+async fn an_ended_session_is_not_loaded_whatever_the_store_still_holds() {
+    let store = Store::new(
+        Arc::new(MemoryStore::new()),
+        "memory".to_owned(),
+        Duration::from_secs(1),
+    );
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    store
+        .save("k", &record("someone", now + 10))
+        .await
+        .expect("save");
+    assert!(store.load("k", now).await.expect("load").is_some());
+    assert_eq!(store.load("k", now + 10).await.expect("load"), None);
+}
+
+#[tokio::test]
+async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let auth = auth_with(&format!(
+        "session_store = \"{url}\"\nsession_store_timeout = \"1s\"\n"
+    ));
+    let mut browser = Browser::default();
+    assert_eq!(browser.get(&auth, "/begin").await, "begun");
+    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+
+    // Hung: each request waits at most about the timeout, and keeps its cookie.
+    redis.signal("STOP");
+    let started = Instant::now();
+    assert_eq!(browser.get(&auth, "/who").await, "nobody");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(browser.identity.is_some(), "the cookie is kept");
+    // A logout then cannot end the session: it says so and keeps the cookie, to try again.
+    let mut leaving = browser.clone();
+    assert_eq!(
+        leaving.get(&auth, "/end").await,
+        "refused: store_unavailable"
+    );
+    assert!(leaving.identity.is_some(), "the cookie is kept");
+    redis.signal("CONT");
+    // Back within one back-off (tests/outage.rs): until then the store is not asked.
+    outage::until_signed_in(&auth, &mut browser).await;
+
+    // Gone (saved and shut down), then back with its data.
+    redis.cli(&["shutdown", "save"]);
+    let _ = redis.child.wait();
+    assert_eq!(browser.get(&auth, "/who").await, "nobody");
+    assert!(browser.identity.is_some(), "the cookie is kept");
+    redis.restart();
+    outage::until_signed_in(&auth, &mut browser).await;
+}
+
+/// Debian's `redis-server` on a free loopback port, its files in a folder of its own;
+/// killed on drop. `None` (the test skipped, saying so) when it is not installed, unless
+/// `AUTH_TEST_REDIS=required` (as `make test` sets).
+struct RedisServer {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    fn start() -> Option<Self> {
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        if Command::new(&binary).arg("--version").output().is_err() {
+            assert!(
+                std::env::var("AUTH_TEST_REDIS").as_deref() != Ok("required"),
+                "redis-server is not installed (scripts/setup.sh test installs it)"
+            );
+            eprintln!("skipped: redis-server is not installed");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("leptos-auth-redis-{port}"));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let mut server = Self {
+            child: Self::spawn(port, &dir),
+            port,
+            dir,
+        };
+        server.wait_until_ready();
+        Some(server)
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> Child {
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        Command::new(binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts")
+    }
+
+    fn restart(&mut self) {
+        self.child = Self::spawn(self.port, &self.dir);
+        self.wait_until_ready();
+    }
+
+    fn wait_until_ready(&mut self) {
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn signal(&self, signal: &str) {
+        Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+    }
+
+    /// What `redis-cli` prints for `args`.
+    fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_store_url_s_password_never_reaches_the_log() {
+    let log = crate::server::test_support::LogBuffer::default();
+    let _guard = log.capture_this_thread();
+    let file = TempFile::new("password");
+    let mut browser = Browser::default();
+    browser.get(&auth_with(&file.store_key()), "/begin").await;
+    // Nothing listens on port 1: every call fails, and says so.
+    let unreachable = auth_with(
+        "session_store = \"redis://:hunter2-store-password@127.0.0.1:1/0\"\n\
+         session_store_timeout = \"300ms\"\n",
+    );
+    assert_eq!(browser.get(&unreachable, "/who").await, "nobody");
+    let text = log.text();
+    assert!(text.contains("Redis at redis://127.0.0.1:1/0"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+mod outage;

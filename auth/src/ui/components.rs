@@ -1,0 +1,122 @@
+//! `<LoginButton/>` and `<LogoutButton/>`: plain forms that post the sign-in server functions.
+//! The server answers each post with a redirect (to the provider, or to the next page), so
+//! the buttons work the same before hydration, after it and with JavaScript off, and the
+//! browser bundle carries no server-function client, form encoding or JSON parser for them.
+//! A post that fails comes back to its page with `?auth_error=CODE` (and `&auth_form=NAME`
+//! for the sign-out forms), which the button that sent it shows.
+use leptos::{prelude::*, server_fn::ServerFn};
+
+use crate::{
+    AuthError,
+    ui::context::DevProvider,
+    ui::server_fns::{LOGOUT_EVERYWHERE_FORM, LOGOUT_FORM, Login, Logout, LogoutEverywhere},
+};
+
+/// "Log in": sends the visitor to their provider and back to this page.
+#[component]
+pub fn LoginButton(
+    /// The `[auth.NAME]` provider; the unnamed one when absent.
+    #[prop(optional, into)]
+    provider: Option<String>,
+    /// The button's text.
+    #[prop(into, default = "Log in".into())]
+    label: String,
+    /// Where to come back to; the page the button is on when absent (the server reads it
+    /// from the post's `Referer`, which is right after client-side navigation too).
+    #[prop(optional, into)]
+    next: Option<String>,
+) -> impl IntoView {
+    view! {
+        <form method="post" action=Login::PATH class="auth-login">
+            // Empty means the unnamed provider and this page: the server reads both that way.
+            <input type="hidden" name="provider" value=provider.unwrap_or_default() />
+            <input type="hidden" name="next" value=next.unwrap_or_default() />
+            <button type="submit">{label}</button>
+        </form>
+        {returned_error(None)}
+    }
+}
+
+/// "Log out": deletes the identity cookie (and with a session store ends the session on the
+/// server); the server then sends the browser to the home page, a fresh, signed-out page load
+/// as after Streamlit's logout (or with `logout_at_provider` to the provider's logout page).
+/// `everywhere` ends every session of the account, in every browser
+/// ([`crate::logout_everywhere`]; needs a session store).
+#[component]
+pub fn LogoutButton(
+    /// The button's text; "Log out" (or "Log out everywhere") when absent.
+    #[prop(optional, into)]
+    label: Option<String>,
+    /// Sign out every browser of this account, not only this one.
+    #[prop(optional)]
+    everywhere: bool,
+) -> impl IntoView {
+    let (path, form, class, default_label) = if everywhere {
+        (
+            LogoutEverywhere::PATH,
+            LOGOUT_EVERYWHERE_FORM,
+            "auth-logout-everywhere",
+            "Log out everywhere",
+        )
+    } else {
+        (Logout::PATH, LOGOUT_FORM, "auth-logout", "Log out")
+    };
+    let label = label.unwrap_or_else(|| default_label.into());
+    view! {
+        <form method="post" action=path class=class>
+            <button type="submit">{label}</button>
+        </form>
+        {returned_error(Some(form))}
+    }
+}
+
+/// The refusal this button's form came back with, if any, where the visitor can read it.
+/// Only known codes are shown, each with its fixed text, so a link cannot put words here.
+/// Read once: only a page load brings one.
+fn returned_error(form: Option<&str>) -> Option<impl IntoView + use<>> {
+    let query = this_page_query()?;
+    let (mut code, mut sent_by) = (None, None);
+    for pair in query.trim_start_matches('?').split('&') {
+        match pair.split_once('=') {
+            Some(("auth_error", value)) => code = Some(value),
+            Some(("auth_form", value)) => sent_by = Some(value),
+            _ => {}
+        }
+    }
+    if sent_by != form {
+        return None;
+    }
+    let error = AuthError::from_code(code?)?;
+    Some(view! {
+        <p class="auth-error" role="alert">
+            {error.to_string()}
+        </p>
+    })
+}
+
+/// The query of the page being rendered (without leptos_router, so the buttons work in apps
+/// without one).
+fn this_page_query() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    let query =
+        with_context::<http::request::Parts, _>(|parts| parts.uri.query().map(str::to_owned))
+            .flatten();
+    #[cfg(not(feature = "ssr"))]
+    let query = window().location().search().ok();
+    query
+}
+
+/// A warning across the page while sign-in goes through the development provider, where
+/// anyone can sign in as anyone. Renders nothing otherwise; put it in the app's root.
+#[component]
+pub fn DevProviderBanner() -> impl IntoView {
+    let DevProvider(active) = use_context::<DevProvider>().unwrap_or_default();
+    active.then(|| {
+        view! {
+            <p id="dev-provider-banner" class="auth-dev-banner" role="status">
+                "Development sign-in: anyone can sign in as anyone. "
+                "Configure a real provider in secrets.toml before you deploy."
+            </p>
+        }
+    })
+}
