@@ -19,8 +19,8 @@ lint:
 	# The crate's imports point down only (auth/tests/layers.rs): no circle between its modules.
 	cargo test --workspace --features ssr --test layers
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
-	cargo clippy -p auth -p app -p minimal --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
-	RUSTDOCFLAGS="-D warnings" cargo doc -p auth --no-deps --features ssr
+	cargo clippy -p leptos-login -p app -p minimal --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc -p leptos-login --no-deps --features ssr
 
 unit:
 	AUTH_TEST_REDIS=required cargo test --workspace --features ssr
@@ -49,7 +49,7 @@ release-e2e:
 # The property tests of auth/tests/fuzz.rs with many more cases (README, "Fuzzing"); not in `test`.
 FUZZ_CASES ?= 100000
 fuzz:
-	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p auth --features ssr --test fuzz --release
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p leptos-login --features ssr --test fuzz --release
 
 # One table (README, "Measured"): throughput (wrk), the identity cookie's CPU (divan), sign-in
 # timings, memory by session mode, wasm and page sizes on a release build (end2end/bench/,
@@ -58,8 +58,8 @@ bench:
 	scripts/setup.sh bench
 	$(RELEASE_BUILD)
 	mkdir -p target/bench
-	cargo bench -p auth --features ssr --bench identity > target/bench/identity.log
+	cargo bench -p leptos-login --features ssr --bench identity > target/bench/identity.log
 	scripts/identity-median.sh target/bench/identity.log > target/bench/identity.txt
 	bench/wasm-sizes.sh
-	cargo build --release -p auth --features ssr --example mint_sessions
+	cargo build --release -p leptos-login --features ssr --example mint_sessions
 	cd end2end && SERVER_PROFILE=release npx playwright test -c bench.config.ts

@@ -36,17 +36,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    auth::provide_user();
+    leptos_login::provide_user();
 
     view! {
         <Title text="Leptos sign-in" />
-        <auth::DevProviderBanner />
+        <leptos_login::ui::DevProviderBanner />
         <Router>
             <main>
                 <Routes fallback=|| "Page not found.".into_view()>
                     <Route path=StaticSegment("") view=HomePage />
                     <Route path=StaticSegment("claims") view=ClaimsPage />
-                    <Route path=StaticSegment("login") view=auth::LoginPage />
+                    <Route path=StaticSegment("login") view=leptos_login::LoginPage />
                     <Route path=StaticSegment("private") view=PrivatePage />
                     <Route path=StaticSegment("tokens") view=TokensPage />
                 </Routes>

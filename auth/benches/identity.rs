@@ -1,11 +1,11 @@
 //! What knowing the visitor costs the server on every request: the identity cookie from the
 //! request's `Cookie` header to a `User` (decrypt, check, deserialize the claims).
 //! `cargo bench -p auth --features ssr --bench identity` (`make bench` prints the median).
-use auth::{
+use cookie::Cookie;
+use leptos_login::{
     User,
     testing::{CookieCodec, Secret},
 };
-use cookie::Cookie;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -123,7 +123,7 @@ fn part_json(bencher: divan::Bencher) {
 /// Redis is Debian's `redis-server`, started here on a free loopback port.
 #[divan::bench(args = ["cookie", "sqlite", "redis"])]
 fn use_user_by_mode(bencher: divan::Bencher, mode: &str) {
-    use auth::testing::{Account, SessionConfig, Sessions, StoreConfig};
+    use leptos_login::testing::{Account, SessionConfig, Sessions, StoreConfig};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

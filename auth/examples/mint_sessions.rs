@@ -7,7 +7,7 @@
 //! `redis://` URL, as `session_store` takes them.
 use std::{io::Write, path::PathBuf};
 
-use auth::{
+use leptos_login::{
     User,
     testing::{Account, CookieCodec, Secret, SessionConfig, Sessions, StoreConfig},
 };

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AuthError {
     /// The request carries no valid identity cookie.
+    // The wire names (serde, `code()`) stay as they were: browsers and clients read them.
     #[error("You are not signed in.")]
-    NotSignedIn,
+    #[serde(rename = "NotSignedIn")]
+    NotLoggedIn,
     /// The server runs without an `[auth]` configuration.
     #[error("Sign-in is not configured on this server: add an [auth] table to its secrets file.")]
     NotConfigured,
@@ -44,7 +46,8 @@ pub enum AuthError {
     /// The provider would not renew the session's tokens (revoked, expired): the session is
     /// over and the visitor signed out.
     #[error("Your sign-in has ended. Please sign in again.")]
-    SignInEnded,
+    #[serde(rename = "SignInEnded")]
+    LoginEnded,
     /// The session store did not answer in time; the visitor can try again.
     #[error("Sessions cannot be reached right now. Please try again in a moment.")]
     StoreUnavailable,
@@ -61,7 +64,7 @@ impl AuthError {
     /// JavaScript that failed comes back to its page with `?auth_error=CODE`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::NotSignedIn => "not_signed_in",
+            Self::NotLoggedIn => "not_signed_in",
             Self::NotConfigured => "not_configured",
             Self::UnknownProvider(_) => "unknown_provider",
             Self::BadRequest(_) => "bad_request",
@@ -70,7 +73,7 @@ impl AuthError {
             Self::ProviderUnavailable(_) => "provider",
             Self::NeedsSessionStore => "needs_session_store",
             Self::NoTokens(_) => "no_tokens",
-            Self::SignInEnded => "sign_in_ended",
+            Self::LoginEnded => "sign_in_ended",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal",
             Self::Request(_) => "request",
@@ -81,7 +84,7 @@ impl AuthError {
     /// link cannot put words of its choosing on the page.
     pub fn from_code(code: &str) -> Option<Self> {
         Some(match code {
-            "not_signed_in" => Self::NotSignedIn,
+            "not_signed_in" => Self::NotLoggedIn,
             "not_configured" => Self::NotConfigured,
             "unknown_provider" => Self::UnknownProvider(
                 "Sign-in could not start: this site has no such sign-in provider.".to_owned(),
@@ -98,7 +101,7 @@ impl AuthError {
             ),
             "needs_session_store" => Self::NeedsSessionStore,
             "no_tokens" => Self::NoTokens("This sign-in holds no tokens.".to_owned()),
-            "sign_in_ended" => Self::SignInEnded,
+            "sign_in_ended" => Self::LoginEnded,
             "store_unavailable" => Self::StoreUnavailable,
             "internal" => Self::Internal,
             "request" => Self::Request("Sign-in could not start. Please try again.".to_owned()),
@@ -111,7 +114,7 @@ impl AuthError {
     pub fn status(&self) -> http::StatusCode {
         use http::StatusCode;
         match self {
-            Self::NotSignedIn | Self::SignInEnded => StatusCode::UNAUTHORIZED,
+            Self::NotLoggedIn | Self::LoginEnded => StatusCode::UNAUTHORIZED,
             Self::UnknownProvider(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CrossSite => StatusCode::FORBIDDEN,
@@ -159,7 +162,7 @@ mod tests {
 
     fn every_kind() -> [AuthError; 13] {
         [
-            AuthError::NotSignedIn,
+            AuthError::NotLoggedIn,
             AuthError::NotConfigured,
             AuthError::UnknownProvider("details".to_owned()),
             AuthError::BadRequest("details".to_owned()),
@@ -168,7 +171,7 @@ mod tests {
             AuthError::ProviderUnavailable("details".to_owned()),
             AuthError::NeedsSessionStore,
             AuthError::NoTokens("details".to_owned()),
-            AuthError::SignInEnded,
+            AuthError::LoginEnded,
             AuthError::StoreUnavailable,
             AuthError::Internal,
             AuthError::Request("details".to_owned()),
@@ -189,7 +192,7 @@ mod tests {
     fn only_our_own_failures_are_5xx_and_the_visitors_are_4xx() {
         use http::StatusCode;
         let status = |error: AuthError| error.status();
-        assert_eq!(status(AuthError::NotSignedIn), StatusCode::UNAUTHORIZED);
+        assert_eq!(status(AuthError::NotLoggedIn), StatusCode::UNAUTHORIZED);
         assert_eq!(status(AuthError::CrossSite), StatusCode::FORBIDDEN);
         assert_eq!(
             status(AuthError::UnknownProvider(String::new())),

@@ -4,7 +4,7 @@
 //!
 //! # Using it in an app
 //!
-//! Add the crate with the app's features: `auth = { …, features = ["hydrate"] }` for the
+//! Add the crate with the app's features: `leptos-login = { version = "0.1", features = ["hydrate"] }` for the
 //! browser build, `["ssr"]` for the server's, and `"dev-idp"` for a working sign-in with no
 //! configuration in debug builds. Then four steps:
 //!
@@ -13,8 +13,8 @@
 //!    with the page); [`LoginButton`] and [`LogoutButton`] are forms that work before
 //!    hydration and without JavaScript.
 //! 3. Pages for members only: [`RequireUser`] (sends anyone else to [`LoginPage`] and back),
-//!    [`ShowWhenSignedIn`], or `leptos_router`'s `ProtectedRoute` with [`is_signed_in`] and
-//!    [`login_path`]. Server code: `require_user().await?` in a server function, a `User`
+//!    [`ShowWhenLoggedIn`], or `leptos_router`'s `ProtectedRoute` with [`ui::is_logged_in`] and
+//!    [`ui::login_path`]. Server code: `require_user().await?` in a server function, a `User`
 //!    argument in an axum handler (401 otherwise), `Option<User>` where anyone may come.
 //! 4. In `main`: `let auth = Auth::from_env()?;` (the `[auth]` table of `secrets.toml`, the
 //!    `AUTH_*` variables), then `auth.install(router)` adds the callback route and the layers.
@@ -29,26 +29,26 @@
 //!
 //! #[component]
 //! fn App() -> impl IntoView {
-//!     auth::provide_user();
+//!     leptos_login::provide_user();
 //!     view! { <Greeting /> }
 //! }
 //!
 //! #[component]
 //! fn Greeting() -> impl IntoView {
-//!     let user = auth::use_user();
+//!     let user = leptos_login::use_user();
 //!     if user.is_logged_in() {
 //!         let name = user.name().unwrap_or("there").to_owned();
-//!         view! { <p>"Hello, " {name} "!"</p> <auth::LogoutButton /> }.into_any()
+//!         view! { <p>"Hello, " {name} "!"</p> <leptos_login::LogoutButton /> }.into_any()
 //!     } else {
-//!         view! { <auth::LoginButton /> }.into_any()
+//!         view! { <leptos_login::LoginButton /> }.into_any()
 //!     }
 //! }
 //!
 //! /// A claim of the app's own, typed.
-//! fn groups(user: &auth::User) -> Vec<String> {
+//! fn groups(user: &leptos_login::User) -> Vec<String> {
 //!     user.claim("groups").unwrap_or_default()
 //! }
-//! # assert!(groups(&auth::User::default()).is_empty());
+//! # assert!(groups(&leptos_login::User::default()).is_empty());
 //! ```
 //!
 //! The server side (feature `ssr`):
@@ -58,12 +58,12 @@
 //! # mod server {
 //! use axum::{Router, routing::get};
 //!
-//! async fn me(user: auth::User) -> String {
+//! async fn me(user: leptos_login::User) -> String {
 //!     format!("You are {}", user.name().unwrap_or("someone"))
 //! }
 //!
-//! pub fn router() -> Result<Router, auth::SetupError> {
-//!     let auth = auth::Auth::from_env()?.on_sign_in(|event| {
+//! pub fn router() -> Result<Router, leptos_login::server::SetupError> {
+//!     let auth = leptos_login::Auth::from_env()?.on_login(|event| {
 //!         tracing::info!(user = ?event.user.id(), "signed in");
 //!     });
 //!     Ok(auth.install(Router::new().route("/api/me", get(me))))
@@ -114,23 +114,21 @@
 
 mod error;
 mod return_to;
-mod ui;
+pub mod ui;
 mod user;
 
-// Everything the server does, behind one gate: none of it reaches the browser bundle.
+/// The server side (feature `ssr`), behind one gate: none of it reaches the browser bundle.
+/// What an app names from it beyond the root's [`Auth`], [`require_user`], [`tokens`] and
+/// [`userinfo`]: the errors of setting up, the events hooks hear, the extractors' types.
 #[cfg(feature = "ssr")]
-mod server;
+pub mod server;
 
 pub use error::AuthError;
-pub use return_to::local_path;
 #[cfg(feature = "ssr")]
-pub use server::{
-    Auth, AuthEvent, ConfigError, NotSignedIn, SetupError, Tokens, require_user, tokens, userinfo,
-};
+pub use server::{Auth, require_user, tokens, userinfo};
 pub use ui::{
-    DevProviderBanner, LOGIN_PATH, Login, LoginButton, LoginPage, Logout, LogoutButton,
-    LogoutEverywhere, RequireUser, ShowWhenSignedIn, is_signed_in, login, login_path, logout,
-    logout_everywhere, provide_user, sign_in, use_user,
+    LoginButton, LoginPage, LogoutButton, RequireUser, ShowWhenLoggedIn, login, logout,
+    logout_everywhere, provide_user, use_user,
 };
 pub use user::{Claims, User};
 
@@ -144,9 +142,6 @@ pub mod store {
     /// The attribute a [`SessionStore`] implementation is written with.
     pub use async_trait::async_trait;
 }
-
-/// One claim's value.
-pub use serde_json::Value as ClaimValue;
 
 /// Internals for this crate's own integration tests and fuzzing (`auth/tests/`); not an API.
 #[doc(hidden)]

@@ -83,11 +83,11 @@ impl User {
     ///     groups: Vec<String>,
     /// }
     ///
-    /// fn is_admin(user: &auth::User) -> bool {
+    /// fn is_admin(user: &leptos_login::User) -> bool {
     ///     user.claims_as::<Claims>()
     ///         .is_some_and(|claims| claims.groups.iter().any(|group| group == "admins"))
     /// }
-    /// # assert!(!is_admin(&auth::User::default()));
+    /// # assert!(!is_admin(&leptos_login::User::default()));
     /// ```
     pub fn claims_as<C: DeserializeOwned>(&self) -> Option<C> {
         if !self.is_logged_in() {

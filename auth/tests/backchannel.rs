@@ -5,7 +5,7 @@
 #[allow(dead_code)]
 mod support;
 
-use auth::testing::{LOGOUT_TOKEN_MAX_AGE, LogoutClaims, LogoutTokenError, Provider};
+use leptos_login::testing::{LOGOUT_TOKEN_MAX_AGE, LogoutClaims, LogoutTokenError, Provider};
 use serde_json::{Value, json};
 
 use support::{

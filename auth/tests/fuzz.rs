@@ -6,12 +6,12 @@
 //! remembered in `tests/fuzz.proptest-regressions`, which is replayed first on every run.
 #![cfg(feature = "ssr")]
 
-use auth::User;
-use auth::testing::Secret;
-use auth::testing::{CookieCodec, LoginState, MAX_COOKIE_BYTES, SealError};
-use auth::testing::{referer_path, same_site_path};
 use base64::{Engine, prelude::BASE64_STANDARD};
 use cookie::Cookie;
+use leptos_login::User;
+use leptos_login::testing::Secret;
+use leptos_login::testing::{CookieCodec, LoginState, MAX_COOKIE_BYTES, SealError};
+use leptos_login::testing::{referer_path, same_site_path};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;

@@ -549,7 +549,7 @@ async fn concurrent_logins_after_a_rotation_share_one_refetch() {
     let login = h.login();
     let token = Jwt::new(h.claims(&login)).sign(&*RSA_A_ROTATED);
     h.idp.set_id_token(token);
-    let completion = || auth::testing::Completion {
+    let completion = || leptos_login::testing::Completion {
         code: login.code.clone(),
         pkce_verifier: login.pkce_verifier.clone(),
         nonce: &login.nonce,
@@ -581,7 +581,7 @@ async fn a_rotation_just_after_a_forgery_is_picked_up_when_the_cooldown_ends() {
     let token = Jwt::new(h.claims(&login)).sign(&*RSA_FORGER);
     let refused = h.complete(&provider, &login, token).await;
     assert!(
-        matches!(refused, Err(auth::testing::OidcError::IdToken(_))),
+        matches!(refused, Err(leptos_login::testing::OidcError::IdToken(_))),
         "{refused:?}"
     );
     assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
@@ -597,7 +597,7 @@ async fn a_rotation_just_after_a_forgery_is_picked_up_when_the_cooldown_ends() {
     assert_eq!(h.idp.hits(Endpoint::Jwks), 2);
 
     // ... and the first one after it succeeds.
-    clock.advance(auth::testing::JWKS_REFETCH_COOLDOWN - Duration::from_secs(10));
+    clock.advance(leptos_login::testing::JWKS_REFETCH_COOLDOWN - Duration::from_secs(10));
     let claims = h
         .complete(&provider, &login, token)
         .await
@@ -707,7 +707,7 @@ async fn a_failed_refresh_keeps_the_cached_keys_and_says_so_once() {
 
     // Discovery is due, and the provider is down: logins go on with what we have.
     h.idp.fail_discovery(Some(StatusCode::SERVICE_UNAVAILABLE));
-    clock.advance(auth::testing::DEFAULT_MAX_AGE);
+    clock.advance(leptos_login::testing::DEFAULT_MAX_AGE);
     for _ in 0..3 {
         h.complete(&provider, &login, token.clone())
             .await
@@ -718,7 +718,7 @@ async fn a_failed_refresh_keeps_the_cached_keys_and_says_so_once() {
         2,
         "one try per cool-down, not one a login"
     );
-    clock.advance(auth::testing::JWKS_REFETCH_COOLDOWN);
+    clock.advance(leptos_login::testing::JWKS_REFETCH_COOLDOWN);
     h.complete(&provider, &login, token.clone())
         .await
         .expect("the cached copy serves");
@@ -732,7 +732,7 @@ async fn a_failed_refresh_keeps_the_cached_keys_and_says_so_once() {
 
     // Back up: refreshed at the next try, and the log says so.
     h.idp.fail_discovery(None);
-    clock.advance(auth::testing::JWKS_REFETCH_COOLDOWN);
+    clock.advance(leptos_login::testing::JWKS_REFETCH_COOLDOWN);
     h.complete(&provider, &login, token)
         .await
         .expect("signed in");
@@ -1043,7 +1043,7 @@ async fn discovery_down_is_retried_on_the_next_login() {
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
     assert_eq!(h.idp.hits(Endpoint::Discovery), 1);
 
-    tokio::time::sleep(auth::testing::DISCOVERY_RETRY_AFTER).await;
+    tokio::time::sleep(leptos_login::testing::DISCOVERY_RETRY_AFTER).await;
     let login = h.login();
     let answer = h
         .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))

@@ -420,3 +420,36 @@ fn the_read_paths_name_the_files_that_define_them() {
         "only {checked} names read: is the list still there?"
     );
 }
+
+/// The root holds what most apps use and no more (at most 20 names); the rest is in `ui`,
+/// `server` and `store`, so a newcomer's first page of docs is short.
+#[test]
+fn the_root_stays_short() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib = without_tests(&fs::read_to_string(src.join("lib.rs")).expect("lib.rs"));
+    // The root's own `pub use`s, not those of the modules written inside lib.rs.
+    let (mut top, mut inside) = (String::new(), false);
+    for line in lib.lines() {
+        inside |= line.starts_with("pub use ");
+        if inside {
+            top.push_str(line);
+            top.push('\n');
+        }
+        inside &= !line.ends_with(';');
+    }
+    let mut names = Reexports::new();
+    reexports_of(&[], &top, &mut names);
+    let hidden = ["testing"];
+    let modules = lib
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("pub mod "))
+        .map(|rest| rest.trim_end_matches([';', '{', ' ']))
+        .filter(|name| !hidden.contains(name))
+        .count();
+    let count = names.len() + modules;
+    assert!(
+        count > 10,
+        "only {count} names read: is lib.rs still read right?"
+    );
+    assert!(count <= 20, "{count} names at the root: {:?}", names.keys());
+}

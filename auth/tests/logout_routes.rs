@@ -5,8 +5,8 @@
 #[allow(dead_code)]
 mod support;
 
-use auth::testing::StoreConfig;
 use axum::http::StatusCode;
+use leptos_login::testing::StoreConfig;
 use serde_json::{Value, json};
 use support::{
     CLIENT_ID, Harness, SUBJECT,

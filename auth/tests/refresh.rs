@@ -1,5 +1,5 @@
 //! Refreshing a session's tokens (issue #10, point 2) against the programmable fake provider
-//! (see `support/`): `Sessions::fresh_tokens` with `Provider::refresh`, as `auth::tokens()`
+//! (see `support/`): `Sessions::fresh_tokens` with `Provider::refresh`, as `leptos_login::tokens()`
 //! calls them. Sessions live in a SQLite file of the test's own; two `Sessions` on one file
 //! (or on one Redis, when `redis-server` is installed) stand for two servers.
 //!
@@ -19,14 +19,14 @@ use std::{
     time::Duration,
 };
 
-use auth::{
+use axum::http::StatusCode;
+use leptos_login::{
     AuthError, User,
     testing::{
         Account, Completion, CookieCodec, Found, Provider, RefreshError, Secret, SessionConfig,
         Sessions, StoreConfig, TokenSet, WallClock,
     },
 };
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tower_cookies::Cookies;
@@ -171,11 +171,11 @@ impl Bench {
     }
 
     /// Whether `sessions` still finds `browser` signed in.
-    async fn is_signed_in(&self, sessions: &Sessions, browser: &SignedIn) -> bool {
+    async fn is_logged_in(&self, sessions: &Sessions, browser: &SignedIn) -> bool {
         self.found(sessions, browser).await.user.is_logged_in()
     }
 
-    /// `fresh_tokens` as `auth::tokens()` calls it.
+    /// `fresh_tokens` as `leptos_login::tokens()` calls it.
     async fn fresh(&self, sessions: &Sessions, found: &Found) -> Result<TokenSet, AuthError> {
         fresh(sessions, &self.codec, found, &self.provider).await
     }
@@ -514,7 +514,7 @@ async fn concurrent_requests_on_two_servers_spend_a_rotating_refresh_token_once(
         for result in &results {
             assert_eq!(result.as_deref(), Ok(expected.as_str()), "round {round}");
         }
-        assert!(bench.is_signed_in(&servers[0], &browser).await);
+        assert!(bench.is_logged_in(&servers[0], &browser).await);
         idp.rotate_refresh_tokens(false);
         idp.set_refresh_delay(Duration::ZERO);
     }
@@ -542,17 +542,17 @@ async fn a_refused_refresh_ends_the_session_once_without_a_retry_storm() {
     )
     .await;
     for result in &results {
-        assert_eq!(result, &Err(AuthError::SignInEnded), "{results:?}");
+        assert_eq!(result, &Err(AuthError::LoginEnded), "{results:?}");
     }
     assert_eq!(bench.refreshes(), 1, "{:?}", idp.hit_counts());
 
     // The session is gone on both servers, and the cookie with it.
-    assert!(!bench.is_signed_in(&a, &browser).await);
-    assert!(!bench.is_signed_in(&b, &browser).await);
+    assert!(!bench.is_logged_in(&a, &browser).await);
+    assert!(!bench.is_logged_in(&b, &browser).await);
     // A later ask (by a request that found the session before it ended) does not try again.
     assert_eq!(
         bench.fresh(&a, &found_a).await.map(|_| ()),
-        Err(AuthError::SignInEnded)
+        Err(AuthError::LoginEnded)
     );
     assert_eq!(bench.refreshes(), 1, "{:?}", idp.hit_counts());
 }
@@ -596,7 +596,7 @@ fn assert_ended(
             "refused, but for another reason: {error:?}"
         ),
     }
-    assert_eq!(outcome.as_ref().map(|_| ()), Err(&AuthError::SignInEnded));
+    assert_eq!(outcome.as_ref().map(|_| ()), Err(&AuthError::LoginEnded));
 }
 
 #[tokio::test]
@@ -618,7 +618,7 @@ async fn a_refreshed_id_token_for_the_same_subject_audience_and_party_is_accepte
         "the new ID token is kept"
     );
     assert_eq!(tokens.access_token(), bench.h.idp.refreshed_access_token(2));
-    assert!(bench.is_signed_in(&server, &browser).await);
+    assert!(bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -676,7 +676,7 @@ async fn a_refreshed_id_token_with_the_same_azp_is_accepted() {
     })));
     let found = bench.found(&server, &browser).await;
     assert!(bench.fresh(&server, &found).await.is_ok());
-    assert!(bench.is_signed_in(&server, &browser).await);
+    assert!(bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -690,7 +690,7 @@ async fn a_refreshed_id_token_without_a_nonce_is_accepted() {
         .await;
     verdict.expect("accepted by Provider::refresh");
     outcome.expect("accepted by fresh_tokens");
-    assert!(bench.is_signed_in(&server, &browser).await);
+    assert!(bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -706,7 +706,7 @@ async fn a_refreshed_id_token_for_another_subject_ends_the_session() {
     assert_ended(&verdict, &outcome, |error| {
         matches!(error, RefreshError::IdentityChanged)
     });
-    assert!(!bench.is_signed_in(&server, &browser).await);
+    assert!(!bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -721,7 +721,7 @@ async fn a_refreshed_id_token_for_another_audience_ends_the_session() {
     assert_ended(&verdict, &outcome, |error| {
         matches!(error, RefreshError::IdToken(_))
     });
-    assert!(!bench.is_signed_in(&server, &browser).await);
+    assert!(!bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -740,7 +740,7 @@ async fn a_refreshed_id_token_with_an_added_audience_ends_the_session() {
             RefreshError::IdToken(_) | RefreshError::IdentityChanged
         )
     });
-    assert!(!bench.is_signed_in(&server, &browser).await);
+    assert!(!bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -755,7 +755,7 @@ async fn a_refreshed_id_token_from_another_issuer_ends_the_session() {
     assert_ended(&verdict, &outcome, |error| {
         matches!(error, RefreshError::IdToken(_))
     });
-    assert!(!bench.is_signed_in(&server, &browser).await);
+    assert!(!bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -770,7 +770,7 @@ async fn a_refreshed_id_token_with_another_nonce_ends_the_session() {
     assert_ended(&verdict, &outcome, |error| {
         matches!(error, RefreshError::IdToken(_))
     });
-    assert!(!bench.is_signed_in(&server, &browser).await);
+    assert!(!bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -786,7 +786,7 @@ async fn a_refreshed_id_token_that_expired_ends_the_session() {
     assert_ended(&verdict, &outcome, |error| {
         matches!(error, RefreshError::IdToken(_))
     });
-    assert!(!bench.is_signed_in(&server, &browser).await);
+    assert!(!bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -799,7 +799,7 @@ async fn a_refreshed_id_token_signed_by_an_unknown_key_ends_the_session() {
     assert_ended(&verdict, &outcome, |error| {
         matches!(error, RefreshError::IdToken(_))
     });
-    assert!(!bench.is_signed_in(&server, &browser).await);
+    assert!(!bench.is_logged_in(&server, &browser).await);
 }
 
 #[tokio::test]
@@ -841,7 +841,7 @@ async fn an_unreachable_provider_leaves_the_unexpired_access_token_and_the_sessi
     assert_eq!(tokens.access_token(), idp.access_token());
     assert_eq!(bench.refreshes(), 1);
     assert!(
-        bench.is_signed_in(&server, &browser).await,
+        bench.is_logged_in(&server, &browser).await,
         "the session stays"
     );
 
@@ -867,7 +867,7 @@ async fn an_unreachable_provider_with_an_expired_access_token_is_provider_unavai
         "{outcome:?}"
     );
     assert!(
-        bench.is_signed_in(&server, &browser).await,
+        bench.is_logged_in(&server, &browser).await,
         "the session stays"
     );
 
@@ -895,7 +895,7 @@ async fn a_token_endpoint_answering_garbage_is_provider_unavailable_not_a_refusa
         "{outcome:?}"
     );
     assert!(
-        bench.is_signed_in(&server, &browser).await,
+        bench.is_logged_in(&server, &browser).await,
         "the session stays"
     );
 }
@@ -922,7 +922,7 @@ async fn a_token_endpoint_saying_it_is_temporarily_unavailable_does_not_end_the_
             "{status} {error}: the unexpired access token, not {outcome:?}"
         );
         assert!(
-            bench.is_signed_in(&server, &browser).await,
+            bench.is_logged_in(&server, &browser).await,
             "{status} {error} ended the session"
         );
     }

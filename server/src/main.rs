@@ -36,7 +36,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!("BENCH_WITHOUT_AUTH=1: serving the app without sign-in, for the benchmark");
         None
     } else {
-        Some(auth::Auth::from_env()?)
+        Some(leptos_login::Auth::from_env()?)
     };
 
     let app = Router::new()

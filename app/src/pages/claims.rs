@@ -1,5 +1,5 @@
-use auth::{LoginButton, use_user};
 use leptos::{either::Either, prelude::*};
+use leptos_login::{LoginButton, use_user};
 
 /// Everything the provider said about the visitor, as `use_user()` holds it.
 #[component]

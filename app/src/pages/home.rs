@@ -1,5 +1,5 @@
-use auth::{AuthError, LoginButton, LogoutButton, use_user};
 use leptos::{either::Either, prelude::*};
+use leptos_login::{AuthError, LoginButton, LogoutButton, use_user};
 use leptos_router::components::A;
 
 /// The seed's example: signed out, a "Log in" button; signed in, a greeting and "Log out".
@@ -39,7 +39,7 @@ pub fn HomePage() -> impl IntoView {
 /// What the server thinks of this request's cookie, now (not what the page was loaded with).
 #[server]
 pub async fn whoami() -> Result<String, AuthError> {
-    let user = auth::require_user().await?;
+    let user = leptos_login::require_user().await?;
     Ok(format!(
         "The server knows you as {}.",
         user.name().unwrap_or("someone")

@@ -1,5 +1,5 @@
-use auth::{RequireUser, use_user};
 use leptos::prelude::*;
+use leptos_login::{RequireUser, use_user};
 
 /// Only for signed-in visitors; anyone else is sent to sign in and brought back here.
 #[component]

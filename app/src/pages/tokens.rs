@@ -1,5 +1,5 @@
-use auth::{AuthError, RequireUser};
 use leptos::prelude::*;
+use leptos_login::{AuthError, RequireUser};
 use serde::{Deserialize, Serialize};
 
 /// What server code can do with the user's tokens, shown without showing any token.
@@ -15,12 +15,12 @@ pub struct TokenReport {
 /// The session's tokens as server code sees them: refreshed first when about to expire.
 #[server]
 pub async fn token_status() -> Result<TokenReport, AuthError> {
-    let tokens = auth::tokens().await?;
+    let tokens = leptos_login::tokens().await?;
     let expires_in = tokens.expires_at().map(|at| {
         at.duration_since(std::time::SystemTime::now())
             .map_or(0, |left| left.as_secs())
     });
-    let claims = auth::userinfo().await?;
+    let claims = leptos_login::userinfo().await?;
     let text = |name: &str| claims.get(name).and_then(|value| value.as_str());
     let provider_says = text("name")
         .or_else(|| text("email"))

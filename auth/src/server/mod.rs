@@ -1,9 +1,9 @@
-//! The server side (feature `ssr`), one layer a folder, each using only those below it:
-//! `http/` (install, the callback route, the rules every request meets) → `acts/` (login,
-//! logout, tokens, and the request's visitor they act for) → `auth/` (`Auth`: what one
-//! process knows) → `session/` (sessions, and their stores in `store/`) → `dev_idp/` →
-//! `sealing/` (the sealed cookies) → `protocol/` (OpenID Connect) → `config/` → what all of
-//! them share (`body.rs`, `html.rs`, `log.rs`).
+// The server side (feature `ssr`), one layer a folder, each using only those below it:
+// `http/` (install, the callback route, the rules every request meets) → `acts/` (login,
+// logout, tokens, and the request's visitor they act for) → `auth/` (`Auth`: what one
+// process knows) → `session/` (sessions, and their stores in `store/`) → `dev_idp/` →
+// `sealing/` (the sealed cookies) → `protocol/` (OpenID Connect) → `config/` → what all of
+// them share (`body.rs`, `html.rs`, `log.rs`).
 pub(crate) mod acts;
 pub(crate) mod auth;
 pub(crate) mod body;
@@ -22,7 +22,7 @@ pub(crate) mod session;
 pub(crate) mod test_support;
 
 pub use acts::tokens::{Tokens, tokens, userinfo};
-pub use acts::visitor::{NotSignedIn, require_user};
+pub use acts::visitor::{NotLoggedIn, require_user};
 pub use auth::hooks::AuthEvent;
 pub use auth::{Auth, SetupError};
 pub use config::ConfigError;

@@ -64,7 +64,7 @@ fn warn_once_without_provide_user() {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         leptos::logging::warn!(
-            "auth: use_user() found no user: call auth::provide_user() once at the root of the \
+            "leptos-login: use_user() found no user: call leptos_login::provide_user() once at the root of the \
              app (inside the component tree, before any use_user()); until then everyone looks \
              signed out"
         );

@@ -1,11 +1,12 @@
 //! Pages for signed-in visitors only: `<RequireUser>` (sends anyone else to log in and back),
-//! `<ShowWhenSignedIn>` (shows them something else), and [`is_signed_in`] with
+//! `<ShowWhenLoggedIn>` (shows them something else), and [`is_logged_in`] with
 //! [`login_path`] for `leptos_router`'s `ProtectedRoute`. All read [`use_user()`], so the
 //! server's render and the browser's agree without a request.
 use leptos::{children::ViewFn, either::Either, prelude::*};
 use leptos_router::{components::Redirect, hooks::use_location};
 
-use crate::{LoginButton, local_path, use_user};
+use crate::return_to::local_path;
+use crate::{LoginButton, use_user};
 
 /// Where [`login_path`] and `<RequireUser>` send a signed-out visitor, unless told otherwise;
 /// mount [`LoginPage`] there (or a page of the app's own).
@@ -20,9 +21,9 @@ pub const LOGIN_PATH: &str = "/login";
 /// #[component]
 /// fn MembersPage() -> impl IntoView {
 ///     view! {
-///         <auth::RequireUser>
-///             <p>"Welcome, " {auth::use_user().name().unwrap_or("member").to_owned()}</p>
-///         </auth::RequireUser>
+///         <leptos_login::RequireUser>
+///             <p>"Welcome, " {leptos_login::use_user().name().unwrap_or("member").to_owned()}</p>
+///         </leptos_login::RequireUser>
 ///     }
 /// }
 /// ```
@@ -44,7 +45,7 @@ pub fn RequireUser(
 /// Renders its children for a signed-in visitor, and `fallback` (nothing by default) for
 /// anyone else.
 #[component]
-pub fn ShowWhenSignedIn(
+pub fn ShowWhenLoggedIn(
     /// What a signed-out visitor sees instead.
     #[prop(optional, into)]
     fallback: ViewFn,
@@ -74,22 +75,22 @@ pub fn ShowWhenSignedIn(
 ///
 /// #[component]
 /// fn App() -> impl IntoView {
-///     auth::provide_user();
+///     leptos_login::provide_user();
 ///     view! {
 ///         <Router>
 ///             <Routes fallback=|| "Not found.">
 ///                 <ProtectedRoute
 ///                     path=path!("/settings")
 ///                     view=Settings
-///                     condition=auth::is_signed_in
-///                     redirect_path=auth::login_path
+///                     condition=leptos_login::ui::is_logged_in
+///                     redirect_path=leptos_login::ui::login_path
 ///                 />
 ///             </Routes>
 ///         </Router>
 ///     }
 /// }
 /// ```
-pub fn is_signed_in() -> Option<bool> {
+pub fn is_logged_in() -> Option<bool> {
     Some(use_user().is_logged_in())
 }
 
@@ -110,7 +111,7 @@ fn login_path_from(login_path: &str) -> String {
 
 /// A sign-in page: "Sign in to continue" and a login button that comes back to `?next=`.
 /// Someone already signed in goes straight to `next` (home when it is not a path here).
-/// Mount it with `<Route path=StaticSegment("login") view=auth::LoginPage/>`; an app with
+/// Mount it with `<Route path=StaticSegment("login") view=leptos_login::LoginPage/>`; an app with
 /// several providers writes its own, with a `<LoginButton provider="…"/>` each.
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -168,9 +169,9 @@ mod tests {
     fn show_when_signed_in_shows_members_their_part_and_others_the_fallback() {
         let page = || {
             view! {
-                <ShowWhenSignedIn fallback=|| view! { <p>"Please sign in"</p> }>
+                <ShowWhenLoggedIn fallback=|| view! { <p>"Please sign in"</p> }>
                     <p>"Members' news"</p>
-                </ShowWhenSignedIn>
+                </ShowWhenLoggedIn>
             }
         };
         let member = render_for(alice(), page);
@@ -186,11 +187,11 @@ mod tests {
         let owner = Owner::new();
         owner.with(|| {
             provide_context(alice());
-            assert_eq!(is_signed_in(), Some(true));
+            assert_eq!(is_logged_in(), Some(true));
         });
         Owner::new().with(|| {
             provide_context(User::default());
-            assert_eq!(is_signed_in(), Some(false));
+            assert_eq!(is_logged_in(), Some(false));
         });
     }
 

@@ -5,7 +5,10 @@ mod context;
 mod guards;
 mod server_fns;
 
+pub use crate::return_to::local_path;
 pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 pub use context::{provide_user, use_user};
-pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenSignedIn, is_signed_in, login_path};
-pub use server_fns::{Login, Logout, LogoutEverywhere, login, logout, logout_everywhere, sign_in};
+pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenLoggedIn, is_logged_in, login_path};
+pub use server_fns::{
+    Login, Logout, LogoutEverywhere, go_to_login, login, logout, logout_everywhere,
+};

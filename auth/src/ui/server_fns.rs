@@ -14,7 +14,7 @@ pub(crate) const LOGOUT_EVERYWHERE_FORM: &str = "logout_everywhere";
 ///
 /// A plain form post (what `<LoginButton/>` sends) is redirected there by the server, and
 /// one that fails back to its page with `?auth_error=CODE`; code does it all in one call
-/// with [`sign_in`].
+/// with [`go_to_login`].
 ///
 /// Before it runs, the request must have come from one of this site's pages (see
 /// `middleware`), so another site cannot start a login in the visitor's name.
@@ -49,9 +49,9 @@ pub async fn login(
 }
 
 /// Starts a login from code and takes the browser to the provider, e.g. from a click handler:
-/// `spawn_local(async { let _ = auth::sign_in(None, Some("/reports".into())).await; })`.
+/// `spawn_local(async { let _ = leptos_login::ui::go_to_login(None, Some("/reports".into())).await; })`.
 /// Arguments as [`login`]'s. Inside a server function it redirects the response instead.
-pub async fn sign_in(provider: Option<String>, next: Option<String>) -> Result<(), AuthError> {
+pub async fn go_to_login(provider: Option<String>, next: Option<String>) -> Result<(), AuthError> {
     let url = login(provider, next).await?;
     go_to(&url)
 }

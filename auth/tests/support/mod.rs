@@ -19,18 +19,18 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use auth::{
-    Auth, User,
-    testing::{
-        Clock, Completion, CookieCodec, LoginState, OidcError, Provider, ProviderConfig,
-        RefreshPolicy, Secret,
-    },
-};
 use axum::{
     Router,
     body::{Body, to_bytes},
     http::{Request, StatusCode, header},
     routing::{get, post},
+};
+use leptos_login::{
+    Auth, User,
+    testing::{
+        Clock, Completion, CookieCodec, LoginState, OidcError, Provider, ProviderConfig,
+        RefreshPolicy, Secret,
+    },
 };
 use rand::{Rng as _, distributions::Alphanumeric};
 use serde_json::{Map, Value, json};
@@ -171,9 +171,10 @@ server_metadata_url = "{}"
 "#,
             idp.discovery_url()
         );
-        let config = auth::testing::from_sources(Path::new("test.toml"), Some(&toml), |_| None)
-            .expect("a valid configuration")
-            .expect("configured");
+        let config =
+            leptos_login::testing::from_sources(Path::new("test.toml"), Some(&toml), |_| None)
+                .expect("a valid configuration")
+                .expect("configured");
         assert_eq!(config.providers[0].issuer, idp.issuer());
         let provider_config = config.providers[0].clone();
         let auth = Auth::with_provider_timeout(config, PROVIDER_TIMEOUT).expect("auth");
@@ -192,9 +193,11 @@ server_metadata_url = "{}"
                 .route(
                     "/tokens-then-userinfo",
                     get(|| async {
-                        let tokens = auth::tokens().await?;
-                        auth::userinfo().await?;
-                        Ok::<_, auth::AuthError>(tokens.access_token().unwrap_or("-").to_owned())
+                        let tokens = leptos_login::tokens().await?;
+                        leptos_login::userinfo().await?;
+                        Ok::<_, leptos_login::AuthError>(
+                            tokens.access_token().unwrap_or("-").to_owned(),
+                        )
                     }),
                 )
                 .route("/api/{*fn_name}", post(leptos_axum::handle_server_fns)),

@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use auth::testing::{Secret, StoreConfig};
+use leptos_login::testing::{Secret, StoreConfig};
 
 /// A `redis-server` of the test's own on a free port (`REDIS_SERVER` names another binary);
 /// `None`, with a message, when there is none, unless `AUTH_TEST_REDIS=required`.

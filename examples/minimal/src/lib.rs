@@ -21,7 +21,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    auth::provide_user();
+    leptos_login::provide_user();
     view! {
         <Router>
             <Home />
@@ -31,16 +31,16 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Home() -> impl IntoView {
-    let user = auth::use_user();
+    let user = leptos_login::use_user();
     // Two branches as an `Either`: smaller in the browser than `.into_any()` on each.
     if user.is_logged_in() {
         let name = user.name().unwrap_or("there").to_owned();
         Either::Left(view! {
             <p>"Hello, " {name} "!"</p>
-            <auth::LogoutButton />
+            <leptos_login::LogoutButton />
         })
     } else {
-        Either::Right(view! { <auth::LoginButton /> })
+        Either::Right(view! { <leptos_login::LoginButton /> })
     }
 }
 

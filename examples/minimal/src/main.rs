@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
     // secrets.toml or AUTH_* variables; without either, a debug build's development provider.
-    let auth = auth::Auth::from_env()?;
+    let auth = leptos_login::Auth::from_env()?;
 
     let app = Router::new()
         .leptos_routes(&leptos_options, generate_route_list(App), {

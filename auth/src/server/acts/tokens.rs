@@ -54,7 +54,7 @@ impl fmt::Debug for Tokens {
 /// The tokens of this request's session, inside a server function or an axum handler behind
 /// `Auth::install` (where a `Tokens` argument does the same).
 ///
-/// Errors: [`AuthError::NotSignedIn`] (401) when nobody is, [`AuthError::NoTokens`] (409)
+/// Errors: [`AuthError::NotLoggedIn`] (401) when nobody is, [`AuthError::NoTokens`] (409)
 /// when `expose_tokens` does not list them or the session holds none.
 pub async fn tokens() -> Result<Tokens, AuthError> {
     let request = crate::server::acts::visitor::current().ok_or(AuthError::NotConfigured)?;
@@ -93,7 +93,7 @@ pub async fn userinfo() -> Result<crate::user::Claims, AuthError> {
     let provider = request
         .auth
         .provider_named(found.user.provider())
-        .ok_or(AuthError::SignInEnded)?;
+        .ok_or(AuthError::LoginEnded)?;
     provider
         .fetch_userinfo(&set.access_token, found.user.sub().unwrap_or_default())
         .await
@@ -109,7 +109,7 @@ async fn fresh(
 ) -> Result<(crate::server::session::Found, TokenSet), AuthError> {
     let found = request.found().await;
     if !found.user.is_logged_in() {
-        return Err(AuthError::NotSignedIn);
+        return Err(AuthError::NotLoggedIn);
     }
     let provider = request.auth.provider_named(found.user.provider());
     if !provider.is_some_and(|provider| provider.config().keeps_tokens()) {
@@ -150,7 +150,7 @@ pub(crate) fn not_kept() -> AuthError {
     )
 }
 
-/// `async fn handler(tokens: auth::Tokens)`: the request's tokens, or the error's status.
+/// `async fn handler(tokens: leptos_login::server::Tokens)`: the request's tokens, or the error's status.
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Tokens {
     type Rejection = (http::StatusCode, String);
 

@@ -32,7 +32,7 @@ pub(crate) struct RequestAuth {
 
 tokio::task_local! {
     /// The request being handled, for code that has neither Leptos's context nor the
-    /// request's parts (`auth::tokens()` in a plain axum handler).
+    /// request's parts (`leptos_login::tokens()` in a plain axum handler).
     static CURRENT: RequestAuth;
 }
 
@@ -103,7 +103,7 @@ pub(crate) fn request_auth() -> Option<RequestAuth> {
 /// signed in. The same as the [`User`] extractor, for server functions.
 pub async fn require_user() -> Result<User, AuthError> {
     leptos_axum::extract::<User>().await.map_err(|_| {
-        let error = AuthError::NotSignedIn;
+        let error = AuthError::NotLoggedIn;
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(error.status());
         }
@@ -111,15 +111,15 @@ pub async fn require_user() -> Result<User, AuthError> {
     })
 }
 
-/// `async fn handler(user: auth::User)` answers 401 to anyone not signed in;
-/// `Option<auth::User>` lets everyone in. Both need the layers of `Auth::install`.
+/// `async fn handler(user: leptos_login::User)` answers 401 to anyone not signed in;
+/// `Option<leptos_login::User>` lets everyone in. Both need the layers of `Auth::install`.
 impl<S: Send + Sync> FromRequestParts<S> for User {
-    type Rejection = NotSignedIn;
+    type Rejection = NotLoggedIn;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match auth_of(parts) {
-            Some(request) => request.user().await.ok_or(NotSignedIn),
-            None => Err(NotSignedIn),
+            Some(request) => request.user().await.ok_or(NotLoggedIn),
+            None => Err(NotLoggedIn),
         }
     }
 }
@@ -137,11 +137,11 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
 
 /// The [`User`] extractor's refusal: 401, saying so as `require_user` does.
 #[derive(Debug)]
-pub struct NotSignedIn;
+pub struct NotLoggedIn;
 
-impl IntoResponse for NotSignedIn {
+impl IntoResponse for NotLoggedIn {
     fn into_response(self) -> Response {
-        AuthError::NotSignedIn.into_response()
+        AuthError::NotLoggedIn.into_response()
     }
 }
 

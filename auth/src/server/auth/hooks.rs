@@ -83,11 +83,11 @@ impl HookSet {
 }
 
 impl Hooks {
-    pub(crate) fn on_sign_in(&mut self, hook: impl Fn(&AuthEvent) + Send + Sync + 'static) {
+    pub(crate) fn on_login(&mut self, hook: impl Fn(&AuthEvent) + Send + Sync + 'static) {
         self.signed_in.push(Arc::new(hook));
     }
 
-    pub(crate) fn on_sign_out(&mut self, hook: impl Fn(&AuthEvent) + Send + Sync + 'static) {
+    pub(crate) fn on_logout(&mut self, hook: impl Fn(&AuthEvent) + Send + Sync + 'static) {
         self.signed_out.push(Arc::new(hook));
     }
 

@@ -229,20 +229,26 @@ impl Auth {
     /// Calls `hook` after each sign-in, with who, which provider and when: for audit logs.
     ///
     /// ```no_run
-    /// # fn main() -> Result<(), auth::SetupError> {
-    /// let auth = auth::Auth::from_env()?.on_sign_in(|event| {
+    /// # fn main() -> Result<(), leptos_login::server::SetupError> {
+    /// let auth = leptos_login::Auth::from_env()?.on_login(|event| {
     ///     tracing::info!(user = ?event.user.id(), "signed in");
     /// });
     /// # Ok(()) }
     /// ```
-    pub fn on_sign_in(self, hook: impl Fn(&crate::AuthEvent) + Send + Sync + 'static) -> Self {
-        self.0.hooks.add(|hooks| hooks.on_sign_in(hook));
+    pub fn on_login(
+        self,
+        hook: impl Fn(&crate::server::auth::hooks::AuthEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.0.hooks.add(|hooks| hooks.on_login(hook));
         self
     }
 
     /// Calls `hook` after each logout of someone signed in.
-    pub fn on_sign_out(self, hook: impl Fn(&crate::AuthEvent) + Send + Sync + 'static) -> Self {
-        self.0.hooks.add(|hooks| hooks.on_sign_out(hook));
+    pub fn on_logout(
+        self,
+        hook: impl Fn(&crate::server::auth::hooks::AuthEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.0.hooks.add(|hooks| hooks.on_logout(hook));
         self
     }
 
@@ -251,8 +257,8 @@ impl Auth {
     /// the sign-in with `Err(reason)`, which the visitor reads on the error page (403).
     ///
     /// ```no_run
-    /// # fn main() -> Result<(), auth::SetupError> {
-    /// let auth = auth::Auth::from_env()?.map_claims(|claims, _provider| {
+    /// # fn main() -> Result<(), leptos_login::server::SetupError> {
+    /// let auth = leptos_login::Auth::from_env()?.map_claims(|claims, _provider| {
     ///     claims.remove("picture");
     ///     match claims.get("email").and_then(|email| email.as_str()) {
     ///         Some(email) if email.ends_with("@example.com") => Ok(()),

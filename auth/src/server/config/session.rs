@@ -20,7 +20,7 @@ pub(super) const SESSION_KEYS: [&str; 5] = [
     "session_store_timeout",
     "token_refresh_margin",
 ];
-/// `auth::tokens()` returns an access token valid at least this long, refreshing it first.
+/// `leptos_login::tokens()` returns an access token valid at least this long, refreshing it first.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// Where sessions live and how long they last.

@@ -152,7 +152,7 @@ impl DevIdp {
                 ))?,
                 issuer: issuer.clone(),
                 auth_params: Default::default(),
-                // Its tokens are there for server code to try `auth::tokens()` with.
+                // Its tokens are there for server code to try `leptos_login::tokens()` with.
                 expose_tokens: crate::server::config::ExposedTokens {
                     id: true,
                     access: true,

@@ -412,7 +412,7 @@ impl Sessions {
                 // Only if the session still exists: a logout meanwhile stays a logout.
                 match store.update(&stored.key, &record).await {
                     Ok(true) => Ok(fresh),
-                    Ok(false) => Err(AuthError::SignInEnded),
+                    Ok(false) => Err(AuthError::LoginEnded),
                     Err(_) => Err(AuthError::StoreUnavailable),
                 }
             }
@@ -433,7 +433,7 @@ impl Sessions {
                     "signed out a session whose tokens could not be refreshed: {refused}"
                 );
                 self.forget(store, &stored.key).await;
-                Err(AuthError::SignInEnded)
+                Err(AuthError::LoginEnded)
             }
         };
         self.unlock(store, &lock, &holder).await;
@@ -452,7 +452,7 @@ impl Sessions {
             .load(key, now)
             .await
             .map_err(|_| AuthError::StoreUnavailable)?
-            .ok_or(AuthError::SignInEnded)?;
+            .ok_or(AuthError::LoginEnded)?;
         let tokens = record
             .sealed_tokens
             .as_ref()
@@ -519,7 +519,7 @@ impl Sessions {
         let Some(store) = &self.store else {
             return Err(AuthError::NeedsSessionStore);
         };
-        let stored = found.stored.as_ref().ok_or(AuthError::NotSignedIn)?;
+        let stored = found.stored.as_ref().ok_or(AuthError::NotLoggedIn)?;
         let ended = store.remove_owner(&stored.owner).await.map_err(|error| {
             self.store_failed("end sessions in", &error);
             AuthError::StoreUnavailable

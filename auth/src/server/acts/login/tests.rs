@@ -51,7 +51,7 @@ async fn site_with(hooks: impl FnOnce(Auth) -> Auth) -> Site {
     let auth = hooks(Auth::with_dev_provider(addr).expect("dev provider"));
     let app = Router::new()
         .route("/api/{*fn_name}", post(leptos_axum::handle_server_fns))
-        // Server code reading the tokens: `auth::tokens()` in a plain handler, and the
+        // Server code reading the tokens: `leptos_login::tokens()` in a plain handler, and the
         // extractor. Test only: an app never sends a token to the browser.
         .route(
             "/probe/tokens",
@@ -74,7 +74,7 @@ async fn site_with(hooks: impl FnOnce(Auth) -> Auth) -> Site {
         )
         .route(
             "/probe/extractor",
-            axum::routing::get(|tokens: crate::Tokens| async move {
+            axum::routing::get(|tokens: crate::server::acts::tokens::Tokens| async move {
                 tokens.access_token().unwrap_or("-").to_owned()
             }),
         );
@@ -731,12 +731,12 @@ async fn the_apps_hooks_hear_of_sign_ins_and_outs_and_shape_the_claims() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let (heard_in, heard_out) = (events.clone(), events.clone());
     let site = site_with(move |auth| {
-        auth.on_sign_in(move |event| {
+        auth.on_login(move |event| {
             if let Ok(mut events) = heard_in.lock() {
                 events.push(format!("in {}", event.user.name().unwrap_or("?")));
             }
         })
-        .on_sign_out(move |event| {
+        .on_logout(move |event| {
             if let Ok(mut events) = heard_out.lock() {
                 events.push(format!("out {}", event.user.name().unwrap_or("?")));
             }

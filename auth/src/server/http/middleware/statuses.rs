@@ -185,7 +185,7 @@ async fn assert_refused_as(auth: &Auth, cookie: Option<&str>, paths: &[&str], er
 async fn signed_out_visitors_get_401_from_the_apps_functions_and_handlers() {
     let auth = auth_with("");
     for cookie in [None, Some("auth_user=junk"), Some("auth_user=")] {
-        assert_refused_as(&auth, cookie, &APP_FUNCTIONS, AuthError::NotSignedIn).await;
+        assert_refused_as(&auth, cookie, &APP_FUNCTIONS, AuthError::NotLoggedIn).await;
         for path in ["/handler/tokens", "/handler/userinfo"] {
             let answer = get_handler(&auth, path, cookie).await;
             assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path}");
@@ -205,7 +205,7 @@ async fn a_cookie_replayed_after_logout_gets_401() {
     let answer = post_fn(&auth, APP_FUNCTIONS[0], Caller::Client, Some(&cookie)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     log_out(&auth, &cookie).await;
-    assert_refused_as(&auth, Some(&cookie), &APP_FUNCTIONS, AuthError::NotSignedIn).await;
+    assert_refused_as(&auth, Some(&cookie), &APP_FUNCTIONS, AuthError::NotLoggedIn).await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }

@@ -3,8 +3,8 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "conformance")]
-//! # async fn check(my_store: impl auth::store::SessionStore) {
-//! auth::store::conformance(&my_store).await; // panics, saying what failed
+//! # async fn check(my_store: impl leptos_login::store::SessionStore) {
+//! leptos_login::store::conformance(&my_store).await; // panics, saying what failed
 //! # }
 //! ```
 use std::time::Duration;
