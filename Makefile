@@ -21,6 +21,8 @@ lint:
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
 	cargo clippy -p leptos-login -p app -p minimal --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc -p leptos-login --no-deps --features ssr
+	# What crates.io would get builds on its own: metadata, no path-only dependency, no pin.
+	cargo package -p leptos-login --allow-dirty
 
 unit:
 	AUTH_TEST_REDIS=required cargo test --workspace --features ssr
