@@ -206,6 +206,19 @@ pub fn from_sources(
     reader.config(&auth).map(Some)
 }
 
+/// A path a route can be: `/` and then segments of unreserved characters (letters, digits,
+/// `-`, `.`, `_`, `~`), none empty, so nothing in it is read two ways by a router or a proxy.
+fn is_plain_path(path: &str) -> bool {
+    path.len() > 1
+        && path.starts_with('/')
+        && path.split('/').skip(1).all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        })
+}
+
 /// `AUTH_REDIRECT_URI`, `AUTH_CLIENT_ID`, `AUTH_PREVIOUS_COOKIE_SECRETS`, … override `[auth]`; `AUTH_<NAME>_CLIENT_ID`, …
 /// override `[auth.NAME]` (NAME upper-cased, `-` as `_`).
 fn apply_env_overrides(auth: &mut Table, env: &impl Fn(&str) -> Option<String>) {
@@ -415,14 +428,7 @@ impl Reader {
             return Err(self.error("auth.redirect_uri", "must not have a query or fragment"));
         }
         // The path becomes the callback's route: it must be a plain one of its own.
-        let plain_path = url.path().len() > 1
-            && url.path().split('/').skip(1).all(|segment| {
-                !segment.is_empty()
-                    && segment
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-            });
-        if !plain_path {
+        if !is_plain_path(url.path()) {
             return Err(self.error(
                 "auth.redirect_uri",
                 "needs a path of its own for the callback, like /oauth2callback (letters, digits, \
@@ -436,15 +442,7 @@ impl Reader {
         let Some(path) = self.string(auth, "auth", "backchannel_logout_path")? else {
             return Ok(DEFAULT_BACKCHANNEL_LOGOUT_PATH.to_owned());
         };
-        let plain = path.len() > 1
-            && path.starts_with('/')
-            && path.split('/').skip(1).all(|segment| {
-                !segment.is_empty()
-                    && segment
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-            });
-        if plain {
+        if is_plain_path(path) {
             Ok(path.to_owned())
         } else {
             Err(self.error(

@@ -706,12 +706,7 @@ impl Provider {
             .id_token_verifier()
             .set_allowed_algs(asymmetric_algs(metadata));
         let claims = id_token.claims(&verifier, nonce)?;
-        match serde_json::to_value(claims) {
-            Ok(Value::Object(map)) => Ok(map),
-            _ => Err(openidconnect::ClaimsVerificationError::Other(
-                "claims are not a JSON object".to_owned(),
-            )),
-        }
+        claims_map(claims).map_err(openidconnect::ClaimsVerificationError::Other)
     }
 
     async fn userinfo(
@@ -734,12 +729,7 @@ impl Provider {
             .request_async(&self.http)
             .await
             .map_err(|error| OidcError::UserInfo(describe_error(&error)))?;
-        match serde_json::to_value(claims) {
-            Ok(Value::Object(map)) => Ok(Some(map)),
-            _ => Err(OidcError::UserInfo(
-                "claims are not a JSON object".to_owned(),
-            )),
-        }
+        claims_map(claims).map(Some).map_err(OidcError::UserInfo)
     }
 
     /// The discovery document and JWKS: fetched on first use, then again when they expire
@@ -983,6 +973,14 @@ fn max_age(headers: &openidconnect::http::HeaderMap) -> Option<Duration> {
         }
     }
     max_age
+}
+
+/// Verified claims (the ID token's, userinfo's) as the JSON object a [`crate::User`] holds.
+fn claims_map(claims: impl serde::Serialize) -> Result<Map<String, Value>, String> {
+    match serde_json::to_value(claims) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err("claims are not a JSON object".to_owned()),
+    }
 }
 
 /// The signing algorithms the provider advertises, without `none` and the HMAC ones: an

@@ -305,14 +305,8 @@ impl CookieCodec {
 
     /// What [`Self::seal_value`] sealed under `label`, if some key opens it.
     pub(crate) fn open_value<T: DeserializeOwned>(&self, label: &str, sealed: &str) -> Option<T> {
-        std::iter::once(&self.key)
-            .chain(&self.previous)
-            .find_map(|key| {
-                let plain = CookieJar::new()
-                    .private(key)
-                    .decrypt(Cookie::new(label.to_owned(), sealed.to_owned()))?;
-                serde_json::from_str(plain.value()).ok()
-            })
+        let (_, plain) = self.decrypt(label, sealed)?;
+        serde_json::from_str(&plain).ok()
     }
 
     /// The login-state cookie for `login`; an error when its `state` could not be a name.
@@ -471,19 +465,25 @@ impl CookieCodec {
         cookie: &Cookie<'_>,
         now: OffsetDateTime,
     ) -> Option<Opened<T>> {
+        let (index, plain) = self.decrypt(cookie.name(), cookie.value())?;
+        let sealed: Sealed<T> = serde_json::from_str(&plain).ok()?;
+        (now.unix_timestamp() < sealed.expires_at).then_some(Opened {
+            content: sealed.content,
+            expires_at: sealed.expires_at,
+            seen_at: sealed.seen_at,
+            with_current_key: index == 0,
+        })
+    }
+
+    /// What `sealed` holds and which key opened it (0: the current one, tried first), if one
+    /// of the keys opens it under `name`.
+    fn decrypt(&self, name: &str, sealed: &str) -> Option<(usize, String)> {
         let keys = std::iter::once(&self.key).chain(&self.previous);
         keys.enumerate().find_map(|(index, key)| {
-            let plain = CookieJar::new().private(key).decrypt(Cookie::new(
-                cookie.name().to_owned(),
-                cookie.value().to_owned(),
-            ))?;
-            let sealed: Sealed<T> = serde_json::from_str(plain.value()).ok()?;
-            (now.unix_timestamp() < sealed.expires_at).then_some(Opened {
-                content: sealed.content,
-                expires_at: sealed.expires_at,
-                seen_at: sealed.seen_at,
-                with_current_key: index == 0,
-            })
+            let plain = CookieJar::new()
+                .private(key)
+                .decrypt(Cookie::new(name.to_owned(), sealed.to_owned()))?;
+            Some((index, plain.value().to_owned()))
         })
     }
 
