@@ -13,11 +13,12 @@ CARGO_LEPTOS_VERSION=0.3.11
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 debian_install() {
-  # $1: the package; $2: what it is for.
+  # $1: the packages, space-separated; $2: what they are for. One update, one install.
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing Debian's $1 ($2)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+    # shellcheck disable=SC2086 # $1 is a list of package names
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $1 >/dev/null
   else
     echo "Please install $1 ($2), e.g. 'sudo apt-get install $1', then run this again." >&2
     exit 1
@@ -41,23 +42,6 @@ if ! command -v cc >/dev/null; then
   debian_install build-essential "a C compiler and linker, for Rust builds"
 fi
 
-# cargo-leptos, at the version this workspace's settings are written for.
-if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes, once)"
-  # no_downloads: a tool missing from PATH is an error naming it, never a download.
-  cargo install --locked --features no_downloads "cargo-leptos@$CARGO_LEPTOS_VERSION"
-fi
-
-# wasm-bindgen's CLI must match the wasm-bindgen crate in Cargo.lock exactly; cargo-leptos
-# would download it otherwise.
-wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
-if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wasm_bindgen_version" ]; then
-  say "installing wasm-bindgen-cli $wasm_bindgen_version (about 2 minutes, once)"
-  # Not --locked: its lockfile names a webpki-roots release the registry no longer serves.
-  cargo install --force wasm-bindgen-cli --version "$wasm_bindgen_version"
-fi
-
-
 # wasm-opt, for release builds (`cargo leptos build --release`); cargo-leptos would download
 # it. From npm's binaryen (tools/package.json): Debian's binaryen 108 predates the reference
 # types Rust's wasm32 target emits and writes a module that cannot hydrate. The Makefile puts
@@ -70,44 +54,70 @@ npm_ci() {
     (cd "$1" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
-if command -v npm >/dev/null; then
-  npm_ci tools
-elif [ "$what" = dev ]; then
-  echo "note: without npm there is no wasm-opt, which only release builds need." >&2
+
+# What the tests meet that is not Rust: the browser, the reverse proxy, the shared session
+# store (Debian), and Playwright with the test provider (npm). Mostly downloads, so they run
+# beside the Rust tools' builds below, which keep the CPU busy.
+others() {
+  if [ "$what" = test ] || [ "$what" = bench ]; then
+    missing=""
+    [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing="$missing chromium"
+    [ -x "${NGINX:-/usr/sbin/nginx}" ] || missing="$missing nginx"
+    [ -x "${REDIS_SERVER:-/usr/bin/redis-server}" ] || missing="$missing redis-server"
+    command -v npm >/dev/null || missing="$missing npm"
+    if [ -n "$missing" ]; then
+      debian_install "${missing# }" "what the end-to-end tests drive: the browser, the reverse proxy in front of the app, the session store two servers share, Node.js for Playwright and the test OpenID provider"
+    fi
+    case "$missing" in *nginx*)
+      # The package starts a system-wide nginx on port 80; the tests run their own.
+      (service nginx stop || true) >/dev/null 2>&1 ;;
+    esac
+    case "$missing" in *redis-server*)
+      # The package starts a system-wide Redis on port 6379 and enables it at boot; the tests
+      # run their own, in the foreground, on a free loopback port, and keep nothing on disk.
+      (service redis-server stop || true) >/dev/null 2>&1
+      if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        (systemctl disable redis-server || true) >/dev/null 2>&1
+      else
+        (update-rc.d redis-server disable || true) >/dev/null 2>&1
+      fi ;;
+    esac
+    node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')
+    if [ "${node_major:-0}" -lt 20 ]; then
+      echo "Playwright needs Node.js 20 or newer; this is $(node --version 2>/dev/null || echo none)." >&2
+      exit 1
+    fi
+    npm_ci tools
+    npm_ci end2end
+  elif command -v npm >/dev/null; then
+    npm_ci tools
+  else
+    echo "note: without npm there is no wasm-opt, which only release builds need." >&2
+  fi
+}
+others &
+others_pid=$!
+
+# cargo-leptos, at the version this workspace's settings are written for.
+if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes, once)"
+  # no_downloads: a tool missing from PATH is an error naming it, never a download.
+  # Without its release profile's fat LTO and single codegen unit, which cost minutes to
+  # build and save nothing a build tool would notice.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install --locked --features no_downloads "cargo-leptos@$CARGO_LEPTOS_VERSION"
 fi
 
-if [ "$what" = test ] || [ "$what" = bench ]; then
-  chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
-  if [ ! -x "$chromium" ]; then
-    debian_install chromium "the browser the end-to-end tests drive"
-  fi
-  if [ ! -x "${NGINX:-/usr/sbin/nginx}" ]; then
-    debian_install nginx "the reverse proxy the end-to-end tests put in front of the app"
-    # The package starts a system-wide nginx on port 80; the tests run their own.
-    (service nginx stop || true) >/dev/null 2>&1
-  fi
-  if [ ! -x "${REDIS_SERVER:-/usr/bin/redis-server}" ]; then
-    debian_install redis-server "the session store the end-to-end tests share between two servers"
-    # The package starts a system-wide Redis on port 6379 and enables it at boot; the tests
-    # run their own, in the foreground, on a free loopback port, and keep nothing on disk.
-    (service redis-server stop || true) >/dev/null 2>&1
-    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-      (systemctl disable redis-server || true) >/dev/null 2>&1
-    else
-      (update-rc.d redis-server disable || true) >/dev/null 2>&1
-    fi
-  fi
-  if ! command -v npm >/dev/null; then
-    debian_install npm "Node.js, for Playwright and the test OpenID provider"
-    npm_ci tools
-  fi
-  node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')
-  if [ "${node_major:-0}" -lt 20 ]; then
-    echo "Playwright needs Node.js 20 or newer; this is $(node --version 2>/dev/null || echo none)." >&2
-    exit 1
-  fi
-  npm_ci end2end
+# wasm-bindgen's CLI must match the wasm-bindgen crate in Cargo.lock exactly; cargo-leptos
+# would download it otherwise.
+wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wasm_bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $wasm_bindgen_version (about 2 minutes, once)"
+  # Not --locked: its lockfile names a webpki-roots release the registry no longer serves.
+  cargo install --force wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
+
+wait "$others_pid"
 
 # `make bench`: wrk, the HTTP load generator (loopback only), from Debian.
 if [ "$what" = bench ] && ! command -v wrk >/dev/null; then

@@ -22,7 +22,13 @@
 //! Sessions live where `session_store` says: in the identity cookie alone (the default, as
 //! Streamlit), or in a SQLite file or Redis (`"sqlite:PATH"`, `"redis://HOST:PORT/DB"`), where
 //! [`logout`] ends them for every copy of the cookie and [`logout_everywhere`] for every
-//! browser of the account. The code above is the same in every mode.
+//! browser of the account. The code above is the same in every mode. A store of the app's
+//! own implements [`store::SessionStore`].
+//!
+//! The root holds what most apps name; the rest of the Leptos side is in [`ui`] (the
+//! development provider's banner, the login path for `ProtectedRoute`, `go_to_login` from
+//! code, the server functions' types), and the rest of the server's in [`server`] (setup
+//! errors, hook events, the extractors' types).
 //!
 //! ```
 //! use leptos::prelude::*;
