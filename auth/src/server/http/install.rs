@@ -1,19 +1,23 @@
 //! `auth.install(router)`: the HTTP layer sign-in adds to an app, in one place: its routes
-//! (the callback, the back-channel logout, the development provider) and the layers every
-//! request goes through (the rules of `middleware.rs`, the cookies, finding the visitor).
-use axum::{Extension, Router};
-use tower_cookies::CookieManagerLayer;
+//! (the callback, the back-channel logout, the development provider) and the one service
+//! every request goes through (the rules of `middleware.rs`, the cookies, finding the
+//! visitor).
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
 
-use crate::Auth;
+use axum::{Router, extract::Request, response::Response};
+use tower::{Service, ServiceExt};
+use tower_cookies::CookieManager;
+
+use crate::{Auth, server::http::middleware};
 
 impl Auth {
     /// Adds the callback route and what the sign-in server functions and `use_user()` need
-    /// (the cookie layer and this `Auth`) to the app's router.
-    ///
-    /// The layers wrap the router once, as one service in front of its routing, rather than
-    /// each route (`Router::layer`): a layered route is cloned, with all its layers and its
-    /// handler's state (Leptos's options), on every request, which cost a signed-out page
-    /// about a tenth of its throughput.
+    /// (the cookies, this `Auth`, who sent the request) to the app's router.
     pub fn install(&self, router: Router) -> Router {
         let routes = self
             .dev_slot()
@@ -24,20 +28,65 @@ impl Auth {
             .merge(crate::server::acts::logout::backchannel_router(
                 self.backchannel_path(),
             ));
-        let layered = tower::ServiceBuilder::new()
-            // Outermost, so that it sees the cookies the layer below sets.
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                crate::server::http::middleware::layer,
-            ))
-            .layer(CookieManagerLayer::new())
-            // Inside the cookie layer: it reads cookies.
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                crate::server::http::middleware::find_visitor,
-            ))
-            .layer(Extension(self.clone()))
-            .service(routes);
-        Router::new().fallback_service(layered)
+        Router::new().fallback_service(Installed {
+            auth: self.clone(),
+            routes,
+        })
+    }
+}
+
+/// The app's routes behind sign-in's rules, as one service in front of their routing: a
+/// stack of layers (`from_fn` for the rules and for finding the visitor, the cookie manager,
+/// an `Extension`) boxed and cloned its parts on every request, and a layered route
+/// (`Router::layer`) cloned Leptos's options with them, which cost a signed-out page a
+/// tenth of its throughput. Here a request costs one boxed future.
+#[derive(Clone)]
+struct Installed {
+    auth: Auth,
+    routes: Router,
+}
+
+impl Service<Request> for Installed {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // A `Router` is always ready; each call readies its own clone.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let Installed { auth, routes } = self.clone();
+        request.extensions_mut().insert(auth.clone());
+        Box::pin(async move {
+            let answer = middleware::guard(&auth, request, |request| {
+                // The cookies are read, and their changes written back, inside the rules,
+                // which see the cookies set; the visitor is found from them.
+                let visiting = tower::service_fn(|request| {
+                    let routes = routes.clone();
+                    let auth = &auth;
+                    async move {
+                        Ok::<_, Infallible>(
+                            middleware::find_visitor(auth, request, |request| async move {
+                                match routes.oneshot(request).await {
+                                    Ok(response) => response,
+                                    Err(never) => match never {},
+                                }
+                            })
+                            .await,
+                        )
+                    }
+                });
+                async move {
+                    match CookieManager::new(visiting).oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                }
+            })
+            .await;
+            Ok(answer)
+        })
     }
 }

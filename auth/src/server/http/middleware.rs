@@ -7,9 +7,8 @@ use std::sync::OnceLock;
 
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderMap, HeaderValue, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
@@ -30,7 +29,15 @@ pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 /// A server function's error answer is a short JSON text.
 const MAX_ERROR_BYTES: usize = 64 * 1024;
 
-pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
+/// The rules around `next` (the rest of the request's handling).
+pub(crate) async fn guard<Fut>(
+    auth: &Auth,
+    mut request: Request,
+    next: impl FnOnce(Request) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Response>,
+{
     let personal = Personal::default();
     request.extensions_mut().insert(personal.clone());
     let path = request.uri().path();
@@ -40,8 +47,8 @@ pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: 
     let back = || auth.return_path(None, referer.as_ref().and_then(|v| v.to_str().ok()));
     let mut response = if own_function {
         personal.mark();
-        match admit(&auth, request).await {
-            Ok(request) => next.run(request).await,
+        match admit(auth, request).await {
+            Ok(request) => next(request).await,
             // Refused before its body was read (or all of it): the connection goes with it.
             Err(error) => crate::server::body::closing(refusal(&error, plain_form, &back())),
         }
@@ -49,7 +56,7 @@ pub(crate) async fn layer(State(auth): State<Auth>, mut request: Request, next: 
         if auth.is_callback(path) {
             personal.mark();
         }
-        next.run(request).await
+        next(request).await
     };
     if response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         response = with_its_status(response, own_function, plain_form, back).await;
@@ -114,33 +121,36 @@ async fn with_its_status(
 
 /// Finds who sent each request before the app runs (static files excepted: nothing there
 /// asks), for the page render that cannot wait; first, a return from the provider's logout
-/// page is answered ([`crate::server::acts::logout::returned_from_provider`]). One middleware for both,
-/// since each layer costs every request.
-pub(crate) async fn find_visitor(
-    State(auth): State<Auth>,
+/// page is answered ([`crate::server::acts::logout::returned_from_provider`]). Inside the
+/// cookie manager, which `Auth::install`'s service puts between [`guard`] and this.
+pub(crate) async fn find_visitor<Fut>(
+    auth: &Auth,
     mut request: Request,
-    next: Next,
-) -> Response {
+    next: impl FnOnce(Request) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Response>,
+{
     let visitor = Visitor::default();
     let Some(cookies) = request.extensions().get::<Cookies>().cloned() else {
-        return next.run(request).await;
+        return next(request).await;
     };
     if let Some(answer) =
-        crate::server::acts::logout::returned_from_provider(&auth, &cookies, &request)
+        crate::server::acts::logout::returned_from_provider(auth, &cookies, &request)
     {
         return answer;
     }
     if !request.uri().path().starts_with(static_prefix()) {
-        visitor.found(&auth, &cookies).await;
+        visitor.found(auth, &cookies).await;
     }
     request.extensions_mut().insert(visitor.clone());
     let current = RequestAuth {
-        auth,
+        auth: auth.clone(),
         cookies,
         visitor,
         personal: request.extensions().get::<Personal>().cloned(),
     };
-    crate::server::acts::visitor::with_current(current, next.run(request)).await
+    crate::server::acts::visitor::with_current(current, next(request)).await
 }
 
 /// Where Leptos serves the app's files (`/pkg/` unless `LEPTOS_SITE_PKG_DIR` says otherwise).
