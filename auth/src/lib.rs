@@ -155,18 +155,14 @@ pub mod store {
 pub mod testing {
     pub use crate::return_to::{referer_path, same_site_path};
     pub use crate::server::config::{
-        AuthConfig, ProviderConfig, Secret, SessionConfig, StoreConfig, from_sources,
+        ProviderConfig, Secret, SessionConfig, StoreConfig, from_sources,
     };
     pub use crate::server::protocol::{
         Clock, Completion, DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN,
         OidcError, Provider, RefreshPolicy,
     };
-    pub use crate::server::protocol::{
-        LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
-    };
+    pub use crate::server::protocol::{LOGOUT_TOKEN_MAX_AGE, LogoutClaims, LogoutTokenError};
     pub use crate::server::protocol::{RefreshError, TokenSet};
     pub use crate::server::sealing::{CookieCodec, LoginState, MAX_COOKIE_BYTES, SealError};
-    pub use crate::server::session::{
-        Account, Found, Group, Record, Sessions, Store, StoreError, WallClock, owner_of,
-    };
+    pub use crate::server::session::{Account, Found, Sessions, WallClock};
 }
