@@ -78,7 +78,7 @@ impl Auth {
 
 /// The browser back from the provider's logout page (`/?state=…`): with the `state` this
 /// browser sent, the answer that cleans up the address; anything else is an ordinary visit
-/// home (`None`). Runs before the session layer, in the same middleware (`session::layer`).
+/// home (`None`). Asked before the visitor is found (`middleware::find_visitor`).
 pub(crate) fn returned_from_provider(
     auth: &Auth,
     cookies: &Cookies,

@@ -24,7 +24,7 @@ use crate::{Auth, AuthError, User, server::protocol::TokenSet, server::session::
 pub(crate) struct RequestAuth {
     pub(crate) auth: Auth,
     pub(crate) cookies: Cookies,
-    /// Who sent it, found by the session layer (or on first need).
+    /// Who sent it, found before the app runs (or on first need).
     pub(crate) visitor: Visitor,
     /// Marked when something reads who sent it: the answer is then personal.
     pub(crate) personal: Option<Personal>,
@@ -176,7 +176,7 @@ impl Visitor {
             .clone()
     }
 
-    /// Who the layer found: signed out for requests it left alone (static files).
+    /// Who `auth.install` found: signed out for requests it left alone (static files).
     pub(crate) fn known(&self) -> User {
         self.found
             .get()
