@@ -15,6 +15,7 @@ use support::{
     jwt::{Jwt, with, with_payload, without},
     keys::{EC_A, EC_FORGER, HmacKey, RSA_A, RSA_A_ROTATED, RSA_B, RSA_FORGER},
     provider::Endpoint,
+    provider::FakeProvider,
 };
 
 /// What the visitor reads when the ID token fails a check.
@@ -116,6 +117,84 @@ async fn es256_id_token_is_refused_when_the_provider_does_not_advertise_it() {
         SECURITY_CHECKS,
         "algorithm `ES256` is not one of: RS256",
     );
+}
+
+// --- who sent the browser back (RFC 9207, against mix-up) -------------------------------------
+
+/// What the visitor reads when the callback itself is not one this login can accept.
+const NOT_VALID: &str = "not a valid sign-in response";
+
+#[tokio::test]
+async fn a_callback_naming_this_logins_provider_signs_in() {
+    let h = Harness::start().await;
+    h.idp.advertise(
+        "authorization_response_iss_parameter_supported",
+        json!(true),
+    );
+    let login = h.login();
+    h.idp.set_id_token(Jwt::new(h.claims(&login)).sign(&*RSA_A));
+    let answer = h.callback_from(&login, h.idp.issuer()).await;
+    h.assert_signed_in(&answer, &login);
+}
+
+#[tokio::test]
+async fn a_callback_without_iss_is_refused_where_the_provider_always_sends_it() {
+    let h = Harness::start().await;
+    h.idp.advertise(
+        "authorization_response_iss_parameter_supported",
+        json!(true),
+    );
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        NOT_VALID,
+        "names no issuer (iss)",
+    );
+    assert_eq!(h.idp.hits(Endpoint::Token), 0, "the code went nowhere");
+}
+
+#[tokio::test]
+async fn a_callback_without_iss_signs_in_where_the_provider_does_not_promise_it() {
+    // The other defence holds there: the code goes only to this login's provider, whose ID
+    // token must name it as issuer.
+    let h = Harness::start().await;
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+}
+
+#[tokio::test]
+async fn a_login_begun_at_one_provider_refuses_a_callback_from_another() {
+    // Two providers configured at once: the set-up the mix-up attack needs. The login began
+    // at the default one; the browser comes back with the other's `iss` and its code.
+    let other = FakeProvider::start().await;
+    other.advertise(
+        "authorization_response_iss_parameter_supported",
+        json!(true),
+    );
+    let h = Harness::start_with(&format!(
+        "[auth.other]\nserver_metadata_url = \"{}\"",
+        other.discovery_url()
+    ))
+    .await;
+    let login = h.login();
+    let answer = h.callback_from(&login, other.issuer()).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        NOT_VALID,
+        "not the provider this login went to",
+    );
+    assert_eq!(h.idp.hits(Endpoint::Token), 0, "the code went nowhere");
+    assert_eq!(other.hits(Endpoint::Token), 0, "the code went nowhere");
 }
 
 // --- claims ----------------------------------------------------------------------------------

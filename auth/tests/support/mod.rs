@@ -303,6 +303,17 @@ server_metadata_url = "{}"
         self.get(&uri, Some(&login.cookie)).await
     }
 
+    /// [`Harness::callback`] with `iss` on the redirect, as RFC 9207 has providers say who
+    /// sent the browser back.
+    pub async fn callback_from(&self, login: &Login, iss: &str) -> Answer {
+        let iss: String = url::form_urlencoded::byte_serialize(iss.as_bytes()).collect();
+        let uri = format!(
+            "/oauth2callback?code={}&state={}&iss={iss}",
+            login.code, login.state
+        );
+        self.get(&uri, Some(&login.cookie)).await
+    }
+
     pub async fn get(&self, uri: &str, cookie: Option<&str>) -> Answer {
         let mut request = Request::get(uri);
         if let Some(cookie) = cookie {

@@ -105,8 +105,10 @@ pub(crate) enum CallbackFailure {
     /// The app's `map_claims` hook refused this account; the reason is the app's words.
     #[error("the app refused this account: {}", outside_field(.0))]
     RefusedByApp(String),
-    #[error("the callback names issuer {0:?}, not the provider this login went to")]
+    #[error("the callback names issuer {}, not the provider this login went to", outside_field(.0))]
     WrongIssuer(String),
+    #[error("the callback names no issuer (iss), which this login's provider always sends")]
+    MissingIssuer,
     #[error("{0}")]
     Oidc(#[from] OidcError),
     #[error("{0}")]
@@ -177,7 +179,11 @@ impl CallbackFailure {
                     None => format!("The sign-in provider said: {}", said(error)),
                 }
             }
-            Self::BadQuery(_) | Self::MissingState | Self::MissingCode | Self::WrongIssuer(_) => {
+            Self::BadQuery(_)
+            | Self::MissingState
+            | Self::MissingCode
+            | Self::WrongIssuer(_)
+            | Self::MissingIssuer => {
                 "This is not a valid sign-in response. Please start again.".to_owned()
             }
             Self::UnknownState => {
@@ -224,10 +230,15 @@ pub(crate) async fn finish_login(
     let provider = auth
         .provider_named(login.provider.as_deref())
         .ok_or(CallbackFailure::ProviderGone)?;
-    if let Some(iss) = params.iss
-        && iss != provider.config().issuer
-    {
-        return Err(CallbackFailure::WrongIssuer(iss));
+    // RFC 9207 against mix-up: a present `iss` names this login's provider; an absent one
+    // is refused where the provider promised to always send it. (Where it did not, the code
+    // goes only to this login's provider, whose ID token must name it as issuer.)
+    match params.iss {
+        Some(iss) if iss != provider.config().issuer => {
+            return Err(CallbackFailure::WrongIssuer(iss));
+        }
+        None if provider.promises_iss().await? => return Err(CallbackFailure::MissingIssuer),
+        _ => {}
     }
     let (mut claims, mut tokens) = provider
         .complete_with_tokens(Completion {

@@ -156,17 +156,19 @@ type ProviderClient = Client<
 >;
 
 /// What discovery says beyond OpenID Connect Core: where to end the provider's session
-/// (RP-Initiated Logout 1.0) and where to revoke tokens (RFC 7009, RFC 8414's member).
+/// (RP-Initiated Logout 1.0), where to revoke tokens (RFC 7009, RFC 8414's member), and
+/// whether every authorization response names its issuer (RFC 9207).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
-pub struct RevocationMetadata {
+pub struct MoreMetadata {
     pub revocation_endpoint: Option<openidconnect::RevocationUrl>,
+    pub authorization_response_iss_parameter_supported: Option<bool>,
 }
 
-impl openidconnect::AdditionalProviderMetadata for RevocationMetadata {}
+impl openidconnect::AdditionalProviderMetadata for MoreMetadata {}
 
 /// A provider's discovery document, as this crate reads it.
 pub type Metadata = openidconnect::ProviderMetadata<
-    openidconnect::LogoutProviderMetadata<RevocationMetadata>,
+    openidconnect::LogoutProviderMetadata<MoreMetadata>,
     CoreAuthDisplay,
     openidconnect::core::CoreClientAuthMethod,
     openidconnect::core::CoreClaimName,
@@ -536,6 +538,17 @@ impl Provider {
             request = request.set_id_token_hint(&hint);
         }
         Some(request.http_get_url())
+    }
+
+    /// Whether the provider puts `iss` on every redirect back to this app (RFC 9207): then a
+    /// redirect without it did not come from this provider.
+    pub async fn promises_iss(&self) -> Result<bool, OidcError> {
+        let discovered = self.discovered().await?;
+        let more = &discovered
+            .metadata
+            .additional_metadata()
+            .additional_metadata;
+        Ok(more.authorization_response_iss_parameter_supported == Some(true))
     }
 
     /// Revokes the refresh token of `tokens` at the provider's `revocation_endpoint`
