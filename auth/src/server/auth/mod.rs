@@ -278,6 +278,25 @@ impl Auth {
         self
     }
 
+    /// Keeps sessions in `store`, the app's own [`SessionStore`](crate::store::SessionStore)
+    /// (a table in the app's database, through the pool it already has), whatever
+    /// `session_store` says. Call it at start-up, before `install` or any clone of this
+    /// `Auth`: it panics on one already shared, as a router panics on a route given twice.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), leptos_login::server::SetupError> {
+    /// let auth = leptos_login::Auth::from_env()?.with_store(leptos_login::store::MemoryStore::new());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_store(mut self, store: impl crate::server::session::SessionStore) -> Self {
+        let described = format!("the app's store ({})", std::any::type_name_of_val(&store));
+        match Arc::get_mut(&mut self.0) {
+            Some(inner) => inner.sessions.set_store(Arc::new(store), described),
+            None => panic!("Auth::with_store on an Auth already cloned: call it first"),
+        }
+        self
+    }
+
     pub(crate) fn hooks(&self) -> &crate::server::auth::hooks::HookSet {
         &self.0.hooks
     }

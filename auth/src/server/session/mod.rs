@@ -55,6 +55,8 @@ pub struct Sessions {
     /// Whether the log has said that tokens live shorter than the refresh margin.
     margin_told: std::sync::atomic::AtomicBool,
     clock: WallClock,
+    /// `session_store_timeout`, for a store the app brings later ([`Sessions::set_store`]).
+    store_timeout: std::time::Duration,
 }
 
 /// What time it is for sessions: the system's, or a test's (hours pass at once).
@@ -147,7 +149,15 @@ impl Sessions {
             refresh_gates: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
             margin_told: Default::default(),
             clock: WallClock::system(),
+            store_timeout: config.store_timeout,
         })
+    }
+
+    /// Sessions kept in `backend` from now on, behind the same timeout and outage rule as
+    /// the stores configuration names.
+    pub(crate) fn set_store(&mut self, backend: Arc<dyn SessionStore>, described: String) {
+        tracing::info!("sessions are kept in {described}");
+        self.store = Some(Store::new(backend, described, self.store_timeout));
     }
 
     /// Cookie mode with the default lifetimes (sign-in switched off).

@@ -161,6 +161,14 @@ async fn with_sqlite_a_cookie_copied_before_logout_signs_nobody_in() {
 }
 
 #[tokio::test]
+async fn an_apps_own_store_keeps_the_sessions_whatever_the_configuration_says() {
+    // Configured for the cookie, where a copied cookie outlives logout (below): with the
+    // app's store, logout ends the session for every copy.
+    let auth = auth_with("").with_store(MemoryStore::new());
+    assert_eq!(replay_after_logout(&auth).await, "nobody");
+}
+
+#[tokio::test]
 async fn in_cookie_mode_a_copied_cookie_outlives_logout_as_documented() {
     let auth = auth_with("");
     assert_eq!(replay_after_logout(&auth).await, "Alice");
