@@ -19,7 +19,12 @@ lint:
 	# The crate's imports point down only (auth/tests/layers.rs): no circle between its modules.
 	cargo test --workspace --features ssr --test layers
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
-	cargo clippy -p leptos-login -p app -p minimal --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+	cargo clippy -p leptos-login -p app -p wasm-with-login --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+	# examples/minimal, an app of its own (its own workspace), is what the start template makes.
+	cd examples/minimal && cargo fmt --check \
+		&& cargo clippy --features ssr -- -D warnings \
+		&& cargo clippy --target wasm32-unknown-unknown --features hydrate -- -D warnings
+	scripts/template.sh check
 	RUSTDOCFLAGS="-D warnings" cargo doc -p leptos-login --no-deps --features ssr
 	# What crates.io would get builds on its own: metadata, no path-only dependency, no pin.
 	cargo package -p leptos-login --allow-dirty
@@ -27,9 +32,12 @@ lint:
 unit:
 	AUTH_TEST_REDIS=required cargo test --workspace --features ssr
 
-# Both projects of Cargo.toml: the reference app and examples/minimal (debug only).
+# The reference app; examples/minimal, on its own; a new app made from the start template
+# (debug only, all three).
 build:
 	cargo leptos build
+	cd examples/minimal && cargo leptos build
+	scripts/template.sh build
 
 # The build to deploy: target/release/server and target/site, with hashed file names (cached
 # for good) and brotli and gzip copies of every asset (server/src/assets.rs).

@@ -18,7 +18,7 @@ function freePorts(count: number): number[] {
   return execFileSync(process.execPath, ['-e', script]).toString().trim().split(',').map(Number);
 }
 const firstLoad = process.env.E2E_PORTS === undefined; // the runner, before the workers
-process.env.E2E_PORTS ??= freePorts(17).join(',');
+process.env.E2E_PORTS ??= freePorts(18).join(',');
 const [
   appPort,
   oidcPort,
@@ -37,6 +37,7 @@ const [
   benchSqlitePort,
   benchWithoutAuthPort,
   benchStreamlitPort,
+  templateAppPort,
 ] = process.env.E2E_PORTS.split(',').map(Number);
 
 export const APP_PORT = appPort;
@@ -47,8 +48,10 @@ export const DEV_APP_PORT = devAppPort;
 export const DEV_APP_URL = `http://127.0.0.1:${DEV_APP_PORT}`;
 export const ISSUER = `http://127.0.0.1:${OIDC_PORT}`;
 process.env.OIDC_ISSUER = ISSUER;
-// examples/minimal, the smallest app on `auth`, unconfigured too (debug builds only).
+// examples/minimal, the smallest app on leptos-login, and a new app made from the start
+// template (scripts/template.sh build): both unconfigured, both debug builds only.
 export const MINIMAL_URL = `http://127.0.0.1:${minimalPort}`;
+export const TEMPLATE_APP_URL = `http://127.0.0.1:${templateAppPort}`;
 // Debian's nginx, with its default buffer sizes, in front of a server of its own.
 export const PROXY_PORT = proxyPort;
 export const PROXY_URL = `http://127.0.0.1:${PROXY_PORT}`;
@@ -290,14 +293,30 @@ export default defineConfig({
             AUTH_SESSION_STORE: `sqlite:${TOKENS_SESSIONS}`,
           }),
         ]),
-    // examples/minimal (tests/minimal.spec.ts): built in debug only, to keep `make test` short.
+    // examples/minimal and the template's new app (tests/minimal.spec.ts), each its own
+    // workspace with its own site: built in debug only, to keep `make test` short. The two
+    // servers have one name; scripts/template.sh keeps the example's apart.
     ...(RELEASE
       ? []
       : [
           appServer(
             'minimal',
             minimalPort,
-            { AUTH_SECRETS_FILE: '', LEPTOS_SITE_ROOT: '../target/site-minimal' },
+            {
+              AUTH_SECRETS_FILE: '',
+              LEPTOS_SITE_ROOT: '../examples/minimal/target/site',
+              LEPTOS_OUTPUT_NAME: 'minimal',
+            },
+            'minimal-example',
+          ),
+          appServer(
+            'template-app',
+            templateAppPort,
+            {
+              AUTH_SECRETS_FILE: '',
+              LEPTOS_SITE_ROOT: '../target/template/minimal/target/site',
+              LEPTOS_OUTPUT_NAME: 'minimal',
+            },
             'minimal',
           ),
         ]),

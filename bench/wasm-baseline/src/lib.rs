@@ -1,10 +1,10 @@
-//! examples/minimal with the auth crate taken out: the same shell, router and page, with a
+//! bench/wasm-with-login with the sign-in crate taken out: the same shell, router and page, with a
 //! greeting and a plain form where the sign-in buttons were. `make bench` builds both for the
 //! browser; the difference between the two modules is what sign-in adds to an app's wasm.
 use leptos::prelude::*;
 use leptos_router::components::Router;
 
-/// The HTML document the server would render around the app (as minimal's).
+/// The HTML document the server would render around the app (as wasm-with-login's).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
