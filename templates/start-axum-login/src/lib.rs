@@ -1,4 +1,4 @@
-//! The smallest Leptos app with sign-in, the README's four steps and nothing more: who is
+//! The smallest Leptos app with sign-in, leptos-login's four steps and nothing more: who is
 //! here (`provide_user`, `use_user`), the buttons, a members' page behind `RequireUser` whose
 //! data only members may load (`require_user`), and a login page.
 use leptos::{either::Either, prelude::*};
