@@ -28,6 +28,12 @@ trap 'rm -rf "$work"' EXIT
 tar -xzf "$crate" -C "$work"
 package=$(echo "$work"/leptos-login-*)
 cd "$package"
+# `cargo package` writes the workspace's requirements into the package: an exact one there
+# (the workspace pins wasm-bindgen for its CLI) would bind every app.
+if grep -n '^version = "=' Cargo.toml; then
+  echo "the package pins the dependencies above: an app would have to copy the pin" >&2
+  exit 1
+fi
 rm -f Cargo.lock
 # The resolver reads the package's rust-version: make it the version being tried.
 sed -i "s/^rust-version = .*/rust-version = \"$version\"/" Cargo.toml
