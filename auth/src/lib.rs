@@ -4,9 +4,21 @@
 //!
 //! # Using it in an app
 //!
-//! Add the crate with the app's features: `leptos-login = { version = "0.1", features = ["hydrate"] }` for the
-//! browser build, `["ssr"]` for the server's, and `"dev-idp"` for a working sign-in with no
-//! configuration in debug builds. Then four steps:
+//! cargo-leptos builds an app twice, its server with the app's feature `ssr` and its browser
+//! bundle with `hydrate`; the app's features pass them on, so each build gets its own side:
+//!
+//! ```toml
+//! [dependencies]
+//! leptos-login = "0.1"
+//!
+//! [features]
+//! hydrate = ["leptos-login/hydrate", "leptos/hydrate"]
+//! ssr = ["leptos-login/ssr", "leptos-login/dev-idp", "leptos/ssr", "leptos_router/ssr"]
+//! ```
+//!
+//! Not `features = ["ssr"]` on the dependency: that holds for both builds, and would put the
+//! server side (openidconnect, the crypto, the stores) into the wasm. `dev-idp` gives a debug
+//! build with no configuration a working sign-in. Then four steps:
 //!
 //! 1. At the root of the component tree, once: [`provide_user()`].
 //! 2. Anywhere: [`use_user()`] returns the [`User`] of this page load, at no cost (it came

@@ -108,15 +108,68 @@ fn this_page_query() -> Option<String> {
 
 /// A warning across the page while sign-in goes through the development provider, where
 /// anyone can sign in as anyone. Renders nothing otherwise; put it in the app's root.
+///
+/// It brings its own look as a style attribute, so that it reads as a banner in an app with no
+/// stylesheet; `class` replaces that look with the app's own (the attribute would outrank any
+/// class rule).
 #[component]
-pub fn DevProviderBanner() -> impl IntoView {
+pub fn DevProviderBanner(
+    /// A class of the app's own to style the banner with, in place of its own look.
+    #[prop(optional, into)]
+    class: Option<String>,
+) -> impl IntoView {
     let DevProvider(active) = use_context::<DevProvider>().unwrap_or_default();
     active.then(|| {
+        let style = class.is_none().then_some(
+            "margin:0 0 1rem;padding:.5rem 1rem;color:#1f2328;background:#fff8c5;\
+             border:1px solid #d4a72c;border-radius:.4rem",
+        );
+        let class = match class {
+            Some(own) => format!("auth-dev-banner {own}"),
+            None => "auth-dev-banner".to_owned(),
+        };
         view! {
-            <p id="dev-provider-banner" class="auth-dev-banner" role="status">
+            <p id="dev-provider-banner" class=class style=style role="status">
                 "Development sign-in: anyone can sign in as anyone. "
                 "Configure a real provider in secrets.toml before you deploy."
             </p>
         }
     })
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn banner(class: Option<&str>) -> String {
+        Owner::new().with(|| {
+            provide_context(DevProvider(true));
+            match class {
+                Some(class) => view! { <DevProviderBanner class /> }.to_html(),
+                None => view! { <DevProviderBanner /> }.to_html(),
+            }
+        })
+    }
+
+    #[test]
+    fn the_banner_looks_like_one_without_css_and_gives_way_to_a_class() {
+        let own_look = banner(None);
+        assert!(
+            own_look.contains(r#"class="auth-dev-banner""#),
+            "{own_look}"
+        );
+        assert!(own_look.contains("background:#fff8c5"), "{own_look}");
+        let apps_look = banner(Some("warning"));
+        assert!(
+            apps_look.contains(r#"class="auth-dev-banner warning""#),
+            "{apps_look}"
+        );
+        assert!(!apps_look.contains("style="), "{apps_look}");
+    }
+
+    #[test]
+    fn the_banner_is_absent_without_the_development_provider() {
+        let page = Owner::new().with(|| view! { <DevProviderBanner /> }.to_html());
+        assert!(!page.contains("dev-provider-banner"), "{page}");
+    }
 }

@@ -15,6 +15,13 @@ pub const LOGIN_PATH: &str = "/login";
 /// Renders its children for a signed-in visitor; anyone else is sent to `login_path` and
 /// brought back to this page after signing in.
 ///
+/// Data only members may load is made inside the children (a component of their own is the
+/// plain way): a `Resource` made in the page around the guard runs for every visitor, signed
+/// in or not (the guard only hides what it loaded), while the children are made for members
+/// only. This holds
+/// for every guard here and for `ProtectedRoute`'s view. The guard is for the page; the server
+/// function that loads the data still asks `require_user()` itself.
+///
 /// ```
 /// use leptos::prelude::*;
 ///
@@ -23,8 +30,16 @@ pub const LOGIN_PATH: &str = "/login";
 ///     view! {
 ///         <leptos_login::RequireUser>
 ///             <p>"Welcome, " {leptos_login::use_user().name().unwrap_or("member").to_owned()}</p>
+///             <News />
 ///         </leptos_login::RequireUser>
 ///     }
+/// }
+///
+/// #[component]
+/// fn News() -> impl IntoView {
+///     // Made here, inside the guard, it loads for members only (in an app: a server function).
+///     let news = Resource::new(|| (), |_| async { "Members' news".to_owned() });
+///     view! { <Suspense>{move || news.get()}</Suspense> }
 /// }
 /// ```
 #[component]
@@ -43,7 +58,7 @@ pub fn RequireUser(
 }
 
 /// Renders its children for a signed-in visitor, and `fallback` (nothing by default) for
-/// anyone else.
+/// anyone else. Members' data is loaded inside the children, as for [`RequireUser`].
 #[component]
 pub fn ShowWhenLoggedIn(
     /// What a signed-out visitor sees instead.
