@@ -25,6 +25,7 @@ lint:
 		&& cargo clippy --features ssr -- -D warnings \
 		&& cargo clippy --target wasm32-unknown-unknown --features hydrate -- -D warnings
 	scripts/template.sh check
+	scripts/readme-snippets.py
 	RUSTDOCFLAGS="-D warnings" cargo doc -p leptos-login --no-deps --features ssr
 	# What crates.io would get builds on its own: metadata, no path-only dependency, no pin.
 	cargo package -p leptos-login --allow-dirty
