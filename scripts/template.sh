@@ -3,7 +3,8 @@
 #   scripts/template.sh check   examples/minimal is exactly what the template makes under the
 #                               name "minimal" (less this repository's .cargo/config.toml, the
 #                               lockfile and build output); make lint runs it
-#   scripts/template.sh build   makes a new app from it in target/template/minimal, with
+#   scripts/template.sh build   makes a new app from it, moved to target/template/minimal (which
+#                               the repository's workspace excludes), with
 #                               examples/minimal's lockfile (today's versions, not the
 #                               registry's newest) and the checkout's leptos-login, and builds
 #                               it; make build runs it, and Playwright signs in to it
@@ -15,10 +16,15 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 generate() {
-  # $1: the folder to make the app in.
+  # $1: the folder to make the app in. Made outside this repository, as a stranger's is:
+  # cargo-generate adds a new app made inside a workspace to that workspace's members.
+  local fresh
+  fresh=$(mktemp -d)
+  (cd "$fresh" && cargo leptos new --path "$root/templates/start-axum-login" --name minimal >/dev/null)
   rm -rf "$1/minimal"
   mkdir -p "$1"
-  (cd "$1" && cargo leptos new --path "$root/templates/start-axum-login" --name minimal >/dev/null)
+  mv "$fresh/minimal" "$1/minimal"
+  rmdir "$fresh"
 }
 
 case "${1:-}" in
