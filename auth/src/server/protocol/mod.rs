@@ -29,6 +29,7 @@ use crate::server::config::ProviderConfig;
 
 mod logout_token;
 mod token_set;
+mod userinfo;
 pub use logout_token::{
     LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
 };
@@ -430,8 +431,9 @@ impl Provider {
         })
     }
 
-    /// Finishes a login: exchanges the code, verifies the ID token, merges userinfo.
-    /// Returns every claim, the ID token's winning over userinfo's.
+    /// Finishes a login: exchanges the code, verifies the ID token, merges userinfo when the
+    /// `userinfo` setting asks for it. Returns every claim, the ID token's winning over
+    /// userinfo's.
     pub async fn complete(
         &self,
         completion: Completion<'_>,
@@ -461,10 +463,13 @@ impl Provider {
 
         let mut claims = self.verify(discovered, id_token, &nonce).await?;
         let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        if let Some(userinfo) = self
-            .userinfo(&client, response.access_token(), subject)
-            .await?
-        {
+        let userinfo = if userinfo::wanted(&self.config, &claims) {
+            self.userinfo(&client, response.access_token(), subject)
+                .await?
+        } else {
+            None
+        };
+        if let Some(userinfo) = userinfo {
             for (name, value) in userinfo {
                 claims.entry(name).or_insert(value);
             }
