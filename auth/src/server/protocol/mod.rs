@@ -505,7 +505,7 @@ impl Provider {
         come_back_to: &Url,
         state: &str,
     ) -> Option<Url> {
-        let discovered = self.discovered().await.ok()?;
+        let discovered = self.known().await.ok()?;
         let Some(endpoint) = discovered
             .metadata
             .additional_metadata()
@@ -735,6 +735,17 @@ impl Provider {
             .await
             .map_err(|error| OidcError::UserInfo(describe_error(&error)))?;
         claims_map(claims).map(Some).map_err(OidcError::UserInfo)
+    }
+
+    /// The cached discovery document even when due for its scheduled refresh (a sign-in will
+    /// do that), so that a logout sends the browser on without first waiting on the
+    /// provider; fetched only when there is none yet.
+    async fn known(&self) -> Result<Arc<Discovered>, OidcError> {
+        let cached = self.discovered.read().await.clone();
+        match cached {
+            Some(found) => Ok(found),
+            None => self.discovered().await,
+        }
     }
 
     /// The discovery document and JWKS: fetched on first use, then again when they expire
