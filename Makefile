@@ -63,8 +63,9 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p leptos-login --features ssr --test fuzz --release
 
 # One table (README, "Measured"): throughput (wrk), the identity cookie's CPU (divan), sign-in
-# timings, memory by session mode, wasm and page sizes on a release build (end2end/bench/,
-# bench/wasm-sizes.sh); not in `test`.
+# timings (also with the provider 40 ms away, behind end2end/bench/delay-proxy.mjs), memory by
+# session mode, wasm and page sizes on a release build (end2end/bench/, bench/wasm-sizes.sh);
+# not in `test`.
 bench:
 	scripts/setup.sh bench
 	$(RELEASE_BUILD)

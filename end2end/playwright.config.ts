@@ -18,7 +18,7 @@ function freePorts(count: number): number[] {
   return execFileSync(process.execPath, ['-e', script]).toString().trim().split(',').map(Number);
 }
 const firstLoad = process.env.E2E_PORTS === undefined; // the runner, before the workers
-process.env.E2E_PORTS ??= freePorts(18).join(',');
+process.env.E2E_PORTS ??= freePorts(23).join(',');
 const [
   appPort,
   oidcPort,
@@ -38,6 +38,11 @@ const [
   benchWithoutAuthPort,
   benchStreamlitPort,
   templateAppPort,
+  farOidcPort,
+  farProviderPort,
+  benchFarPort,
+  benchFarTokensPort,
+  benchFarStreamlitPort,
 ] = process.env.E2E_PORTS.split(',').map(Number);
 
 export const APP_PORT = appPort;
@@ -112,16 +117,31 @@ export const BENCH_STREAMLIT = '../target/bench/streamlit-venv/bin/streamlit';
 if (firstLoad) {
   for (const file of sqliteFiles(BENCH_SQLITE_SESSIONS)) rmSync(file, { force: true });
 }
+// The provider far away (make bench): a second test provider, reached only through
+// bench/delay-proxy.mjs, which holds the servers' requests to it 40 ms each way; its issuer
+// is the proxy's address. This app (cookie mode), the app on the tokens client (refresh,
+// revocation, logout at the provider) and Streamlit sign in there.
+export const BENCH_FAR_OIDC_PORT = farOidcPort;
+/** What the proxy adds each way to the servers' requests to the far provider (ms). */
+export const BENCH_FAR_DELAY_MS = 40;
+export const BENCH_FAR_ISSUER = `http://127.0.0.1:${farProviderPort}`;
+export const BENCH_FAR_URL = `http://127.0.0.1:${benchFarPort}`;
+export const BENCH_FAR_TOKENS_URL = `http://127.0.0.1:${benchFarTokensPort}`;
+export const BENCH_FAR_TOKENS_SESSIONS = join(tmpdir(), `leptos-auth-bench-far-${benchFarTokensPort}.sqlite`);
+export const BENCH_FAR_STREAMLIT_URL = `http://127.0.0.1:${benchFarStreamlitPort}`;
+if (firstLoad) {
+  for (const file of sqliteFiles(BENCH_FAR_TOKENS_SESSIONS)) rmSync(file, { force: true });
+}
 
 /** Which build of the server to test: `debug`, or `release` (`make release-e2e`, `make bench`). */
 export const RELEASE = process.env.SERVER_PROFILE === 'release';
 
 /** The configured servers' settings: end2end/secrets.e2e.toml, pointed at this run's ports. */
-export function configured(origin: string, secrets = 'secrets.e2e.toml'): Record<string, string> {
+export function configured(origin: string, secrets = 'secrets.e2e.toml', issuer = ISSUER): Record<string, string> {
   return {
     AUTH_SECRETS_FILE: secrets,
     AUTH_REDIRECT_URI: `${origin}/oauth2callback`,
-    AUTH_SERVER_METADATA_URL: `${ISSUER}/.well-known/openid-configuration`,
+    AUTH_SERVER_METADATA_URL: `${issuer}/.well-known/openid-configuration`,
   };
 }
 

@@ -25,9 +25,12 @@ const NOT_COMPLETED: &str = "did not complete the sign-in";
 
 // --- code flow happy path, RS256 -------------------------------------------------------------
 
+/// `userinfo = "always"`: every sign-in asks userinfo too (the behaviour before "auto").
+const ALWAYS: &str = "userinfo = \"always\"\n";
+
 #[tokio::test]
 async fn rs256_code_flow_signs_in_with_the_providers_claims() {
-    let h = Harness::start().await;
+    let h = Harness::start_with(ALWAYS).await;
     h.idp.set_userinfo(json!({
         "sub": SUBJECT,
         "locale": "fr-CH",
@@ -956,25 +959,154 @@ async fn nonce_of_another_login_is_refused() {
 
 #[tokio::test]
 async fn userinfo_naming_another_subject_is_refused() {
+    // Asked always; and asked by "auto" because the ID token has no `email`.
+    for (setting, drop) in [(ALWAYS, None), ("", Some("email"))] {
+        let h = Harness::start_with(setting).await;
+        h.idp
+            .set_userinfo(json!({"sub": "mallory", "email": "mallory@example.com"}));
+        let login = h.login();
+        let claims = match drop {
+            Some(claim) => without(h.claims(&login), claim),
+            None => h.claims(&login),
+        };
+        let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_GATEWAY,
+            "did not confirm your profile",
+            "Invalid subject: expected `alice-0001` (found `mallory`)",
+        );
+    }
+}
+
+/// Streamlit's way, and the default: an ID token carrying what the scopes promise (`name`
+/// for `profile`, `email` for `email`) is enough, so the visitor waits for one request to
+/// the provider, not two.
+#[tokio::test]
+async fn by_default_an_id_token_with_the_promised_claims_is_enough() {
     let h = Harness::start().await;
     h.idp
-        .set_userinfo(json!({"sub": "mallory", "email": "mallory@example.com"}));
+        .set_userinfo(json!({"sub": SUBJECT, "locale": "fr-CH"}));
     let login = h.login();
     let answer = h
         .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
         .await;
-    h.assert_rejected(
-        &answer,
-        &login,
-        StatusCode::BAD_GATEWAY,
-        "did not confirm your profile",
-        "Invalid subject: expected `alice-0001` (found `mallory`)",
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.name(), Some("Alice Example"));
+    assert_eq!(user.email(), Some("alice@example.com"));
+    assert_eq!(user.get_str("locale"), None, "userinfo was asked");
+    assert_eq!(h.idp.hits(Endpoint::Token), 1);
+    assert_eq!(
+        h.idp.hits(Endpoint::Userinfo),
+        0,
+        "{:?}",
+        h.idp.hit_counts()
     );
+
+    // The next sign-in, with discovery and keys cached: one request in all.
+    let before = h.idp.hit_counts();
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+    let after = h.idp.hit_counts();
+    let requests =
+        |counts: &std::collections::HashMap<Endpoint, usize>| -> usize { counts.values().sum() };
+    assert_eq!(requests(&after) - requests(&before), 1, "{after:?}");
+}
+
+/// An ID token that keeps the scopes' claims for userinfo (Okta's, oidc-provider's
+/// conformant ones): "auto" asks userinfo, and the visitor has them all the same.
+#[tokio::test]
+async fn by_default_userinfo_fills_in_a_promised_claim_the_id_token_lacks() {
+    let h = Harness::start().await;
+    h.idp.set_userinfo(json!({
+        "sub": SUBJECT,
+        "email": "alice@example.com",
+        "name": "Not the ID token's",
+    }));
+    let login = h.login();
+    let claims = without(h.claims(&login), "email");
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.email(), Some("alice@example.com"));
+    assert_eq!(user.name(), Some("Alice Example"), "the ID token's wins");
+    assert_eq!(h.idp.hits(Endpoint::Userinfo), 1);
+}
+
+/// Claims the app asked of userinfo through the `claims` parameter (OpenID Connect Core
+/// 5.5) are only there: "auto" asks for them.
+#[tokio::test]
+async fn by_default_claims_requested_of_userinfo_are_fetched() {
+    let h = Harness::start_with(
+        "[auth.client_kwargs]\nclaims = '{\"userinfo\": {\"groups\": null}}'\n",
+    )
+    .await;
+    h.idp
+        .set_userinfo(json!({"sub": SUBJECT, "groups": ["admins"]}));
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.get("groups"), Some(&json!(["admins"])));
+    assert_eq!(h.idp.hits(Endpoint::Userinfo), 1);
+}
+
+#[tokio::test]
+async fn userinfo_never_is_never_asked_at_sign_in() {
+    let h = Harness::start_with("userinfo = \"never\"\n").await;
+    h.idp
+        .set_userinfo(json!({"sub": SUBJECT, "email": "alice@example.com"}));
+    let login = h.login();
+    let claims = without(h.claims(&login), "email");
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.email(), None);
+    assert_eq!(h.idp.hits(Endpoint::Userinfo), 0);
+}
+
+/// Where the ID token carries the claims and userinfo repeats them (as the test provider's
+/// and the development provider's do), "auto" and "always" sign in the same user.
+#[tokio::test]
+async fn auto_and_always_give_the_same_user_when_the_id_token_has_the_claims() {
+    let mut users = Vec::new();
+    for setting in ["", ALWAYS] {
+        let h = Harness::start_with(setting).await;
+        h.idp.set_userinfo(json!({
+            "sub": SUBJECT,
+            "name": "Alice Example",
+            "email": "alice@example.com",
+        }));
+        let login = h.login();
+        let claims = json!({
+            "iss": "replaced below",
+            "sub": SUBJECT,
+            "aud": CLIENT_ID,
+            "iat": 1_700_000_000,
+            "exp": support::now() + 300,
+            "nonce": login.nonce,
+            "name": "Alice Example",
+            "email": "alice@example.com",
+        });
+        let claims = with(claims, "iss", json!(h.idp.issuer()));
+        let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+        let user = h.assert_signed_in(&answer, &login);
+        let mut claims = serde_json::to_value(&user).expect("a user");
+        // Each harness's provider is on a port of its own.
+        claims["claims"]["iss"] = json!("the issuer");
+        claims["claims"]["exp"] = json!("a minute from now");
+        users.push((claims, h.idp.hits(Endpoint::Userinfo)));
+    }
+    assert_eq!(users[0].0, users[1].0);
+    assert_eq!((users[0].1, users[1].1), (0, 1));
 }
 
 #[tokio::test]
 async fn the_access_token_reaches_userinfo_in_the_authorization_header_only() {
-    let h = Harness::start().await;
+    let h = Harness::start_with(ALWAYS).await;
     let login = h.login();
     let answer = h
         .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
@@ -994,7 +1126,7 @@ async fn the_access_token_reaches_userinfo_in_the_authorization_header_only() {
 
 #[tokio::test]
 async fn an_invalid_id_token_means_no_call_to_userinfo() {
-    let h = Harness::start().await;
+    let h = Harness::start_with(ALWAYS).await;
     // Each a valid token but for one claim (and, last, a forged signature).
     let cases = [
         ("iss", json!("http://evil.example")),

@@ -204,8 +204,12 @@ async fn logout_at_the_provider(store: &str) {
         .set_token_members(json!({ "refresh_token": "refresh-to-revoke" }));
     let cookie = sign_in(&h, "sid-rp").await;
 
+    let before = provider_calls(&h);
     let answer = h.post_form("/api/auth/logout", "", Some(&cookie)).await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    // The provider's logout page is found in the cached discovery document: the browser is
+    // sent on without the server asking the provider anything first.
+    assert_eq!(provider_calls(&h), before);
     let next: String = serde_json::from_str(&answer.body).expect("a URL");
     let next = url::Url::parse(&next).expect("absolute");
     assert!(
@@ -230,8 +234,9 @@ async fn logout_at_the_provider(store: &str) {
         .find(|cookie| cookie.starts_with("auth_logout="))
         .map(|cookie| cookie.split(';').next().unwrap_or_default().to_owned())
         .expect("the logout-state cookie");
-    // Signed out here already, and the refresh token revoked (RFC 7009).
+    // Signed out here already, and the refresh token revoked (RFC 7009), after the answer.
     assert_eq!(who(&h, &cookie).await, "nobody");
+    h.idp.wait_for_hits(Endpoint::Revocation, 1).await;
     let revoked = h.idp.requests(Endpoint::Revocation);
     assert_eq!(revoked.len(), 1, "{}", h.log());
     assert_eq!(
@@ -262,4 +267,109 @@ async fn without_an_end_session_endpoint_logout_stays_local() {
     assert_eq!(answer.body, "\"/\"");
     assert_eq!(who(&h, &cookie).await, "nobody");
     assert!(h.log().contains("no end_session_endpoint"), "{}", h.log());
+}
+
+/// Requests to the provider other than revocations (which run after the answer).
+fn provider_calls(h: &Harness) -> usize {
+    h.idp
+        .hit_counts()
+        .iter()
+        .filter(|(endpoint, _)| **endpoint != Endpoint::Revocation)
+        .map(|(_, count)| count)
+        .sum()
+}
+
+/// A sign-in keeping a refresh token, at a provider that revokes them at the address
+/// `revocation_endpoint` makes of its issuer.
+async fn signed_in_with_a_refresh_token(
+    db: &Db,
+    revocation_endpoint: impl FnOnce(&str) -> String,
+) -> (Harness, String) {
+    let h = Harness::start_with(&format!("{}expose_tokens = \"access\"\n", db.key())).await;
+    let endpoint = revocation_endpoint(h.idp.issuer());
+    h.idp.advertise("revocation_endpoint", json!(endpoint));
+    h.idp
+        .set_token_members(json!({ "refresh_token": "refresh-to-revoke" }));
+    let cookie = sign_in(&h, "sid-revoke").await;
+    (h, cookie)
+}
+
+/// A provider slow to revoke (far away, or struggling) does not hold up the visitor's page:
+/// the logout answers while the revocation is still unanswered, and the revocation then
+/// completes all the same.
+#[tokio::test]
+async fn the_logout_does_not_wait_for_the_revocation() {
+    let db = Db::new();
+    let (h, cookie) =
+        signed_in_with_a_refresh_token(&db, |issuer| format!("{issuer}/revoke")).await;
+    h.idp.hold_revocations(true);
+
+    let answer = h.post_form("/api/auth/logout", "", Some(&cookie)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.body, "\"/\"");
+    assert_eq!(h.idp.revocations_answered(), 0);
+    // Waiting on the provider would have run into the client's timeout, and failed.
+    assert!(!h.log().contains("could not revoke"), "{}", h.log());
+    assert_eq!(who(&h, &cookie).await, "nobody");
+
+    h.idp.hold_revocations(false);
+    h.idp.wait_for_hits(Endpoint::Revocation, 1).await;
+    for _ in 0..500 {
+        if h.log().contains("revoked a refresh token") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(h.log().contains("revoked a refresh token"), "{}", h.log());
+    assert_eq!(h.idp.revocations_answered(), 1);
+}
+
+/// A revocation that fails is the operator's business: logged (without the token), never
+/// shown; the visitor is signed out all the same.
+#[tokio::test]
+async fn a_failed_revocation_is_logged_not_shown() {
+    let db = Db::new();
+    // Nothing listens there.
+    let (h, cookie) =
+        signed_in_with_a_refresh_token(&db, |_| "http://127.0.0.1:9/revoke".to_owned()).await;
+    let answer = h.post_form("/api/auth/logout", "", Some(&cookie)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.body, "\"/\"");
+    assert_eq!(who(&h, &cookie).await, "nobody");
+    for _ in 0..500 {
+        if h.log().contains("could not revoke") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let log = h.log();
+    assert!(log.contains("could not revoke a refresh token"), "{log}");
+    assert!(!log.contains("refresh-to-revoke"), "{log}");
+    h.assert_log_keeps_secrets();
+}
+
+/// A logout after the discovery document's cache time sends the browser on with the cached
+/// `end_session_endpoint`, rather than first refetching discovery and keys while the visitor
+/// waits (the next sign-in refreshes them).
+#[tokio::test]
+async fn the_provider_logout_address_comes_from_the_cached_document_even_when_due() {
+    let h = Harness::start().await;
+    let issuer = h.idp.issuer().to_owned();
+    h.idp.advertise(
+        "end_session_endpoint",
+        json!(format!("{issuer}/end-session")),
+    );
+    let clock = support::TestClock::default();
+    let provider = h.provider(clock.policy());
+    provider.authorize().await.expect("discovered");
+    clock.advance(std::time::Duration::from_secs(2 * 24 * 3600));
+
+    let before = provider_calls(&h);
+    let home = url::Url::parse("http://127.0.0.1:3000/").expect("a URL");
+    let url = provider
+        .end_session_url(None, &home, "some-state")
+        .await
+        .expect("the provider's logout page");
+    assert!(url.as_str().starts_with(&format!("{issuer}/end-session?")));
+    assert_eq!(provider_calls(&h), before, "{:?}", h.idp.hit_counts());
 }

@@ -382,6 +382,44 @@ async fn a_token_refreshed_for_a_request_is_not_refreshed_again_in_it() {
     );
 }
 
+/// A refresh that a request waits on costs one request to the provider, the token endpoint's:
+/// discovery and keys come from the cache, the refreshed ID token is checked with the cached
+/// keys, and userinfo is not asked.
+#[tokio::test]
+async fn a_refresh_is_one_request_to_the_provider() {
+    let file = TempFile::new("one-call");
+    let h = support::Harness::start_with(&format!(
+        "session_store = \"sqlite:{}\"\nexpose_tokens = [\"access\"]\n",
+        file.0.display()
+    ))
+    .await;
+    h.idp.set_token_members(json!({
+        "refresh_token": FIRST_REFRESH_TOKEN,
+        "expires_in": 0,
+    }));
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    let cookie = answer.identity_cookie().expect("signed in");
+    let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+    h.idp
+        .set_refresh_id_token(Some(Jwt::new(h.claims(&login)).sign(&*RSA_A)));
+
+    let before = h.idp.hit_counts();
+    let answer = h.get("/access-token", Some(&cookie)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.body, h.idp.refreshed_access_token(1));
+    let after = h.idp.hit_counts();
+    let total = |counts: &std::collections::HashMap<_, usize>| counts.values().sum::<usize>();
+    assert_eq!(
+        total(&after) - total(&before),
+        1,
+        "{before:?} then {after:?}"
+    );
+    assert_eq!(h.idp.refresh_requests().len(), 1);
+}
+
 // --- 3: one refresh for many requests, on several servers ------------------------------------
 
 /// Ten requests on one server and five on another, at once, for one session that needs a

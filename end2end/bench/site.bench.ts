@@ -12,14 +12,23 @@
 //   (bench/wasm-sizes.sh, into ../target/bench/wasm.txt); the bytes of a first and a repeat
 //   visit and the time to a hydrated page;
 // - the server's memory against the number of sessions in each session mode (sessions made
-//   by auth/examples/mint_sessions.rs, used by wrk with bench/cookies.lua).
+//   by auth/examples/mint_sessions.rs, used by wrk with bench/cookies.lua);
+// - the provider far away: sign-in against a second test provider behind bench/delay-proxy.mjs
+//   (BENCH_FAR_DELAY_MS each way on the servers' requests, none on the browser's), this app's
+//   and Streamlit's, with the callback's server time and its provider requests; and on the
+//   tokens client, a refresh and a logout with revocation and logout at the provider.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type APIRequestContext, type BrowserContext, type Page, expect, test } from '@playwright/test';
+import { type APIRequestContext, type Browser, type BrowserContext, type Page, expect, test } from '@playwright/test';
 import {
   APP_PORT,
   APP_URL,
+  BENCH_FAR_DELAY_MS,
+  BENCH_FAR_OIDC_PORT,
+  BENCH_FAR_STREAMLIT_URL,
+  BENCH_FAR_TOKENS_URL,
+  BENCH_FAR_URL,
   BENCH_SQLITE_SESSIONS,
   BENCH_SQLITE_URL,
   BENCH_STREAMLIT,
@@ -377,5 +386,136 @@ test('a signed-in page while the session store is down', async ({ request }) => 
   row(
     `signed-in page on Redis (wrk -t1 -c8, ${WRK_SECONDS} s): store up / hung (SIGSTOP): p50, p99`,
     `${up.p50}, ${up.p99} / ${hung.p50}, ${hung.p99} (${thousands(hung.rps)} req/s, signed out; the 8 requests in flight when it stopped: ${inFlightMs} ms); signed in again ${Date.now() - back} ms after it answers`,
+  );
+});
+
+// --- the provider far away ---------------------------------------------------------------
+
+/** The far provider's requests by `METHOD /path` (its admin record, asked directly). */
+async function farProviderRequests(): Promise<Record<string, number>> {
+  const answer = await fetch(`http://127.0.0.1:${BENCH_FAR_OIDC_PORT}/__admin/issued-tokens`);
+  return ((await answer.json()) as { requests: Record<string, number> }).requests;
+}
+
+/** What the servers asked the far provider between two of its records, per `per`. */
+function serverRequests(before: Record<string, number>, after: Record<string, number>, per: number): string {
+  const asked = Object.entries(after)
+    .map(([request, count]) => [request, (count - (before[request] ?? 0)) / per] as const)
+    .filter(([request, each]) => each > 0 && SERVER_TO_PROVIDER.test(request));
+  return asked.map(([request, each]) => `${request} ${each}`).join(', ') || 'none';
+}
+
+/** The median of `values` in ms, to a tenth; a bench that saw none says so. */
+const medianMs = (values: number[]) => (values.length ? `${median(values).toFixed(1)} ms` : 'not seen');
+
+/** The browser's time from sending a request to `origin` + `path` to its answer starting. */
+function serverTimesOf(page: Page, origin: string, paths: string[]): Record<string, number[]> {
+  const times: Record<string, number[]> = Object.fromEntries(paths.map((path) => [path, []]));
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    const timing = response.request().timing();
+    if (url.origin === origin && times[url.pathname] && timing.responseStart > 0) {
+      times[url.pathname].push(timing.responseStart - timing.requestStart);
+    }
+  });
+  return times;
+}
+
+/** BENCH_ROUNDS sign-ins (and logouts) at the app at `origin`, after one that fills the
+ * caches (discovery, keys): the visitor's time, the callback's, and what was asked of the
+ * far provider per round. */
+async function farSignIns(browser: Browser, origin: string) {
+  const hello = `Hello, ${ALICE}!`;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await stampMoments(context, hello);
+  const times = serverTimesOf(page, origin, ['/oauth2callback']);
+  await timeLogin(page, `${origin}/`, hello);
+  await timeLogout(page);
+  times['/oauth2callback'].length = 0;
+  const before = await farProviderRequests();
+  const logins: LoginTiming[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    logins.push(await timeLogin(page, `${origin}/`, hello));
+    await timeLogout(page);
+  }
+  const asked = serverRequests(before, await farProviderRequests(), ROUNDS);
+  await context.close();
+  return {
+    total: median(logins.map((timing) => timing.total)),
+    text: `${Math.round(median(logins.map((t) => t.total)))} (${Math.round(median(logins.map((t) => t.toProvider)))} + ${Math.round(median(logins.map((t) => t.back)))})`,
+    callback: medianMs(times['/oauth2callback']),
+    asked,
+  };
+}
+
+test('sign-in with the provider far away, this app and Streamlit', async ({ browser }) => {
+  test.setTimeout(ROUNDS * 2 * 25_000 + 60_000);
+  const away = `provider ${BENCH_FAR_DELAY_MS} ms away each way (bench/delay-proxy.mjs)`;
+  const app = await farSignIns(browser, BENCH_FAR_URL);
+  row(`${away}: click "Log in" to "Hello, NAME!" (median ms)`, app.text);
+  row(
+    `${away}: server time of the callback (median; one delayed round trip is ${2 * BENCH_FAR_DELAY_MS} ms)`,
+    app.callback,
+  );
+  row(`${away}: requests from the server to the provider per login after the first`, app.asked);
+  if (!existsSync(BENCH_STREAMLIT)) {
+    row(`${away}: Streamlit 1.67`, 'not installed (scripts/setup.sh bench installs it)');
+    return;
+  }
+  const theirs = await farSignIns(browser, BENCH_FAR_STREAMLIT_URL);
+  row(
+    `${away}: Streamlit, click "Log in" to "Hello, NAME!" (median ms)`,
+    `${theirs.text}; this app is ${(theirs.total / app.total).toFixed(1)}× as fast`,
+  );
+  row(`${away}: Streamlit, server time of its callback (median)`, theirs.callback);
+  row(`${away}: Streamlit, requests from its server to the provider per login and logout`, theirs.asked);
+});
+
+test('refresh and logout with the provider far away (tokens client)', async ({ browser }) => {
+  test.setTimeout(ROUNDS * 25_000 + 60_000);
+  const away = `provider ${BENCH_FAR_DELAY_MS} ms away`;
+  const hello = `Hello, ${ALICE}!`;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await stampMoments(context, hello);
+  const times = serverTimesOf(page, BENCH_FAR_TOKENS_URL, ['/api/auth/logout']);
+  /** The whole /tokens page (tokens(), then the page's own userinfo()), streamed answer and all. */
+  const tokensPage = async () => {
+    const started = performance.now();
+    const answer = await context.request.get(`${BENCH_FAR_TOKENS_URL}/tokens`);
+    expect(await answer.text()).toContain('Your tokens');
+    return performance.now() - started;
+  };
+
+  // The first round fills the caches; its tokens are then refreshed once.
+  await timeLogin(page, `${BENCH_FAR_TOKENS_URL}/`, hello);
+  const fresh = await tokensPage();
+  // secrets.tokens.e2e.toml's margin on the far provider's 14-second tokens: due after 7 s.
+  await page.waitForTimeout(8_000);
+  const before = await farProviderRequests();
+  const refreshing = await tokensPage();
+  const refreshAsked = serverRequests(before, await farProviderRequests(), 1);
+  row(
+    `${away}: the /tokens page without / with a refresh (tokens() then userinfo(), ms)`,
+    `${Math.round(fresh)} / ${Math.round(refreshing)}; asked of the provider with the refresh: ${refreshAsked}`,
+  );
+  await timeLogout(page);
+  times['/api/auth/logout'].length = 0;
+
+  const logouts: number[] = [];
+  const beforeLogouts: Record<string, number>[] = [];
+  const afterLogouts: Record<string, number>[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await timeLogin(page, `${BENCH_FAR_TOKENS_URL}/`, hello);
+    beforeLogouts.push(await farProviderRequests());
+    logouts.push(await timeLogout(page));
+    afterLogouts.push(await farProviderRequests());
+  }
+  await context.close();
+  const perLogout = afterLogouts.map((after, i) => serverRequests(beforeLogouts[i], after, 1));
+  row(
+    `${away}: logout with revocation and at the provider: server time of logout (median) / click "Log out" to "Log in" (median)`,
+    `${medianMs(times['/api/auth/logout'])} / ${Math.round(median(logouts))} ms; asked of the provider per logout: ${perLogout[perLogout.length - 1]} (after the answer)`,
   );
 });

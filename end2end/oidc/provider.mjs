@@ -4,6 +4,10 @@
 //
 // Environment:
 //   OIDC_PORT                      port to listen on (127.0.0.1), default 9090
+//   OIDC_PUBLIC_URL                where everyone reaches it, when a proxy stands in
+//                                  front (make bench's delaying proxy): its issuer,
+//                                  default http://127.0.0.1:OIDC_PORT. The proxy keeps
+//                                  the Host header, from which the endpoints are named.
 //   OIDC_REDIRECT_URIS             comma-separated redirect URIs of the client,
 //                                  default http://127.0.0.1:3000/oauth2callback
 //   OIDC_POST_LOGOUT_REDIRECT_URIS comma-separated post-logout redirect URIs,
@@ -60,7 +64,7 @@ const { default: Provider, interactionPolicy } = await import('oidc-provider');
 
 const PORT = Number.parseInt(process.env.OIDC_PORT || '9090', 10);
 const HOST = '127.0.0.1';
-const ISSUER = `http://${HOST}:${PORT}`;
+const ISSUER = (process.env.OIDC_PUBLIC_URL || `http://${HOST}:${PORT}`).replace(/\/+$/, '');
 const CLIENT_ID = 'leptos-app';
 const CLIENT_SECRET = 'leptos-app-secret';
 const TOKENS_CLIENT_ID = 'leptos-tokens';
@@ -477,7 +481,7 @@ const server = http.createServer(async (req, res) => {
 });
 
 server.listen(PORT, HOST, () => {
-  console.log(`oidc-provider listening on ${ISSUER}`);
+  console.log(`oidc-provider listening on ${HOST}:${PORT}, issuer ${ISSUER}`);
   console.log(`  client ${CLIENT_ID}, redirect_uris: ${REDIRECT_URIS.join(' ')}`);
   console.log(`  client ${TOKENS_CLIENT_ID}, redirect_uris: ${TOKENS_REDIRECT_URIS.join(' ')}`);
 });

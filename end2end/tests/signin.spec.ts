@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { greeting, hydrated, logIn } from './helpers/app';
-import { ISSUER, signInAtProvider } from './helpers/idp';
+import { ISSUER, providerRecord, signInAtProvider } from './helpers/idp';
 import { APP_URL, RELEASE } from '../playwright.config';
 
 test('log in, reload, see the claims, log out', async ({ page }) => {
@@ -39,6 +39,37 @@ test('log in, reload, see the claims, log out', async ({ page }) => {
   await expect(greeting(page)).toHaveCount(0);
   await page.reload();
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+});
+
+// userinfo = "auto" (the default, issue #22): the test provider's ID token carries what its
+// userinfo says for scopes email and profile, so a sign-in asks the provider for the code
+// exchange alone, and the user has every claim its userinfo would have added all the same.
+test('a sign-in asks the provider once, and the user has what its userinfo says', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const before = (await providerRecord()).requests;
+  await logIn(page, 'alice');
+  await expect(greeting(page)).toHaveText('Hello, Alice Example!');
+  const after = (await providerRecord()).requests;
+  const asked = (request: string) => (after[request] ?? 0) - (before[request] ?? 0);
+  expect(asked('POST /token')).toBe(1);
+  expect(asked('GET /me')).toBe(0);
+
+  await page.goto('/claims');
+  const claims = page.locator('#claims');
+  // alice's profile in oidc/provider.mjs, as its userinfo endpoint gives it.
+  const profile = {
+    preferred_username: 'alice',
+    name: 'Alice Example',
+    given_name: 'Alice',
+    family_name: 'Example',
+    email: 'alice@example.com',
+    email_verified: 'true',
+    picture: `${ISSUER}/avatars/alice.svg`,
+  };
+  for (const [claim, value] of Object.entries(profile)) {
+    await expect(claims.getByRole('row', { name: new RegExp(`^${claim} `) }).getByRole('cell')).toHaveText(value);
+  }
 });
 
 test('the members page sends a visitor to log in and back', async ({ page }) => {

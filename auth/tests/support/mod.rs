@@ -188,6 +188,16 @@ server_metadata_url = "{}"
                             .unwrap_or_else(|| "nobody".to_owned())
                     }),
                 )
+                // Server code that reads the access token (refreshed when due).
+                .route(
+                    "/access-token",
+                    get(|| async {
+                        let tokens = leptos_login::tokens().await?;
+                        Ok::<_, leptos_login::AuthError>(
+                            tokens.access_token().unwrap_or("-").to_owned(),
+                        )
+                    }),
+                )
                 // Server code that reads the tokens, then asks userinfo with them, in one
                 // request (tests/refresh.rs): what it shows is the access token used.
                 .route(

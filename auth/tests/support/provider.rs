@@ -102,6 +102,10 @@ struct Shared {
     refreshes: AtomicUsize,
     /// Refresh tokens exchanged for rotated ones.
     spent: Mutex<HashSet<String>>,
+    /// `false` while revocation requests are held unanswered (`hold_revocations`).
+    revocations_open: tokio::sync::watch::Sender<bool>,
+    /// Revocation requests answered so far.
+    revocations_answered: AtomicUsize,
 }
 
 pub struct FakeProvider {
@@ -146,6 +150,8 @@ impl FakeProvider {
             hits: Mutex::new(Vec::new()),
             refreshes: AtomicUsize::new(0),
             spent: Mutex::new(HashSet::new()),
+            revocations_open: tokio::sync::watch::Sender::new(true),
+            revocations_answered: AtomicUsize::new(0),
         });
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -234,6 +240,34 @@ impl FakeProvider {
             .filter(|hit| hit.endpoint == endpoint)
             .cloned()
             .collect()
+    }
+
+    /// Waits (a few seconds at most) until `endpoint` has had `count` requests: for calls the
+    /// app makes on a task of its own, after its answer.
+    #[allow(dead_code)]
+    pub async fn wait_for_hits(&self, endpoint: Endpoint, count: usize) {
+        for _ in 0..500 {
+            if self.hits(endpoint) >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "expected {count} requests to {endpoint:?}; got {:?}",
+            self.hit_counts()
+        );
+    }
+
+    /// Revocation requests are held unanswered until this is called with `false`.
+    #[allow(dead_code)]
+    pub fn hold_revocations(&self, hold: bool) {
+        self.shared.revocations_open.send_replace(!hold);
+    }
+
+    /// How many revocation requests were answered.
+    #[allow(dead_code)]
+    pub fn revocations_answered(&self) -> usize {
+        self.shared.revocations_answered.load(Ordering::SeqCst)
     }
 
     /// Hits per endpoint, for failure messages.
@@ -513,6 +547,9 @@ async fn revoke(
     body: Bytes,
 ) -> Response {
     shared.record(Endpoint::Revocation, &uri, &headers, &body);
+    let mut open = shared.revocations_open.subscribe();
+    let _ = open.wait_for(|open| *open).await;
+    shared.revocations_answered.fetch_add(1, Ordering::SeqCst);
     StatusCode::OK.into_response()
 }
 

@@ -1,6 +1,7 @@
 //! Signing out, in all its forms:
 //! - here: the session ends (the cookie, and with a store the session in it), the refresh
-//!   token is revoked at the provider when it has a `revocation_endpoint` (RFC 7009);
+//!   token is revoked at the provider when it has a `revocation_endpoint` (RFC 7009), after
+//!   the answer: the visitor never waits on the provider, whose failure is only logged;
 //! - everywhere: every session of the account, on every server (needs a store);
 //! - at the provider (`logout_at_provider = true`): then the browser goes to the provider's
 //!   `end_session_endpoint` (RP-Initiated Logout 1.0) and comes back home with a `state` this
@@ -53,8 +54,19 @@ impl Auth {
         let Some(provider) = self.provider_named(found.user.provider()) else {
             return Ok("/".to_owned());
         };
-        if let Some(tokens) = &tokens {
-            provider.revoke(tokens).await;
+        if let Some(tokens) = tokens
+            .clone()
+            .filter(|tokens| tokens.refresh_token.is_some())
+        {
+            // A round trip to a provider far away, for nothing the visitor sees: the session
+            // is over here whatever it answers. On a task of its own, so the page goes now.
+            let auth = self.clone();
+            let name = found.user.provider().map(str::to_owned);
+            tokio::spawn(async move {
+                if let Some(provider) = auth.provider_named(name.as_deref()) {
+                    provider.revoke(&tokens).await;
+                }
+            });
         }
         if !provider.config().logout_at_provider {
             return Ok("/".to_owned());

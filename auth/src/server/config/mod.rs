@@ -11,7 +11,9 @@ use toml::{Table, Value};
 use url::Url;
 
 mod session;
+mod userinfo;
 pub use session::{SessionConfig, StoreConfig};
+pub use userinfo::Userinfo;
 
 /// Where the secrets file is read from unless [`SECRETS_FILE_ENV`] names another.
 pub const DEFAULT_SECRETS_FILE: &str = "secrets.toml";
@@ -27,7 +29,12 @@ pub const DEFAULT_BACKCHANNEL_LOGOUT_PATH: &str = "/oauth2/backchannel-logout";
 /// Where sessions go when tokens must be kept and no `session_store` is set.
 pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
 /// Keys a named provider may set besides the client keys.
-const PER_PROVIDER: [&str; 3] = ["client_kwargs", "expose_tokens", "logout_at_provider"];
+const PER_PROVIDER: [&str; 4] = [
+    "client_kwargs",
+    "expose_tokens",
+    "logout_at_provider",
+    "userinfo",
+];
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
 const PROVIDER_KEYS: [&str; 3] = ["client_id", "client_secret", "server_metadata_url"];
@@ -107,6 +114,8 @@ pub struct ProviderConfig {
     pub expose_tokens: ExposedTokens,
     /// `logout_at_provider`: logout also ends the provider's session (RP-Initiated Logout).
     pub logout_at_provider: bool,
+    /// `userinfo`: when a sign-in also asks the provider's userinfo endpoint.
+    pub userinfo: Userinfo,
 }
 
 impl ProviderConfig {
@@ -323,7 +332,7 @@ impl Reader {
                     format!("auth.{key}"),
                     "unknown key; [auth] takes redirect_uri, cookie_secret, previous_cookie_secrets, \
                      trusted_origins, client_id, client_secret, server_metadata_url, client_kwargs, \
-                     expose_tokens, logout_at_provider, session_store, session_lifetime, \
+                     expose_tokens, logout_at_provider, userinfo, session_store, session_lifetime, \
                      session_idle_timeout, session_store_timeout, token_refresh_margin, \
                      backchannel_logout_path and [auth.NAME] tables",
                 ));
@@ -560,7 +569,8 @@ impl Reader {
             return Err(self.error(
                 format!("{path}.{key}"),
                 "unknown key; a provider takes client_id, client_secret, \
-                     server_metadata_url, client_kwargs, expose_tokens and logout_at_provider",
+                     server_metadata_url, client_kwargs, expose_tokens, logout_at_provider \
+                     and userinfo",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -607,9 +617,22 @@ impl Reader {
                 }
             }
         };
+        let userinfo = {
+            let (table, at) = inherited("userinfo");
+            self.userinfo(table, at)?
+        };
         let mut auth_params = shared_kwargs.clone();
         if name.is_some() {
             auth_params.extend(self.kwargs(own, &path)?);
+        }
+        {
+            let own_claims = name.is_some()
+                && own
+                    .get("client_kwargs")
+                    .and_then(Value::as_table)
+                    .is_some_and(|kwargs| kwargs.contains_key("claims"));
+            let at = if own_claims { path.as_str() } else { "auth" };
+            self.claims_request(&auth_params, at)?;
         }
         Ok(ProviderConfig {
             name: name.map(str::to_owned),
@@ -620,6 +643,7 @@ impl Reader {
             auth_params,
             expose_tokens,
             logout_at_provider,
+            userinfo,
         })
     }
 

@@ -387,3 +387,66 @@ fn empty_environment_variables_count_as_unset() {
         .expect("configured");
     assert_eq!(config.providers[0].client_id, "app");
 }
+
+#[test]
+fn userinfo_is_auto_unless_a_provider_or_auth_says() {
+    let text = format!(
+        "{}userinfo = \"never\"\n[auth.google]\n[auth.okta]\nuserinfo = \"always\"\n[auth.plain]\n",
+        single_provider()
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    let mode = |name: Option<&str>| {
+        config
+            .providers
+            .iter()
+            .find(|provider| provider.name.as_deref() == name)
+            .map(|provider| provider.userinfo)
+    };
+    assert_eq!(mode(None), Some(Userinfo::Never));
+    assert_eq!(mode(Some("google")), Some(Userinfo::Never), "from [auth]");
+    assert_eq!(mode(Some("okta")), Some(Userinfo::Always));
+    let config = parse(&single_provider())
+        .expect("valid")
+        .expect("configured");
+    assert_eq!(config.providers[0].userinfo, Userinfo::Auto);
+}
+
+#[test]
+fn a_wrong_userinfo_names_the_key_and_the_choices() {
+    for value in ["\"sometimes\"", "true", "\"Always\""] {
+        let text = format!("{}[auth.okta]\nuserinfo = {value}\n", single_provider());
+        let message = error(&text);
+        assert!(
+            message.starts_with("secrets.toml: auth.okta.userinfo: must be \"auto\""),
+            "{message}"
+        );
+        assert!(message.contains("\"always\" or \"never\""), "{message}");
+    }
+    let message = error(&format!("{}userinfo = 1\n", single_provider()));
+    assert!(
+        message.starts_with("secrets.toml: auth.userinfo: must be"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_claims_request_must_be_a_json_object() {
+    let text = format!(
+        "{}[auth.client_kwargs]\nclaims = '{{\"userinfo\": {{\"groups\": null}}}}'\n",
+        single_provider()
+    );
+    assert!(parse(&text).is_ok(), "{text}");
+    for claims in ["groups", "[\"groups\"]", "{\"userinfo\": "] {
+        let text = format!(
+            "{}[auth.keycloak]\n[auth.keycloak.client_kwargs]\nclaims = '{claims}'\n",
+            single_provider()
+        );
+        let message = error(&text);
+        assert!(
+            message.starts_with(
+                "secrets.toml: auth.keycloak.client_kwargs.claims: must be a JSON object"
+            ),
+            "{message}"
+        );
+    }
+}

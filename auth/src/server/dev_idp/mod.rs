@@ -158,6 +158,7 @@ impl DevIdp {
                     access: true,
                 },
                 logout_at_provider: false,
+                userinfo: Default::default(),
             }],
             backchannel_logout_path: crate::server::config::DEFAULT_BACKCHANNEL_LOGOUT_PATH
                 .to_owned(),

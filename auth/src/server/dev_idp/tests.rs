@@ -147,3 +147,43 @@ async fn it_never_redirects_to_a_foreign_redirect_uri() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get(header::LOCATION).is_none());
 }
+
+/// What a sign-in as Ada gives `provider`, without what changes at every sign-in.
+async fn ada_through(provider: &crate::server::protocol::Provider) -> serde_json::Value {
+    let authorization = provider.authorize().await.expect("discovery");
+    let back = sign_in_as(&authorization.url, "Ada Lovelace", "ada@example.com").await;
+    let mut claims = provider
+        .complete(Completion {
+            code: param(&back, "code").expect("code"),
+            pkce_verifier: authorization.pkce_verifier,
+            nonce: &authorization.nonce,
+        })
+        .await
+        .expect("signed in");
+    for changing in ["iat", "exp", "at_hash", "c_hash", "auth_time"] {
+        claims.remove(changing);
+    }
+    serde_json::Value::Object(claims)
+}
+
+#[tokio::test]
+async fn its_id_token_alone_gives_the_claims_userinfo_would() {
+    let (auth, origin) = serve().await;
+    let auto = auth.provider(None).expect("the dev provider");
+    assert_eq!(
+        auto.config().userinfo,
+        crate::server::config::Userinfo::Auto
+    );
+    let always = crate::server::protocol::Provider::new(
+        ProviderConfig {
+            userinfo: crate::server::config::Userinfo::Always,
+            ..auto.config().clone()
+        },
+        &Url::parse(&format!("{origin}/oauth2callback")).expect("a URL"),
+        crate::server::protocol::Provider::http_client(std::time::Duration::from_secs(5))
+            .expect("a client"),
+    );
+    let with_userinfo = ada_through(&always).await;
+    assert_eq!(with_userinfo["email"], "ada@example.com");
+    assert_eq!(ada_through(auto).await, with_userinfo);
+}

@@ -29,6 +29,7 @@ use crate::server::config::ProviderConfig;
 
 mod logout_token;
 mod token_set;
+mod userinfo;
 pub use logout_token::{
     LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
 };
@@ -432,8 +433,9 @@ impl Provider {
         })
     }
 
-    /// Finishes a login: exchanges the code, verifies the ID token, merges userinfo.
-    /// Returns every claim, the ID token's winning over userinfo's.
+    /// Finishes a login: exchanges the code, verifies the ID token, merges userinfo when the
+    /// `userinfo` setting asks for it. Returns every claim, the ID token's winning over
+    /// userinfo's.
     pub async fn complete(
         &self,
         completion: Completion<'_>,
@@ -463,10 +465,13 @@ impl Provider {
 
         let mut claims = self.verify(discovered, id_token, &nonce).await?;
         let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        if let Some(userinfo) = self
-            .userinfo(&client, response.access_token(), subject)
-            .await?
-        {
+        let userinfo = if userinfo::wanted(&self.config, &claims) {
+            self.userinfo(&client, response.access_token(), subject)
+                .await?
+        } else {
+            None
+        };
+        if let Some(userinfo) = userinfo {
             for (name, value) in userinfo {
                 claims.entry(name).or_insert(value);
             }
@@ -502,7 +507,7 @@ impl Provider {
         come_back_to: &Url,
         state: &str,
     ) -> Option<Url> {
-        let discovered = self.discovered().await.ok()?;
+        let discovered = self.known().await.ok()?;
         let Some(endpoint) = discovered
             .metadata
             .additional_metadata()
@@ -743,6 +748,17 @@ impl Provider {
             .await
             .map_err(|error| OidcError::UserInfo(describe_error(&error)))?;
         claims_map(claims).map(Some).map_err(OidcError::UserInfo)
+    }
+
+    /// The cached discovery document even when due for its scheduled refresh (a sign-in will
+    /// do that), so that a logout sends the browser on without first waiting on the
+    /// provider; fetched only when there is none yet.
+    async fn known(&self) -> Result<Arc<Discovered>, OidcError> {
+        let cached = self.discovered.read().await.clone();
+        match cached {
+            Some(found) => Ok(found),
+            None => self.discovered().await,
+        }
     }
 
     /// The discovery document and JWKS: fetched on first use, then again when they expire
