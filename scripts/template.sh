@@ -42,6 +42,9 @@ case "${1:-}" in
     generate target/template
     app=target/template/minimal
     cp examples/minimal/Cargo.lock "$app/"
+    # Another version, so that cargo keeps this app's build apart from the example's in the
+    # shared target/ (same name, same relative paths: else each passes for the other's).
+    sed -i 's/^version = "0.1.0"$/version = "0.0.1"/' "$app/Cargo.toml"
     mkdir -p "$app/.cargo"
     cat > "$app/.cargo/config.toml" <<TOML
 [patch.crates-io]
