@@ -2,7 +2,7 @@
 //! first `cargo leptos watch` of a fresh clone shows a working "Log in" with no configuration.
 //!
 //! The app signs in through it over HTTP exactly as through Google: discovery, the
-//! authorization page, the token endpoint (PKCE checked), RS256-signed ID tokens, userinfo.
+//! authorization page, the token endpoint (PKCE checked), ES256-signed ID tokens, userinfo.
 //! It trusts whoever uses it, so it never runs in a release build unless explicitly allowed.
 mod authorize;
 mod keys;
@@ -10,7 +10,7 @@ mod page;
 mod token;
 
 use authorize::{AuthorizeRequest, authorize, authorize_page};
-use keys::{discovery, discovery_document, jwks, signing_key};
+use keys::{SIGNING_ALG, SigningKey, discovery, discovery_document, jwks, signing_key};
 use token::{token, userinfo};
 
 use std::{
@@ -36,10 +36,9 @@ use openidconnect::{
     Scope, StandardClaims, SubjectIdentifier, TokenUrl, UserInfoClaims, UserInfoUrl,
     core::{
         CoreIdTokenFields, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType,
-        CoreRsaPrivateSigningKey, CoreSubjectIdentifierType, CoreTokenResponse, CoreTokenType,
+        CoreSubjectIdentifierType, CoreTokenResponse, CoreTokenType,
     },
 };
-use rsa::pkcs1::EncodeRsaPrivateKey;
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
@@ -67,7 +66,7 @@ fn dev_sessions_file() -> std::path::PathBuf {
         .join(DEV_SESSIONS_FILE)
 }
 
-const KEY_ID: &str = "dev-idp-rs256";
+const KEY_ID: &str = "dev-idp-es256";
 
 /// The test users the sign-in page offers (name, email); any other can be typed in.
 pub const TEST_USERS: [(&str, &str); 3] = [
@@ -86,7 +85,7 @@ pub struct DevIdp {
     issuer: String,
     redirect_uri: String,
     client_secret: String,
-    key: CoreRsaPrivateSigningKey,
+    key: SigningKey,
     jwks: Value,
     metadata: Value,
     grants: Mutex<HashMap<String, Grant>>,
