@@ -21,7 +21,8 @@ impl DevSlot {
     pub(crate) fn start(site_addr: SocketAddr) -> Result<Option<(Self, AuthConfig)>, String> {
         let (idp, config) =
             crate::server::dev_idp::DevIdp::start(site_addr).map_err(|error| error.to_string())?;
-        tracing::warn!(
+        crate::server::log::tell_developer!(
+            warn,
             "sign-in uses the development provider at {}: anyone can sign in as anyone. \
              To use a real provider, write an [auth] table (redirect_uri, cookie_secret, \
              client_id, client_secret, server_metadata_url) in {} (see the README)",

@@ -160,7 +160,8 @@ impl Auth {
                 Self::with_dev_provider(leptos.leptos_options.site_addr)
             }
             _ => {
-                tracing::warn!(
+                crate::server::log::tell_developer!(
+                    warn,
                     "sign-in is switched off: add an [auth] table to {} (see the README)",
                     config::DEFAULT_SECRETS_FILE
                 );
