@@ -29,8 +29,15 @@ pub async fn login(
         crate::server::acts::visitor::request_auth().ok_or(AuthError::NotConfigured)?;
     let return_to =
         without_returned_error(&auth.return_path(next.as_deref(), referer().as_deref()));
+    let began_at =
+        with_context::<http::request::Parts, _>(crate::server::acts::login::began_at).flatten();
     match auth
-        .start_login(&cookies, provider.as_deref(), return_to.clone())
+        .start_login(
+            &cookies,
+            provider.as_deref(),
+            return_to.clone(),
+            began_at.as_ref(),
+        )
         .await
     {
         Ok(url) => {

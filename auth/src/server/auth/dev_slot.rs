@@ -45,6 +45,18 @@ impl DevSlot {
         false
     }
 
+    /// The app's callback on the loopback host a login began at, when the development
+    /// provider runs and that host is another name of this server.
+    pub(crate) fn callback_at(&self, began_at: &url::Url) -> Option<url::Url> {
+        #[cfg(feature = "dev-idp")]
+        return self.0.as_ref()?.callback_at(began_at).cloned();
+        #[cfg(not(feature = "dev-idp"))]
+        {
+            let _ = began_at;
+            None
+        }
+    }
+
     /// `router` with the provider's own routes, if it runs.
     pub(crate) fn mount(&self, router: Router) -> Router {
         #[cfg(feature = "dev-idp")]
