@@ -864,13 +864,16 @@ async fn a_visitor_on_localhost_signs_in_there_with_the_development_provider() {
         .expect("a port");
     let localhost = format!("http://localhost:{port}");
     let host = format!("localhost:{port}");
+    // The button's page, which the login comes back to.
+    let page = format!("{localhost}/private");
     let from_localhost = [
         DATA,
         ("host", host.as_str()),
         ("origin", localhost.as_str()),
+        ("referer", page.as_str()),
         ("sec-fetch-site", "same-origin"),
     ];
-    let response = site.post_login(&from_localhost, "next=%2Fprivate").await;
+    let response = site.post_login(&from_localhost, "").await;
     assert_eq!(response.status(), StatusCode::OK);
     let login_cookie = set_cookies(&response)
         .iter()
