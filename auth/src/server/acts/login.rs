@@ -46,9 +46,10 @@ impl Auth {
                 .authorize_to(redirect_uri.as_ref())
                 .await
                 .map_err(|error| {
-                    tracing::warn!(
-                        provider = %provider.config().label(),
-                        "cannot start a login: {}",
+                    tell_developer!(
+                        warn,
+                        "cannot start a login with {}: {}",
+                        provider.config().label(),
                         crate::server::log::one_line(&error.to_string())
                     );
                     AuthError::ProviderUnavailable(error.public_message().to_owned())
