@@ -24,6 +24,11 @@ pub enum AuthError {
     /// that is not text); the text says what.
     #[error("{0}")]
     BadRequest(String),
+    /// The login began at another host than the one the provider sends it back to
+    /// (`localhost` against `127.0.0.1`), where its cookie would be missing; the text names
+    /// both.
+    #[error("{0}")]
+    WrongAddress(String),
     /// The request's body is larger than any sign-in request can be.
     #[error("This sign-in request is too large.")]
     TooLarge,
@@ -68,6 +73,7 @@ impl AuthError {
             Self::NotConfigured => "not_configured",
             Self::UnknownProvider(_) => "unknown_provider",
             Self::BadRequest(_) => "bad_request",
+            Self::WrongAddress(_) => "wrong_address",
             Self::TooLarge => "too_large",
             Self::CrossSite => "cross_site",
             Self::ProviderUnavailable(_) => "provider",
@@ -92,6 +98,12 @@ impl AuthError {
             "bad_request" => {
                 Self::BadRequest("Sign-in could not start: the request was malformed.".to_owned())
             }
+            "wrong_address" => Self::WrongAddress(
+                "Sign-in could not start: this sign-in began at another address than the one \
+                 the sign-in provider returns to (localhost against 127.0.0.1, say). Open the \
+                 site at the address its sign-in is set up for, and sign in there."
+                    .to_owned(),
+            ),
             "too_large" => Self::TooLarge,
             "cross_site" => Self::CrossSite,
             "provider" => Self::ProviderUnavailable(
@@ -115,7 +127,9 @@ impl AuthError {
         use http::StatusCode;
         match self {
             Self::NotLoggedIn | Self::LoginEnded => StatusCode::UNAUTHORIZED,
-            Self::UnknownProvider(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnknownProvider(_) | Self::BadRequest(_) | Self::WrongAddress(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
@@ -160,12 +174,13 @@ impl FromServerFnError for AuthError {
 mod tests {
     use super::*;
 
-    fn every_kind() -> [AuthError; 13] {
+    fn every_kind() -> [AuthError; 14] {
         [
             AuthError::NotLoggedIn,
             AuthError::NotConfigured,
             AuthError::UnknownProvider("details".to_owned()),
             AuthError::BadRequest("details".to_owned()),
+            AuthError::WrongAddress("details".to_owned()),
             AuthError::TooLarge,
             AuthError::CrossSite,
             AuthError::ProviderUnavailable("details".to_owned()),

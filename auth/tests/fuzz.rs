@@ -167,6 +167,7 @@ fn login_state() -> impl Strategy<Value = LoginState> {
                 pkce_verifier,
                 provider,
                 return_to,
+                redirect_uri: None,
             },
         )
 }

@@ -38,6 +38,21 @@ test('any typed name and email can sign in', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
 });
 
+test('a developer who types localhost instead of 127.0.0.1 signs in there too', async ({ page }) => {
+  // The same server under its other loopback name: the browser keeps its cookies apart.
+  const localhost = DEV_APP_URL.replace('127.0.0.1', 'localhost');
+  await page.goto(`${localhost}/`);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/dev-idp\/authorize\?/);
+  await page.getByRole('button', { name: 'Sign in as Ada Lovelace' }).click();
+  await expect(page).toHaveURL(`${localhost}/`);
+  await expect(greeting(page)).toHaveText('Hello, Ada Lovelace!');
+  await expect(page.getByText('expired or was already used')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+});
+
 test('the configured server shows no development banner', async ({ page }) => {
   await page.goto(`${APP_URL}/`);
   await expect(page.getByRole('heading', { name: 'Leptos sign-in' })).toBeVisible();

@@ -1,10 +1,48 @@
 //! Log lines that outsiders cannot forge or flood: control characters escaped, fields from
-//! outside cut short, and refusals of anonymous traffic rate-limited per kind.
+//! outside cut short, and refusals of anonymous traffic rate-limited per kind; and the few
+//! lines a developer must see even in an app that installs no `tracing` subscriber.
 use std::{
     collections::HashMap,
     sync::Mutex,
     time::{Duration, Instant},
 };
+
+/// Logs a line a developer needs to get sign-in working (which provider, where sessions are
+/// kept, why a sign-in failed) at `info` or `warn`, and in a debug build with nobody to hear
+/// it also writes it to stderr: an app made from start-axum installs no subscriber, and
+/// these lines must not vanish there. Never give it tokens, secrets or cookie contents.
+macro_rules! tell_developer {
+    ($level:ident, $($format:tt)+) => {{
+        let line = format!($($format)+);
+        tracing::$level!("{line}");
+        $crate::server::log::to_stderr_if_unheard(stringify!($level), &line);
+    }};
+}
+pub(crate) use tell_developer;
+
+/// Whether a `tracing` event would reach no subscriber: none installed globally, none set
+/// for this thread (as tests set theirs).
+fn unheard() -> bool {
+    tracing::dispatcher::get_default(|dispatch| dispatch.is::<tracing::subscriber::NoSubscriber>())
+}
+
+/// Writes `line` to stderr in the shape `tracing_subscriber::fmt` gives it, when nobody
+/// heard the event in a debug build (a release build's log is the operator's to set up).
+pub(crate) fn to_stderr_if_unheard(level: &str, line: &str) {
+    if let Some(line) = stderr_line(cfg!(debug_assertions), unheard(), level, line) {
+        eprintln!("{line}");
+    }
+}
+
+fn stderr_line(debug_build: bool, unheard: bool, level: &str, line: &str) -> Option<String> {
+    (debug_build && unheard).then(|| {
+        format!(
+            "{:>5} {}: {line}",
+            level.to_ascii_uppercase(),
+            env!("CARGO_CRATE_NAME")
+        )
+    })
+}
 
 /// At most this many characters of a field that came from outside (a query, a provider's
 /// `error_description`) reach the log.
@@ -126,5 +164,60 @@ mod tests {
         let later = start + Duration::from_secs(11);
         assert_eq!(throttle.admit("unknown_state", later), Some(99_999));
         assert_eq!(throttle.admit("unknown_state", later), None);
+    }
+
+    #[test]
+    fn stderr_hears_only_what_no_subscriber_did_and_only_in_debug_builds() {
+        assert_eq!(
+            stderr_line(true, true, "warn", "sign-in failed: why").as_deref(),
+            Some(" WARN leptos_login: sign-in failed: why")
+        );
+        assert_eq!(stderr_line(true, false, "warn", "heard"), None);
+        assert_eq!(stderr_line(false, true, "warn", "release"), None);
+    }
+
+    /// Set in the child process: how its logging is set up.
+    const CHILD: &str = "LEPTOS_LOGIN_LOG_TEST_CHILD";
+    const NAME: &str = "server::log::tests::where_sessions_are_kept_reaches_stderr_once";
+
+    /// The child logs what a real start-up logs; the parent reads its stderr.
+    #[test]
+    fn where_sessions_are_kept_reaches_stderr_once() {
+        match std::env::var(CHILD).as_deref() {
+            Ok("bare") => return start_up(),
+            Ok(_) => {
+                let subscriber = tracing_subscriber::fmt()
+                    .with_ansi(false)
+                    .with_writer(std::io::stderr)
+                    .finish();
+                return tracing::subscriber::with_default(subscriber, start_up);
+            }
+            Err(_) => {}
+        }
+        for setup in ["bare", "subscribed"] {
+            let exe = std::env::current_exe().expect("this test binary");
+            let child = std::process::Command::new(exe)
+                .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+                .env(CHILD, setup)
+                .output()
+                .expect("the child runs");
+            let stderr = String::from_utf8_lossy(&child.stderr);
+            assert!(child.status.success(), "{setup}: {stderr}");
+            assert_eq!(
+                stderr
+                    .matches("sessions are kept in this process's memory")
+                    .count(),
+                1,
+                "{setup}: {stderr}"
+            );
+        }
+    }
+
+    fn start_up() {
+        let config = crate::server::config::SessionConfig {
+            store: crate::server::config::StoreConfig::Memory,
+            ..Default::default()
+        };
+        crate::server::session::Sessions::new(&config).expect("a memory store");
     }
 }

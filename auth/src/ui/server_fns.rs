@@ -27,10 +27,20 @@ pub async fn login(
 ) -> Result<String, AuthError> {
     let crate::server::acts::visitor::RequestAuth { auth, cookies, .. } =
         crate::server::acts::visitor::request_auth().ok_or(AuthError::NotConfigured)?;
-    let return_to =
-        without_returned_error(&auth.return_path(next.as_deref(), referer().as_deref()));
+    let began_at =
+        with_context::<http::request::Parts, _>(crate::server::acts::login::began_at).flatten();
+    let return_to = without_returned_error(&auth.return_path(
+        next.as_deref(),
+        referer().as_deref(),
+        began_at.as_ref(),
+    ));
     match auth
-        .start_login(&cookies, provider.as_deref(), return_to.clone())
+        .start_login(
+            &cookies,
+            provider.as_deref(),
+            return_to.clone(),
+            began_at.as_ref(),
+        )
         .await
     {
         Ok(url) => {
@@ -104,7 +114,7 @@ async fn sign_out(everywhere: bool) -> Result<String, AuthError> {
                 } else {
                     LOGOUT_FORM
                 };
-                let back = request.auth.return_path(None, referer().as_deref());
+                let back = request.auth.return_path(None, referer().as_deref(), None);
                 leptos_axum::redirect(&back_with_error(&back, error, Some(form)));
             }
         }

@@ -262,6 +262,7 @@ server_metadata_url = "{}"
             pkce_verifier: random_token(),
             provider: None,
             return_to: RETURN_TO.to_owned(),
+            redirect_uri: None,
         };
         let cookie = self
             .codec

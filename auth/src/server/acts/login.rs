@@ -8,7 +8,7 @@
 //! HTTP side): button → server function → this module → cookie.
 use axum::{
     extract::{Query, rejection::QueryRejection},
-    http::StatusCode,
+    http::{StatusCode, header},
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::{
     Auth, AuthError, User,
-    server::log::{clip, outside_field},
+    server::log::{clip, outside_field, tell_developer},
     server::protocol::{Completion, OidcError},
     server::sealing::{LoginState, SealError, TooLarge},
     server::session::{BeginError, StoreError},
@@ -27,32 +27,40 @@ use crate::{
 const MAX_DESCRIPTION_CHARS: usize = 300;
 
 impl Auth {
-    /// Starts a login with `provider`: seals a login-state cookie and returns where to send
-    /// the browser.
+    /// Starts a login with `provider`, which the browser sent to `began_at` (an origin, see
+    /// [`began_at`]): seals a login-state cookie and returns where to send the browser.
     pub(crate) async fn start_login(
         &self,
         cookies: &Cookies,
         provider: Option<&str>,
         return_to: String,
+        began_at: Option<&Url>,
     ) -> Result<Url, AuthError> {
         if !self.is_configured() {
             return Err(AuthError::NotConfigured);
         }
         let provider = self.provider(provider)?;
-        let authorization = provider.authorize().await.map_err(|error| {
-            tracing::warn!(
-                provider = %provider.config().label(),
-                "cannot start a login: {}",
-                crate::server::log::one_line(&error.to_string())
-            );
-            AuthError::ProviderUnavailable(error.public_message().to_owned())
-        })?;
+        let redirect_uri = self.redirect_uri_for(began_at)?;
+        let authorization =
+            provider
+                .authorize_to(redirect_uri.as_ref())
+                .await
+                .map_err(|error| {
+                    tell_developer!(
+                        warn,
+                        "cannot start a login with {}: {}",
+                        provider.config().label(),
+                        crate::server::log::one_line(&error.to_string())
+                    );
+                    AuthError::ProviderUnavailable(error.public_message().to_owned())
+                })?;
         let login = LoginState {
             state: authorization.state,
             nonce: authorization.nonce,
             pkce_verifier: authorization.pkce_verifier,
             provider: provider.config().name.clone(),
             return_to,
+            redirect_uri,
         };
         let now = OffsetDateTime::now_utc();
         let cookie = self
@@ -67,6 +75,59 @@ impl Auth {
         cookies.add(cookie);
         Ok(authorization.url)
     }
+
+    /// Where the provider is to send back a login begun at `began_at`: `None` for the
+    /// configured `redirect_uri`, or with the development provider the same server under the
+    /// loopback name the visitor used. Any other host is refused, saying why: the browser
+    /// keeps the login-state cookie for the host it began at, so the callback would find no
+    /// login there and say only that it expired.
+    fn redirect_uri_for(&self, began_at: Option<&Url>) -> Result<Option<Url>, AuthError> {
+        let home = self.home();
+        let Some(began_at) = began_at.filter(|began_at| began_at.host() != home.host()) else {
+            return Ok(None);
+        };
+        if let Some(callback) = self.dev_slot().callback_at(began_at) {
+            return Ok(Some(callback));
+        }
+        let began = outside_field(began_at.authority());
+        let returns = home.authority();
+        tell_developer!(
+            warn,
+            "sign-in refused: this sign-in began at {began} but the provider returns to \
+             {returns} (redirect_uri), and the browser keeps the login's cookie for {began} \
+             only; open the site at {returns}, or set redirect_uri to the address it is \
+             opened at"
+        );
+        Err(AuthError::WrongAddress(format!(
+            "This sign-in began at {began} but the provider returns to {returns}. \
+             Open the site at {home} and sign in there."
+        )))
+    }
+}
+
+/// The origin a browser sent this request to, and so the host its cookies are kept for:
+/// known when the page's own origin (`Origin`, else `Referer`) names the host the request
+/// came to. A proxy that rewrites `Host` leaves it unknown, never wrong, and a mismatch of
+/// the two says nothing either (a trusted origin's page posting here).
+pub(crate) fn began_at(request: &http::request::Parts) -> Option<Url> {
+    let header = |name| {
+        request
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let page = header(header::ORIGIN)
+        .or_else(|| header(header::REFERER))
+        .and_then(|text| Url::parse(text).ok())?;
+    let sent_to = match request.uri.authority() {
+        Some(authority) => authority.clone(),
+        None => header(header::HOST)?.parse::<http::uri::Authority>().ok()?,
+    };
+    // Both write an IPv6 address in brackets.
+    let same_host = page
+        .host_str()
+        .is_some_and(|host| host.eq_ignore_ascii_case(sent_to.host()));
+    same_host.then(|| Url::parse(&page.origin().ascii_serialization()).ok())?
 }
 
 /// What a provider may put on the redirect back (RFC 6749 §4.1.2).
@@ -241,11 +302,14 @@ pub(crate) async fn finish_login(
         _ => {}
     }
     let (mut claims, mut tokens) = provider
-        .complete_with_tokens(Completion {
-            code,
-            pkce_verifier: login.pkce_verifier,
-            nonce: &login.nonce,
-        })
+        .complete_at(
+            Completion {
+                code,
+                pkce_verifier: login.pkce_verifier,
+                nonce: &login.nonce,
+            },
+            login.redirect_uri.as_ref(),
+        )
         .await?;
     // The account, named before the app's hook may change the claims.
     let account = crate::server::session::Account::of(&provider.config().issuer, &claims)

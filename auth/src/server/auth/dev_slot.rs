@@ -21,7 +21,8 @@ impl DevSlot {
     pub(crate) fn start(site_addr: SocketAddr) -> Result<Option<(Self, AuthConfig)>, String> {
         let (idp, config) =
             crate::server::dev_idp::DevIdp::start(site_addr).map_err(|error| error.to_string())?;
-        tracing::warn!(
+        crate::server::log::tell_developer!(
+            warn,
             "sign-in uses the development provider at {}: anyone can sign in as anyone. \
              To use a real provider, write an [auth] table (redirect_uri, cookie_secret, \
              client_id, client_secret, server_metadata_url) in {} (see the README)",
@@ -42,6 +43,18 @@ impl DevSlot {
         return self.0.is_some();
         #[cfg(not(feature = "dev-idp"))]
         false
+    }
+
+    /// The app's callback on the loopback host a login began at, when the development
+    /// provider runs and that host is another name of this server.
+    pub(crate) fn callback_at(&self, began_at: &url::Url) -> Option<url::Url> {
+        #[cfg(feature = "dev-idp")]
+        return self.0.as_ref()?.callback_at(began_at).cloned();
+        #[cfg(not(feature = "dev-idp"))]
+        {
+            let _ = began_at;
+            None
+        }
     }
 
     /// `router` with the provider's own routes, if it runs.

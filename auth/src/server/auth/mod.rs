@@ -160,7 +160,8 @@ impl Auth {
                 Self::with_dev_provider(leptos.leptos_options.site_addr)
             }
             _ => {
-                tracing::warn!(
+                crate::server::log::tell_developer!(
+                    warn,
                     "sign-in is switched off: add an [auth] table to {} (see the README)",
                     config::DEFAULT_SECRETS_FILE
                 );
@@ -361,12 +362,17 @@ impl Auth {
     }
 
     /// Where to come back to after a login: `next`, else the `Referer`, if it is a path on
-    /// this site and short enough for the login-state cookie; else `/`.
-    pub(crate) fn return_path(&self, next: Option<&str>, referer: Option<&str>) -> String {
+    /// this site and short enough for the login-state cookie; else `/`. The site is
+    /// `began_at` when the request's own origin is known (`localhost` for `127.0.0.1`).
+    pub(crate) fn return_path(
+        &self,
+        next: Option<&str>,
+        referer: Option<&str>,
+        began_at: Option<&Url>,
+    ) -> String {
+        let site = began_at.unwrap_or(&self.0.origin);
         next.and_then(|next| return_to::same_site_path(next, &self.0.origin))
-            .or_else(|| {
-                referer.and_then(|referer| return_to::referer_path(referer, &self.0.origin))
-            })
+            .or_else(|| referer.and_then(|referer| return_to::referer_path(referer, site)))
             .filter(|path| path.len() <= MAX_RETURN_PATH_BYTES)
             .unwrap_or_else(|| "/".to_owned())
     }

@@ -681,7 +681,8 @@ impl Reader {
             .parent()
             .unwrap_or_else(|| Path::new(""))
             .join(IMPLICIT_SESSIONS_FILE);
-        tracing::info!(
+        crate::server::log::tell_developer!(
+            info,
             "expose_tokens (or logout_at_provider) keeps tokens on the server, so sessions are \
              kept in the SQLite file {}; for several servers set session_store = \
              \"redis://HOST:PORT/DB\" in [auth]",

@@ -20,7 +20,7 @@ impl DevIdp {
     /// An unknown client or redirect URI gets a page here, never a redirect (RFC 6749 §4.1.2.1);
     /// other problems go back to the app as `error=`.
     fn check(&self, request: &AuthorizeRequest) -> Result<(), Refusal> {
-        if request.client_id != CLIENT_ID || request.redirect_uri != self.redirect_uri {
+        if request.client_id != CLIENT_ID || !self.is_callback(&request.redirect_uri) {
             Err(Refusal::NotThisApp)
         } else if request.response_type != "code" {
             Err(Refusal::BackToApp(

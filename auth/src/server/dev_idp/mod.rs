@@ -2,7 +2,7 @@
 //! first `cargo leptos watch` of a fresh clone shows a working "Log in" with no configuration.
 //!
 //! The app signs in through it over HTTP exactly as through Google: discovery, the
-//! authorization page, the token endpoint (PKCE checked), RS256-signed ID tokens, userinfo.
+//! authorization page, the token endpoint (PKCE checked), ES256-signed ID tokens, userinfo.
 //! It trusts whoever uses it, so it never runs in a release build unless explicitly allowed.
 mod authorize;
 mod keys;
@@ -10,7 +10,7 @@ mod page;
 mod token;
 
 use authorize::{AuthorizeRequest, authorize, authorize_page};
-use keys::{discovery, discovery_document, jwks, signing_key};
+use keys::{SIGNING_ALG, SigningKey, discovery, discovery_document, jwks, signing_key};
 use token::{token, userinfo};
 
 use std::{
@@ -36,10 +36,9 @@ use openidconnect::{
     Scope, StandardClaims, SubjectIdentifier, TokenUrl, UserInfoClaims, UserInfoUrl,
     core::{
         CoreIdTokenFields, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType,
-        CoreRsaPrivateSigningKey, CoreSubjectIdentifierType, CoreTokenResponse, CoreTokenType,
+        CoreSubjectIdentifierType, CoreTokenResponse, CoreTokenType,
     },
 };
-use rsa::pkcs1::EncodeRsaPrivateKey;
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
@@ -67,7 +66,10 @@ fn dev_sessions_file() -> std::path::PathBuf {
         .join(DEV_SESSIONS_FILE)
 }
 
-const KEY_ID: &str = "dev-idp-rs256";
+/// The names a developer may open a server on this machine by.
+const LOOPBACK_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
+
+const KEY_ID: &str = "dev-idp-es256";
 
 /// The test users the sign-in page offers (name, email); any other can be typed in.
 pub const TEST_USERS: [(&str, &str); 3] = [
@@ -84,9 +86,12 @@ pub struct DevIdpError(String);
 /// The provider's state: its signing key, and the codes and tokens it has handed out.
 pub struct DevIdp {
     issuer: String,
-    redirect_uri: String,
+    /// The app's callback at each name of this server a developer may type: first the one
+    /// the configuration's `redirect_uri` holds, then the other loopback names (one machine
+    /// to a developer, hosts with cookies of their own to a browser).
+    callbacks: Vec<Url>,
     client_secret: String,
-    key: CoreRsaPrivateSigningKey,
+    key: SigningKey,
     jwks: Value,
     metadata: Value,
     grants: Mutex<HashMap<String, Grant>>,
@@ -128,21 +133,30 @@ impl DevIdp {
         };
         let origin = format!("http://{host}:{}", site_addr.port());
         let issuer = format!("{origin}{MOUNT}");
-        let redirect_uri = format!("{origin}/oauth2callback");
+        let ip = site_addr.ip();
+        let other_names = LOOPBACK_NAMES
+            .into_iter()
+            .filter(|name| (ip.is_loopback() || ip.is_unspecified()) && *name != host);
+        let callbacks = std::iter::once(host.as_str())
+            .chain(other_names)
+            .map(|name| {
+                parse_url(&format!(
+                    "http://{name}:{}/oauth2callback",
+                    site_addr.port()
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let client_secret = CsrfToken::new_random().into_secret();
         let key = signing_key()?;
         let jwks = serde_json::to_value(JsonWebKeySet::new(vec![key.as_verification_key()]))
             .map_err(|error| DevIdpError(error.to_string()))?;
         let metadata = discovery_document(&issuer)?;
         let config = AuthConfig {
-            redirect_uri: parse_url(&redirect_uri)?,
+            redirect_uri: callbacks[0].clone(),
             cookie_secret: Secret::new(COOKIE_SECRET),
             previous_cookie_secrets: Vec::new(),
             // The same server, as a developer may well type it.
-            trusted_origins: vec![parse_url(&format!(
-                "http://localhost:{}/",
-                site_addr.port()
-            ))?],
+            trusted_origins: callbacks[1..].to_vec(),
             providers: vec![ProviderConfig {
                 name: None,
                 client_id: CLIENT_ID.to_owned(),
@@ -169,7 +183,7 @@ impl DevIdp {
         };
         let idp = Arc::new(Self {
             issuer,
-            redirect_uri,
+            callbacks,
             client_secret,
             key,
             jwks,
@@ -182,6 +196,20 @@ impl DevIdp {
 
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The app's callback on the host a login began at (an origin), when that is another
+    /// loopback name of this server: one of the fixed few, never one made from a request.
+    pub fn callback_at(&self, began_at: &Url) -> Option<&Url> {
+        self.callbacks[1..]
+            .iter()
+            .find(|callback| callback.host() == began_at.host())
+    }
+
+    fn is_callback(&self, redirect_uri: &str) -> bool {
+        self.callbacks
+            .iter()
+            .any(|callback| callback.as_str() == redirect_uri)
     }
 
     #[cfg(test)]

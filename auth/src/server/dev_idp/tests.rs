@@ -187,3 +187,62 @@ async fn its_id_token_alone_gives_the_claims_userinfo_would() {
     assert_eq!(with_userinfo["email"], "ada@example.com");
     assert_eq!(ada_through(auto).await, with_userinfo);
 }
+
+/// ES256, because a P-256 key is made at once in a debug build where an RSA key took seconds;
+/// what it advertises, publishes and signs with must agree, or no app could verify it.
+#[tokio::test]
+async fn it_signs_with_the_es256_key_it_advertises() {
+    let (auth, origin) = serve().await;
+    let get_json = |path: &str| {
+        let url = format!("{origin}{MOUNT}{path}");
+        async move {
+            let response = browser().get(url).send().await.expect("get");
+            let body = response.bytes().await.expect("body");
+            serde_json::from_slice::<Value>(&body).expect("json")
+        }
+    };
+    let metadata = get_json("/.well-known/openid-configuration").await;
+    assert_eq!(
+        metadata["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
+    let jwks = get_json("/jwks").await;
+    let [key] = jwks["keys"].as_array().expect("keys").as_slice() else {
+        panic!("one key: {jwks}");
+    };
+    assert_eq!((&key["kty"], &key["crv"]), (&"EC".into(), &"P-256".into()));
+    assert!(
+        key.get("d").is_none(),
+        "the private part never leaves: {key}"
+    );
+
+    let provider = auth.provider(None).expect("the dev provider");
+    let authorization = provider.authorize().await.expect("discovery");
+    let back = sign_in_as(&authorization.url, "Ada Lovelace", "ada@example.com").await;
+    let idp = auth.dev_provider().expect("the dev provider's state");
+    let response = browser()
+        .post(format!("{origin}{MOUNT}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &param(&back, "code").expect("code")),
+            ("redirect_uri", &format!("{origin}/oauth2callback")),
+            ("code_verifier", &authorization.pkce_verifier),
+            ("client_id", CLIENT_ID),
+            ("client_secret", idp.client_secret()),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    let tokens: Value =
+        serde_json::from_slice(&response.bytes().await.expect("body")).expect("json");
+    let id_token = tokens["id_token"].as_str().expect("an ID token");
+    let header = id_token.split('.').next().expect("a header");
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .expect("base64url"),
+    )
+    .expect("json");
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["kid"], key["kid"]);
+}

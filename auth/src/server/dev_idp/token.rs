@@ -1,4 +1,4 @@
-//! The token endpoint (PKCE and the client checked, an RS256 ID token signed) and userinfo.
+//! The token endpoint (PKCE and the client checked, an ES256 ID token signed) and userinfo.
 use super::*;
 
 #[derive(Deserialize)]
@@ -116,7 +116,7 @@ impl DevIdp {
         let id_token = IdToken::new(
             claims,
             &self.key,
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            SIGNING_ALG,
             Some(&access_token),
             Some(&AuthorizationCode::new(code.to_owned())),
         )

@@ -44,7 +44,7 @@ where
     let own_function = path.starts_with(API_PREFIX);
     let plain_form = html::accepts_html(request.headers());
     let referer = request.headers().get(header::REFERER).cloned();
-    let back = || auth.return_path(None, referer.as_ref().and_then(|v| v.to_str().ok()));
+    let back = || auth.return_path(None, referer.as_ref().and_then(|v| v.to_str().ok()), None);
     let mut response = if own_function {
         personal.mark();
         match admit(auth, request).await {

@@ -12,7 +12,7 @@ use crate::{
     Auth,
     server::acts::login::{CallbackFailure, CallbackParams, finish_login},
     server::html,
-    server::log::one_line,
+    server::log::{one_line, tell_developer},
 };
 
 pub(crate) fn callback_router(path: &str) -> Router {
@@ -54,12 +54,15 @@ async fn callback(
 fn log_failure(auth: &Auth, failure: &CallbackFailure) {
     let line = one_line(&failure.to_string());
     if failure.own_login() {
-        tracing::warn!("sign-in failed: {line}");
+        tell_developer!(warn, "sign-in failed: {line}");
     } else if let Some(suppressed) = auth
         .log_throttle()
         .admit(failure.kind(), std::time::Instant::now())
     {
-        tracing::warn!("sign-in failed: {line} ({suppressed} more like it not logged)");
+        tell_developer!(
+            warn,
+            "sign-in failed: {line} ({suppressed} more like it not logged)"
+        );
     }
 }
 

@@ -405,8 +405,17 @@ impl Provider {
 
     /// Starts a login: the authorization URL with PKCE (S256), a fresh `state` and `nonce`.
     pub async fn authorize(&self) -> Result<Authorization, OidcError> {
+        self.authorize_to(None).await
+    }
+
+    /// As [`Provider::authorize`], for a return to `redirect_uri` rather than the configured
+    /// one (the development provider's other loopback addresses).
+    pub async fn authorize_to(
+        &self,
+        redirect_uri: Option<&Url>,
+    ) -> Result<Authorization, OidcError> {
         let discovered = self.discovered().await?;
-        let client = self.client(&discovered.metadata);
+        let client = self.client_to(&discovered.metadata, redirect_uri);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client.authorize_url(
             AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
@@ -450,8 +459,18 @@ impl Provider {
         &self,
         completion: Completion<'_>,
     ) -> Result<(Map<String, Value>, TokenSet), OidcError> {
+        self.complete_at(completion, None).await
+    }
+
+    /// As [`Provider::complete_with_tokens`], for a login [`Provider::authorize_to`] sent
+    /// back to `redirect_uri`: the token request must name the same.
+    pub async fn complete_at(
+        &self,
+        completion: Completion<'_>,
+        redirect_uri: Option<&Url>,
+    ) -> Result<(Map<String, Value>, TokenSet), OidcError> {
         let discovered = self.discovered().await?;
-        let client = self.client(&discovered.metadata);
+        let client = self.client_to(&discovered.metadata, redirect_uri);
         let request = client
             .exchange_code(AuthorizationCode::new(completion.code))
             .map_err(|error| OidcError::TokenExchange(error.to_string()))?
@@ -955,6 +974,14 @@ impl Provider {
             )),
         )
         .set_redirect_uri(self.redirect_uri.clone())
+    }
+
+    fn client_to(&self, metadata: &Metadata, redirect_uri: Option<&Url>) -> ProviderClient {
+        let client = self.client(metadata);
+        match redirect_uri {
+            Some(url) => client.set_redirect_uri(RedirectUrl::from_url(url.clone())),
+            None => client,
+        }
     }
 }
 

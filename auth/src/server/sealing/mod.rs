@@ -8,6 +8,7 @@ use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
+use url::Url;
 
 use crate::{server::config::Secret, user::User};
 
@@ -80,6 +81,10 @@ pub struct LoginState {
     pub provider: Option<String>,
     /// A same-origin path to return to after the callback.
     pub return_to: String,
+    /// Where the provider sends this login back when not to the configured `redirect_uri`
+    /// (the development provider, at the loopback address the visitor used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<Url>,
 }
 
 #[derive(Serialize, Deserialize)]

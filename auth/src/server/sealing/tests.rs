@@ -28,6 +28,7 @@ fn login_state() -> LoginState {
         pkce_verifier: "v".to_owned(),
         provider: None,
         return_to: "/private".to_owned(),
+        redirect_uri: None,
     }
 }
 
@@ -276,6 +277,7 @@ fn login_started(index: usize, seconds: i64, return_to: &str) -> Cookie<'static>
         pkce_verifier: "v".repeat(43),
         provider: None,
         return_to: return_to.to_owned(),
+        redirect_uri: None,
     };
     codec(SECRET, false)
         .login_state_cookie(&login, now() + Duration::seconds(seconds))

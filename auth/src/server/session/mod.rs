@@ -139,7 +139,11 @@ impl Sessions {
     pub fn new(config: &SessionConfig) -> Result<Self, String> {
         let store = Store::open(&config.store, config.store_timeout)?;
         if store.is_some() {
-            tracing::info!("sessions are kept in {}", config.store.describe());
+            crate::server::log::tell_developer!(
+                info,
+                "sessions are kept in {}",
+                config.store.describe()
+            );
         }
         Ok(Self {
             store,

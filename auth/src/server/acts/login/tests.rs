@@ -851,3 +851,150 @@ async fn server_code_reads_the_tokens_which_live_only_in_the_store() {
         "refused: not_signed_in"
     );
 }
+
+/// A developer who opens `http://localhost:PORT` of a server the development provider set up
+/// on 127.0.0.1 signs in there: the login-state cookie is `localhost`'s, so the provider
+/// sends the login back to `localhost`.
+#[tokio::test]
+async fn a_visitor_on_localhost_signs_in_there_with_the_development_provider() {
+    let site = site().await;
+    let port = Url::parse(&site.origin)
+        .expect("origin")
+        .port()
+        .expect("a port");
+    let localhost = format!("http://localhost:{port}");
+    let host = format!("localhost:{port}");
+    // The button's page, which the login comes back to.
+    let page = format!("{localhost}/private");
+    let from_localhost = [
+        DATA,
+        ("host", host.as_str()),
+        ("origin", localhost.as_str()),
+        ("referer", page.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let response = site.post_login(&from_localhost, "").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let login_cookie = set_cookies(&response)
+        .iter()
+        .find(|cookie| cookie.starts_with("auth_login_"))
+        .map(|cookie| cookie_pair(cookie))
+        .expect("a login-state cookie");
+    let body = response.text().await.expect("body");
+    let authorization: String = serde_json::from_str(&body).expect("the authorization URL");
+    let authorization = Url::parse(&authorization).expect("absolute");
+    assert_eq!(
+        param(&authorization, "redirect_uri"),
+        Some(format!("{localhost}/oauth2callback"))
+    );
+
+    let mut form: Vec<(String, String)> = authorization.query_pairs().into_owned().collect();
+    form.push(("name".to_owned(), "Ada Lovelace".to_owned()));
+    form.push(("email".to_owned(), "ada@example.com".to_owned()));
+    let mut action = authorization.clone();
+    action.set_query(None);
+    let response = site
+        .http
+        .post(action)
+        .form(&form)
+        .send()
+        .await
+        .expect("sign in");
+    let back = response.headers()[header::LOCATION]
+        .to_str()
+        .expect("ascii");
+    let back = Url::parse(back).expect("absolute");
+    assert_eq!(back.host_str(), Some("localhost"));
+
+    let response = site
+        .http
+        .get(format!(
+            "{}{}?{}",
+            site.origin,
+            back.path(),
+            back.query().unwrap_or("")
+        ))
+        .header(header::HOST, &host)
+        .header(header::COOKIE, &login_cookie)
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "/private");
+    let identity = identity_cookie(&response).expect("signed in on localhost");
+    assert_eq!(site.user(&identity).await.name(), Some("Ada Lovelace"));
+}
+
+/// The development provider's other names are a fixed few: a request that claims to come
+/// from elsewhere cannot move the callback off this machine.
+#[tokio::test]
+async fn a_spoofed_host_cannot_move_the_development_callback() {
+    let site = site().await;
+    let spoofed = [
+        DATA,
+        ("host", "evil.example"),
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let response = site.post_login(&spoofed, "").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(set_cookies(&response).is_empty(), "no login under way");
+    let crate::AuthError::WrongAddress(text) = auth_error(response).await else {
+        panic!("a WrongAddress refusal");
+    };
+    assert!(text.contains("began at evil.example but"), "{text}");
+}
+
+/// With a real provider, a login begun at another host than `redirect_uri`'s could only
+/// end in "expired" (its cookie stays behind): it is refused at once, saying both hosts.
+#[tokio::test]
+async fn a_login_begun_at_another_host_than_redirect_uris_says_so() {
+    LazyLock::force(&LOG);
+    let auth = test_support::auth_with("");
+    let cookies = tower_cookies::Cookies::default();
+    let began_at = Url::parse("http://127.0.0.1:3000").expect("url");
+    let refused = auth
+        .start_login(&cookies, None, "/".to_owned(), Some(&began_at))
+        .await;
+    let Err(crate::AuthError::WrongAddress(text)) = refused else {
+        panic!("refused, not {refused:?}");
+    };
+    let said = "this sign-in began at 127.0.0.1:3000 but the provider returns to localhost:3000";
+    assert!(text.to_lowercase().contains(said), "{text}");
+    assert!(
+        text.contains("Open the site at http://localhost:3000/"),
+        "{text}"
+    );
+    assert!(log_text().contains(said), "{}", log_text());
+    assert!(cookies.list().is_empty(), "no login-state cookie");
+}
+
+fn request(headers: &[(&str, &str)]) -> http::request::Parts {
+    let mut request = http::Request::post("/api/auth/login");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(()).expect("a request").into_parts().0
+}
+
+#[test]
+fn a_login_began_where_its_page_and_its_host_agree_and_nowhere_else_is_known() {
+    let began =
+        |headers: &[(&str, &str)]| super::began_at(&request(headers)).map(|url| url.to_string());
+    let local = [
+        ("host", "localhost:3000"),
+        ("origin", "http://localhost:3000"),
+    ];
+    assert_eq!(began(&local).as_deref(), Some("http://localhost:3000/"));
+    let by_referer = [("host", "[::1]:3000"), ("referer", "http://[::1]:3000/a?b")];
+    assert_eq!(began(&by_referer).as_deref(), Some("http://[::1]:3000/"));
+    // A proxy that rewrites Host, or a trusted origin's page posting here: unknown.
+    let proxied = [
+        ("host", "127.0.0.1:3000"),
+        ("origin", "https://app.example"),
+    ];
+    assert_eq!(began(&proxied), None);
+    assert_eq!(began(&[("host", "localhost:3000")]), None);
+    assert_eq!(began(&[("origin", "http://localhost:3000")]), None);
+    assert_eq!(began(&[("host", "x"), ("origin", "null")]), None);
+}

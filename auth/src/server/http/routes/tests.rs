@@ -86,6 +86,7 @@ fn login_cookie(auth: &Auth, state: &str) -> String {
         pkce_verifier: "verifier".to_owned(),
         provider: None,
         return_to: "/private".to_owned(),
+        redirect_uri: None,
     };
     let cookie = auth
         .codec()
