@@ -16,7 +16,7 @@ test:
 
 lint:
 	cargo fmt --all --check
-	# The crate's imports point down only (auth/tests/layers.rs): no circle between its modules.
+	# The crate's imports point down only (auth-tests/tests/layers.rs): no circle between its modules.
 	cargo test --workspace --features ssr --test layers
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
 	cargo clippy -p leptos-login -p app -p wasm-with-login --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
@@ -57,10 +57,10 @@ release-e2e:
 	$(RELEASE_BUILD)
 	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts tests/assets.spec.ts tests/proxy.spec.ts tests/sessions.spec.ts
 
-# The property tests of auth/tests/fuzz.rs with many more cases (README, "Fuzzing"); not in `test`.
+# The property tests of auth-tests/tests/fuzz.rs with many more cases (README, "Fuzzing"); not in `test`.
 FUZZ_CASES ?= 100000
 fuzz:
-	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p leptos-login --features ssr --test fuzz --release
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p leptos-login-tests --test fuzz --release
 
 # One table (README, "Measured"): throughput (wrk), the identity cookie's CPU (divan), sign-in
 # timings (also with the provider 40 ms away, behind end2end/bench/delay-proxy.mjs), memory by
@@ -70,10 +70,10 @@ bench:
 	scripts/setup.sh bench
 	$(RELEASE_BUILD)
 	mkdir -p target/bench
-	cargo bench -p leptos-login --features ssr --bench identity > target/bench/identity.log
+	cargo bench -p leptos-login-tests --bench identity > target/bench/identity.log
 	scripts/identity-median.sh target/bench/identity.log > target/bench/identity.txt
 	bench/wasm-sizes.sh
-	cargo build --release -p leptos-login --features ssr --example mint_sessions
+	cargo build --release -p leptos-login-tests --example mint_sessions
 	cd end2end && SERVER_PROFILE=release npx playwright test -c bench.config.ts
 
 # leptos-login, as crates.io would ship it, checked with the oldest Rust it claims

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The medians from divan's table (auth/benches/identity.rs) on one line, for `make bench`:
+# The medians from divan's table (auth-tests/benches/identity.rs) on one line, for `make bench`:
 # "open_identity 1.9 µs, from_cookie_header 2.1 µs, use_user_by_mode/cookie 3.1 µs, …".
 set -euo pipefail
 awk -F'│' '

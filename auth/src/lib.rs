@@ -91,7 +91,7 @@
 //!
 //! # How it is built
 //!
-//! Layers, each importing only those below it, and a folder for each (`auth/tests/layers.rs`
+//! Layers, each importing only those below it, and a folder for each (`auth-tests/tests/layers.rs`
 //! holds the order and fails on any import that runs up, so there is no circle). Why this
 //! order: what the browser needs stands apart from what only the server may know, and on the
 //! server each layer is one question, asked of the ones below it.
@@ -113,7 +113,7 @@
 //!     `log.rs`);
 //! - shared by both sides: `return_to.rs`, `error.rs`, `user.rs`.
 //!
-//! Four read paths, each in four files (`auth/tests/layers.rs` checks that each file holds
+//! Four read paths, each in four files (`auth-tests/tests/layers.rs` checks that each file holds
 //! what it is named for):
 //! - **A sign-in**, button to cookie and back: `ui/components.rs` (`LoginButton`) →
 //!   `ui/server_fns.rs` (`login`) → `server/acts/login.rs` (`start_login`, `finish_login`) →
@@ -161,7 +161,7 @@ pub mod store {
     pub use async_trait::async_trait;
 }
 
-/// Internals for this crate's own integration tests and fuzzing (`auth/tests/`); not an API.
+/// Internals for this crate's own integration tests and fuzzing (`auth-tests/tests/`); not an API.
 #[doc(hidden)]
 #[cfg(feature = "ssr")]
 pub mod testing {

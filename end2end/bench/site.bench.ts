@@ -4,7 +4,7 @@
 // - throughput of the home page signed out, signed in and without `auth.install` (a server of
 //   bench.config.ts's), and of a static file with and without keep-alive (wrk, loopback,
 //   WRK_SECONDS each);
-// - the identity cookie's server CPU (auth/benches/identity.rs, which `make bench` runs
+// - the identity cookie's server CPU (auth-tests/benches/identity.rs, which `make bench` runs
 //   first into ../target/bench/identity.txt);
 // - sign-in and sign-out in headless chromium (median of BENCH_ROUNDS), the server's time for
 //   the login and the callback and what it asked the provider, memory, cookie size;
@@ -12,7 +12,7 @@
 //   (bench/wasm-sizes.sh, into ../target/bench/wasm.txt); the bytes of a first and a repeat
 //   visit and the time to a hydrated page;
 // - the server's memory against the number of sessions in each session mode (sessions made
-//   by auth/examples/mint_sessions.rs, used by wrk with bench/cookies.lua);
+//   by auth-tests/examples/mint_sessions.rs, used by wrk with bench/cookies.lua);
 // - the provider far away: sign-in against a second test provider behind bench/delay-proxy.mjs
 //   (BENCH_FAR_DELAY_MS each way on the servers' requests, none on the browser's), this app's
 //   and Streamlit's, with the callback's server time and its provider requests; and on the
@@ -282,7 +282,7 @@ test('what a visitor and the server pay', async ({ browser, page, context, reque
   row('same, Connection: close', `${closed.text}; keep-alive is ${(alive.rps / closed.rps).toFixed(2)}×`);
 
   row(
-    'identity cookie to User, server CPU (median; cargo bench -p auth --bench identity)',
+    'identity cookie to User, server CPU (median; cargo bench -p leptos-login-tests --bench identity)',
     existsSync(IDENTITY_RESULT) ? readFileSync(IDENTITY_RESULT).toString().trim() : 'not run',
   );
 });

@@ -1,6 +1,6 @@
 //! What knowing the visitor costs the server on every request: the identity cookie from the
 //! request's `Cookie` header to a `User` (decrypt, check, deserialize the claims).
-//! `cargo bench -p auth --features ssr --bench identity` (`make bench` prints the median).
+//! `cargo bench -p leptos-login-tests --features ssr --bench identity` (`make bench` prints the median).
 use cookie::Cookie;
 use leptos_login::{
     User,
