@@ -1,4 +1,6 @@
 //! Who the visitor is: the claims their provider vouched for.
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
@@ -11,8 +13,10 @@ pub type Claims = Map<String, Value>;
 /// so reading it never costs a request. `User::default()` is the signed-out visitor.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    /// The provider's claims (ID token merged with userinfo); empty when signed out.
-    claims: Map<String, Value>,
+    /// The provider's claims (ID token merged with userinfo); empty when signed out. Shared:
+    /// a page clones its user for every `use_user()`, and a copy of every claim each time
+    /// cost a signed-in page a tenth of its server time.
+    claims: Arc<Claims>,
     /// The `[auth.NAME]` provider that signed them in; `None` for the unnamed one.
     provider: Option<String>,
 }
@@ -20,7 +24,10 @@ pub struct User {
 impl User {
     /// A signed-in user with these claims.
     pub fn signed_in(claims: Map<String, Value>, provider: Option<String>) -> Self {
-        Self { claims, provider }
+        Self {
+            claims: Arc::new(claims),
+            provider,
+        }
     }
 
     /// Whether anyone is signed in: a provider vouched for a subject (`sub`).
@@ -93,7 +100,7 @@ impl User {
         if !self.is_logged_in() {
             return None;
         }
-        C::deserialize(serde_json::Value::Object(self.claims.clone())).ok()
+        C::deserialize(serde_json::Value::Object(Claims::clone(&self.claims))).ok()
     }
 
     /// All claims, for pages that list them.

@@ -9,8 +9,8 @@
 //! - from the provider: its back-channel logout token ends the matching sessions (Back-Channel
 //!   Logout 1.0).
 use axum::{
-    Extension, Router,
-    extract::Request,
+    Router,
+    extract::{Request, State},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::post,
@@ -125,11 +125,13 @@ pub(crate) fn returned_from_provider(
 /// The back-channel logout route (`backchannel_logout_path`): the provider posts
 /// `logout_token`; a valid one ends the sessions it names and is answered 200, anything else
 /// 400 and ends nothing (Back-Channel Logout 1.0 §2.8).
-pub(crate) fn backchannel_router(path: &str) -> Router {
-    Router::new().route(path, post(backchannel_logout))
+pub(crate) fn backchannel_router(auth: &Auth) -> Router {
+    Router::new()
+        .route(auth.backchannel_path(), post(backchannel_logout))
+        .with_state(auth.clone())
 }
 
-async fn backchannel_logout(Extension(auth): Extension<Auth>, request: Request) -> Response {
+async fn backchannel_logout(State(auth): State<Auth>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = crate::server::body::read(&parts.headers, body, MAX_LOGOUT_REQUEST_BYTES).await
     else {

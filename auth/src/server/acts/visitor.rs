@@ -70,26 +70,15 @@ impl RequestAuth {
 /// The [`RequestAuth`] of a request. Whatever asks for it depends on who is signed in:
 /// its answer is not cached.
 pub(crate) fn auth_of(parts: &http::request::Parts) -> Option<RequestAuth> {
-    let personal = parts.extensions.get::<Personal>().cloned();
-    if let Some(personal) = &personal {
-        personal.mark();
-    }
-    let auth = parts.extensions.get::<Auth>().cloned();
-    let cookies = parts.extensions.get::<Cookies>().cloned();
-    if auth.is_none() || cookies.is_none() {
+    let Some(request) = parts.extensions.get::<RequestAuth>() else {
         // Also true while leptos_axum renders the app once at start-up to list its routes.
         tracing::debug!("no Auth in this request: is `auth.install(router)` missing?");
+        return None;
+    };
+    if let Some(personal) = &request.personal {
+        personal.mark();
     }
-    Some(RequestAuth {
-        auth: auth?,
-        cookies: cookies?,
-        visitor: parts
-            .extensions
-            .get::<Visitor>()
-            .cloned()
-            .unwrap_or_default(),
-        personal,
-    })
+    Some(request.clone())
 }
 
 /// [`auth_of`] the request being handled (inside a server function or a page render).

@@ -22,12 +22,8 @@ impl Auth {
         let routes = self
             .dev_slot()
             .mount(router)
-            .merge(crate::server::http::routes::callback_router(
-                self.callback_path(),
-            ))
-            .merge(crate::server::acts::logout::backchannel_router(
-                self.backchannel_path(),
-            ));
+            .merge(crate::server::http::routes::callback_router(self))
+            .merge(crate::server::acts::logout::backchannel_router(self));
         Router::new().fallback_service(Installed {
             auth: self.clone(),
             routes,
@@ -56,24 +52,29 @@ impl Service<Request> for Installed {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         let Installed { auth, routes } = self.clone();
-        request.extensions_mut().insert(auth.clone());
         Box::pin(async move {
-            let answer = middleware::guard(&auth, request, |request| {
+            let answer = middleware::guard(&auth, request, |request, personal| {
                 // The cookies are read, and their changes written back, inside the rules,
                 // which see the cookies set; the visitor is found from them.
-                let visiting = tower::service_fn(|request| {
+                let auth = &auth;
+                let visiting = tower::service_fn(move |request| {
                     let routes = routes.clone();
-                    let auth = &auth;
+                    let personal = personal.clone();
                     async move {
                         Ok::<_, Infallible>(
-                            middleware::find_visitor(auth, request, |request| async move {
-                                match routes.oneshot(request).await {
-                                    Ok(response) => response,
-                                    Err(never) => match never {},
-                                }
-                            })
+                            middleware::find_visitor(
+                                auth,
+                                personal,
+                                request,
+                                |request| async move {
+                                    match routes.oneshot(request).await {
+                                        Ok(response) => response,
+                                        Err(never) => match never {},
+                                    }
+                                },
+                            )
                             .await,
                         )
                     }

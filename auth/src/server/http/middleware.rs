@@ -32,14 +32,13 @@ const MAX_ERROR_BYTES: usize = 64 * 1024;
 /// The rules around `next` (the rest of the request's handling).
 pub(crate) async fn guard<Fut>(
     auth: &Auth,
-    mut request: Request,
-    next: impl FnOnce(Request) -> Fut,
+    request: Request,
+    next: impl FnOnce(Request, Personal) -> Fut,
 ) -> Response
 where
     Fut: Future<Output = Response>,
 {
     let personal = Personal::default();
-    request.extensions_mut().insert(personal.clone());
     let path = request.uri().path();
     let own_function = path.starts_with(API_PREFIX);
     let plain_form = html::accepts_html(request.headers());
@@ -48,7 +47,7 @@ where
     let mut response = if own_function {
         personal.mark();
         match admit(auth, request).await {
-            Ok(request) => next(request).await,
+            Ok(request) => next(request, personal.clone()).await,
             // Refused before its body was read (or all of it): the connection goes with it.
             Err(error) => crate::server::body::closing(refusal(&error, plain_form, &back())),
         }
@@ -56,7 +55,7 @@ where
         if auth.is_callback(path) {
             personal.mark();
         }
-        next(request).await
+        next(request, personal.clone()).await
     };
     if response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         response = with_its_status(response, own_function, plain_form, back).await;
@@ -125,13 +124,13 @@ async fn with_its_status(
 /// cookie manager, which `Auth::install`'s service puts between [`guard`] and this.
 pub(crate) async fn find_visitor<Fut>(
     auth: &Auth,
+    personal: Personal,
     mut request: Request,
     next: impl FnOnce(Request) -> Fut,
 ) -> Response
 where
     Fut: Future<Output = Response>,
 {
-    let visitor = Visitor::default();
     let Some(cookies) = request.extensions().get::<Cookies>().cloned() else {
         return next(request).await;
     };
@@ -140,16 +139,19 @@ where
     {
         return answer;
     }
+    let visitor = Visitor::default();
     if !request.uri().path().starts_with(static_prefix()) {
         visitor.found(auth, &cookies).await;
     }
-    request.extensions_mut().insert(visitor.clone());
+    // One extension for all of it: Leptos copies a request's extensions for every page and
+    // server function, one allocation each.
     let current = RequestAuth {
         auth: auth.clone(),
         cookies,
         visitor,
-        personal: request.extensions().get::<Personal>().cloned(),
+        personal: Some(personal),
     };
+    request.extensions_mut().insert(current.clone());
     crate::server::acts::visitor::with_current(current, next(request)).await
 }
 

@@ -1,7 +1,7 @@
 //! The one route sign-in adds to an app: the provider's redirect back (`/oauth2callback`).
 use axum::{
-    Extension, Router,
-    extract::{Query, rejection::QueryRejection},
+    Router,
+    extract::{Query, State, rejection::QueryRejection},
     http::{HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -15,12 +15,14 @@ use crate::{
     server::log::{one_line, tell_developer},
 };
 
-pub(crate) fn callback_router(path: &str) -> Router {
-    Router::new().route(path, get(callback))
+pub(crate) fn callback_router(auth: &Auth) -> Router {
+    Router::new()
+        .route(auth.callback_path(), get(callback))
+        .with_state(auth.clone())
 }
 
 async fn callback(
-    Extension(auth): Extension<Auth>,
+    State(auth): State<Auth>,
     cookies: Cookies,
     signed_in: Option<crate::User>,
     params: Result<Query<CallbackParams>, QueryRejection>,

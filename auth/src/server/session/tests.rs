@@ -9,13 +9,12 @@ use std::{
 
 use axum::{Extension, Router, body::Body, http::Request, routing::get};
 use tower::ServiceExt;
-use tower_cookies::Cookies;
 
 use super::*;
 
 use super::store::conformance::conformance;
 use crate::server::test_support::{SECRET, TestWall, alice, auth_with};
-use crate::{Auth, server::acts::visitor::Visitor};
+use crate::{Auth, server::acts::visitor::RequestAuth};
 
 /// A file of its own for each test, removed at the end.
 struct TempFile(PathBuf);
@@ -77,9 +76,6 @@ impl Browser {
 /// `/who` names the visitor; `/begin` signs Alice in; `/end` logs out; `/end-everywhere`
 /// logs out everywhere.
 fn app(auth: &Auth) -> Router {
-    async fn found(auth: &Auth, cookies: &Cookies, visitor: &Visitor) -> Found {
-        visitor.found(auth, cookies).await
-    }
     auth.install(
         Router::new()
             .route(
@@ -92,7 +88,7 @@ fn app(auth: &Auth) -> Router {
             .route(
                 "/begin",
                 get(
-                    |Extension(auth): Extension<Auth>, cookies: Cookies| async move {
+                    |Extension(RequestAuth { auth, cookies, .. }): Extension<RequestAuth>| async move {
                         let account = Account::of("https://idp.example", alice().claims())
                             .expect("a subject");
                         match auth
@@ -109,11 +105,10 @@ fn app(auth: &Auth) -> Router {
             .route(
                 "/end",
                 get(
-                    |Extension(auth): Extension<Auth>,
-                     Extension(visitor): Extension<Visitor>,
-                     cookies: Cookies| async move {
-                        let found = found(&auth, &cookies, &visitor).await;
-                        match auth.sessions().end(auth.codec(), &cookies, &found).await {
+                    |Extension(request): Extension<RequestAuth>| async move {
+                        let RequestAuth { auth, cookies, .. } = &request;
+                        let found = request.found().await;
+                        match auth.sessions().end(auth.codec(), cookies, &found).await {
                             Ok(()) => "ended".to_owned(),
                             Err(error) => format!("refused: {}", error.code()),
                         }
@@ -123,13 +118,12 @@ fn app(auth: &Auth) -> Router {
             .route(
                 "/end-everywhere",
                 get(
-                    |Extension(auth): Extension<Auth>,
-                     Extension(visitor): Extension<Visitor>,
-                     cookies: Cookies| async move {
-                        let found = found(&auth, &cookies, &visitor).await;
+                    |Extension(request): Extension<RequestAuth>| async move {
+                        let RequestAuth { auth, cookies, .. } = &request;
+                        let found = request.found().await;
                         match auth
                             .sessions()
-                            .end_everywhere(auth.codec(), &cookies, &found)
+                            .end_everywhere(auth.codec(), cookies, &found)
                             .await
                         {
                             Ok(count) => format!("ended {count}"),
