@@ -13,7 +13,10 @@
 //                  discovery document names are the proxy's: the Host header is kept)
 //   DELAY_MS       added each way, default 40
 //
-// GET /__delay/health answers at once, for Playwright's start-up check.
+// GET /__delay/health answers at once, for Playwright's start-up check. GET /__delay/times
+// lists every delayed request in order: { request: "POST /token", held, provider } (ms), the
+// time this proxy held it (the delay both ways, as it really came out) and the provider's own
+// time to answer, so a bench can tell them apart from the relying party's own time.
 import http from 'node:http';
 
 const PORT = Number.parseInt(process.env.DELAY_PORT || '', 10);
@@ -25,7 +28,16 @@ const DELAY_MS = Number.parseInt(process.env.DELAY_MS || '40', 10);
 const SERVER_SIDE = /^\/(\.well-known\/|jwks$|token(\/|$)|me$)/;
 
 const upstream = new http.Agent({ keepAlive: true });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const times = [];
+
+/** Waits until `performance.now()` reaches `until`. A timer alone fires a millisecond or two
+ * late, which would make the provider farther than DELAY_MS (84 ms a round trip, measured,
+ * for 80), so the last stretch is polled between other events. */
+async function holdUntil(until) {
+  const early = until - performance.now() - 2;
+  if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
+  while (performance.now() < until) await new Promise((resolve) => setImmediate(resolve));
+}
 
 function readAll(stream) {
   return new Promise((resolve, reject) => {
@@ -43,9 +55,17 @@ const server = http.createServer(async (req, res) => {
       res.end('ok');
       return;
     }
+    if (pathname === '/__delay/times') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(times));
+      return;
+    }
     const delay = SERVER_SIDE.test(pathname) ? DELAY_MS : 0;
+    // On the wire from the moment it arrives here, as the answer from the moment it is whole.
+    const sent = performance.now();
     const body = await readAll(req);
-    if (delay) await sleep(delay);
+    if (delay) await holdUntil(sent + delay);
+    const forwarded = performance.now();
     const answer = await new Promise((resolve, reject) => {
       const forward = http.request(
         {
@@ -62,12 +82,17 @@ const server = http.createServer(async (req, res) => {
       forward.end(body);
     });
     const answerBody = await readAll(answer);
-    if (delay) await sleep(delay);
+    const answered = performance.now();
+    if (delay) await holdUntil(answered + delay);
     const headers = { ...answer.headers };
     delete headers['transfer-encoding'];
     headers['content-length'] = String(answerBody.length);
     res.writeHead(answer.statusCode ?? 502, headers);
     res.end(answerBody);
+    if (delay) {
+      const provider = answered - forwarded;
+      times.push({ request: `${req.method} ${pathname}`, held: performance.now() - sent - provider, provider });
+    }
   } catch (error) {
     console.error(`delay-proxy: ${req.method} ${req.url}: ${error?.message || error}`);
     if (!res.headersSent) res.writeHead(502);
