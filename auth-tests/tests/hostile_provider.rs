@@ -1164,6 +1164,32 @@ async fn an_invalid_id_token_means_no_call_to_userinfo() {
 // --- discovery -------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_logins_own_parameters_join_the_configured_ones_and_win_over_them() {
+    let h = Harness::start_with(
+        "login_params = [\"scope\", \"prompt\", \"audience\"]\n\
+         [auth.client_kwargs]\nscope = \"openid email\"\nprompt = \"consent\"\n",
+    )
+    .await;
+    let answer = h
+        .call_login_server_fn_with(
+            "params%5Bscope%5D=groups+email&params%5Bprompt%5D=login&params%5Baudience%5D=https%3A%2F%2Fapi.example",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}\n{}", h.log());
+    let url: String = serde_json::from_str(&answer.body).expect("a JSON string");
+    let url = url::Url::parse(&url).expect("a URL");
+    let all = |name: &str| -> Vec<String> {
+        url.query_pairs()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .collect()
+    };
+    assert_eq!(all("scope"), ["openid email groups"], "{url}");
+    assert_eq!(all("prompt"), ["login"], "{url}");
+    assert_eq!(all("audience"), ["https://api.example"], "{url}");
+}
+
+#[tokio::test]
 async fn the_login_server_function_sends_the_visitor_to_a_sound_provider() {
     // The control for the next test: the same call with an honest discovery document.
     let h = Harness::start().await;

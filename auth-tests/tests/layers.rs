@@ -43,6 +43,7 @@ const LAYERS: &[&str] = &[
     "server::body",
     "server::html",
     "server::log",
+    "login_params",
     "return_to",
     "error",
     "user",

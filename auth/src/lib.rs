@@ -111,7 +111,8 @@
 //!     (OpenID Connect: discovery and keys, the ID token, tokens and refresh, logout tokens),
 //!     `config/` (the `[auth]` table), and what they all share (`body.rs`, `html.rs`,
 //!     `log.rs`);
-//! - shared by both sides: `return_to.rs`, `error.rs`, `user.rs`.
+//! - shared by both sides: `login_params.rs` (what one login may ask of the provider),
+//!   `return_to.rs`, `error.rs`, `user.rs`.
 //!
 //! Four read paths, each in four files (`auth-tests/tests/layers.rs` checks that each file holds
 //! what it is named for):
@@ -131,6 +132,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod login_params;
 mod return_to;
 pub mod ui;
 mod user;

@@ -321,3 +321,31 @@ test("the app's own server functions answer with the error's status, not 500", a
     }
   }
 });
+
+for (const javaScriptEnabled of [true, false]) {
+  test(`a login's own parameters reach the provider (${javaScriptEnabled ? 'hydrated' : 'JavaScript off'})`, async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    await page.goto('/');
+    if (javaScriptEnabled) await hydrated(page);
+    await page.getByRole('button', { name: 'Continue as alice' }).click();
+    // The test provider fills its form from login_hint.
+    await page.waitForURL((url) => url.pathname.startsWith('/interaction/'));
+    await expect(page.locator('input[name="login"]')).toHaveValue('alice');
+    await signInAtProvider(page, 'alice');
+    await expect(greeting(page)).toHaveText('Hello, Alice Example!');
+    await context.close();
+  });
+}
+
+test('a login parameter the app does not allow is a 400 naming it, and begins no login', async ({ request }) => {
+  const answer = await request.post('/api/auth/login', {
+    headers: { Accept: 'text/html' },
+    form: { 'params[redirect_uri]': 'https://evil.example/' },
+    maxRedirects: 0,
+  });
+  expect(answer.status()).toBe(400);
+  expect(await answer.text()).toContain('redirect_uri');
+  expect(answer.headers()['set-cookie'] ?? '').not.toContain('auth_login_');
+});
+

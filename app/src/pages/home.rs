@@ -1,5 +1,5 @@
 use leptos::{either::Either, prelude::*};
-use leptos_login::{AuthError, LoginButton, LogoutButton, use_user};
+use leptos_login::{AuthError, LoginButton, LogoutButton, ui::LoginParams, use_user};
 use leptos_router::components::A;
 
 /// The seed's example: signed out, a "Log in" button; signed in, a greeting and "Log out".
@@ -19,6 +19,11 @@ pub fn HomePage() -> impl IntoView {
         Either::Right(view! {
             <p>"You are not signed in."</p>
             <LoginButton />
+            // A login's own parameters: the provider's form comes with the account filled in.
+            <LoginButton
+                label="Continue as alice"
+                params=LoginParams::new().login_hint("alice")
+            />
         })
     };
 

@@ -354,10 +354,15 @@ server_metadata_url = "{}"
 
     /// Calls the `login` server function as `<LoginButton/>`'s script does.
     pub async fn call_login_server_fn(&self) -> Answer {
+        self.call_login_server_fn_with("next=%2Fdashboard").await
+    }
+
+    /// The `login` server function called with `form` (URL-encoded arguments).
+    pub async fn call_login_server_fn_with(&self, form: &'static str) -> Answer {
         let request = Request::post("/api/auth/login")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
-            .body(Body::from("next=%2Fdashboard"))
+            .body(Body::from(form))
             .expect("a request");
         self.send(request).await
     }

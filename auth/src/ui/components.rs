@@ -8,6 +8,7 @@ use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     AuthError,
+    ui::LoginParams,
     ui::context::DevProvider,
     ui::server_fns::{LOGOUT_EVERYWHERE_FORM, LOGOUT_FORM, Login, Logout, LogoutEverywhere},
 };
@@ -25,15 +26,30 @@ pub fn LoginButton(
     /// from the post's `Referer`, which is right after client-side navigation too).
     #[prop(optional, into)]
     next: Option<String>,
+    /// What this login asks of the provider (`prompt`, `login_hint`, …), within what its
+    /// `login_params` allows.
+    #[prop(optional)]
+    params: LoginParams,
 ) -> impl IntoView {
+    let form = crate::login_params::login_form(provider.as_deref(), &params);
+    // `params[NAME]`: the server function reads them as one map.
+    let params: Vec<_> = params
+        .iter()
+        .map(|(name, value)| {
+            let name = format!("params[{name}]");
+            let value = value.to_owned();
+            view! { <input type="hidden" name=name value=value /> }
+        })
+        .collect();
     view! {
         <form method="post" action=Login::PATH class="auth-login">
             // Empty means the unnamed provider and this page: the server reads both that way.
             <input type="hidden" name="provider" value=provider.unwrap_or_default() />
             <input type="hidden" name="next" value=next.unwrap_or_default() />
+            {params}
             <button type="submit">{label}</button>
         </form>
-        {returned_error(None)}
+        {returned_error(form.as_deref())}
     }
 }
 
@@ -165,6 +181,52 @@ mod tests {
             "{apps_look}"
         );
         assert!(!apps_look.contains("style="), "{apps_look}");
+    }
+
+    #[test]
+    fn a_login_buttons_params_are_hidden_fields_of_its_form() {
+        let params = LoginParams::new()
+            .login_hint("ada@example.com")
+            .prompt("select_account");
+        let form = Owner::new().with(|| view! { <LoginButton params /> }.to_html());
+        for field in [
+            r#"name="params[login_hint]" value="ada@example.com""#,
+            r#"name="params[prompt]" value="select_account""#,
+        ] {
+            assert!(form.contains(field), "{form}");
+        }
+        let plain = Owner::new().with(|| view! { <LoginButton /> }.to_html());
+        assert!(!plain.contains("params["), "{plain}");
+    }
+
+    #[test]
+    fn only_the_login_button_whose_login_failed_says_why() {
+        let page = |query: &str| {
+            let (parts, ()) = http::Request::get(format!("/?{query}"))
+                .body(())
+                .expect("a request")
+                .into_parts();
+            Owner::new().with(|| {
+                provide_context(parts);
+                let hinted = LoginParams::new().login_hint("alice");
+                view! {
+                    <LoginButton />
+                    <LoginButton provider="google" />
+                    <LoginButton params=hinted />
+                }
+                .to_html()
+            })
+        };
+        let alerts = |html: &str| html.matches("role=\"alert\"").count();
+        assert_eq!(alerts(&page("auth_error=unknown_provider")), 1);
+        for form in ["login.google", "login..login_hint"] {
+            let html = page(&format!("auth_error=unknown_provider&auth_form={form}"));
+            assert_eq!(alerts(&html), 1, "{form}: {html}");
+        }
+        assert_eq!(
+            alerts(&page("auth_error=unknown_provider&auth_form=logout")),
+            0
+        );
     }
 
     #[test]

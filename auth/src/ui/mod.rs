@@ -5,10 +5,12 @@ mod context;
 mod guards;
 mod server_fns;
 
+pub use crate::login_params::{DEFAULT_LOGIN_PARAMS, LoginParams};
 pub use crate::return_to::local_path;
 pub use components::{DevProviderBanner, LoginButton, LogoutButton};
 pub use context::{provide_user, use_user};
 pub use guards::{LOGIN_PATH, LoginPage, RequireUser, ShowWhenLoggedIn, is_logged_in, login_path};
 pub use server_fns::{
-    Login, Logout, LogoutEverywhere, go_to_login, login, logout, logout_everywhere,
+    Login, Logout, LogoutEverywhere, go_to_login, go_to_login_with, login, logout,
+    logout_everywhere,
 };

@@ -1,7 +1,7 @@
 //! `login(provider)` and `logout()`: Streamlit's `st.login()` and `st.logout()`.
 use leptos::prelude::*;
 
-use crate::AuthError;
+use crate::{AuthError, ui::LoginParams};
 
 /// The `auth_form` a sign-out post that failed comes back with (a login's has none), for the
 /// button that sent it to show.
@@ -10,7 +10,9 @@ pub(crate) const LOGOUT_EVERYWHERE_FORM: &str = "logout_everywhere";
 
 /// Starts a login and returns the provider's authorization URL to send the visitor to.
 /// `provider` picks an `[auth.NAME]` table (`None`: the unnamed one); `next` is the path to
-/// come back to (default: the page the request came from).
+/// come back to (default: the page the request came from); `params` asks this login for more
+/// (`prompt`, `login_hint`, …: [`LoginParams`]), within what the provider's `login_params`
+/// allows: anything else is refused with [`AuthError::BadRequest`] (400), naming it.
 ///
 /// A plain form post (what `<LoginButton/>` sends) is redirected there by the server, and
 /// one that fails back to its page with `?auth_error=CODE`; code does it all in one call
@@ -24,11 +26,14 @@ pub async fn login(
     provider: Option<String>,
     /// The path to come back to; the page the request came from when `None`.
     next: Option<String>,
+    /// What this login asks of the provider beyond the configuration.
+    params: Option<LoginParams>,
 ) -> Result<String, AuthError> {
     let crate::server::acts::visitor::RequestAuth { auth, cookies, .. } =
         crate::server::acts::visitor::request_auth().ok_or(AuthError::NotConfigured)?;
     let began_at =
         with_context::<http::request::Parts, _>(crate::server::acts::login::began_at).flatten();
+    let params = params.unwrap_or_default();
     let return_to = without_returned_error(&auth.return_path(
         next.as_deref(),
         referer().as_deref(),
@@ -38,6 +43,7 @@ pub async fn login(
         .start_login(
             &cookies,
             provider.as_deref(),
+            &params,
             return_to.clone(),
             began_at.as_ref(),
         )
@@ -49,9 +55,12 @@ pub async fn login(
             }
             Ok(url.into())
         }
+        // A malformed login (a parameter refused) is the page's or a forger's doing: the
+        // middleware answers it with a 400 page naming it, not a silent way back.
         Err(error) => {
-            if is_plain_form_post() {
-                leptos_axum::redirect(&back_with_error(&return_to, &error, None));
+            if is_plain_form_post() && !matches!(error, AuthError::BadRequest(_)) {
+                let form = crate::login_params::login_form(provider.as_deref(), &params);
+                leptos_axum::redirect(&back_with_error(&return_to, &error, form.as_deref()));
             }
             Err(error)
         }
@@ -62,8 +71,17 @@ pub async fn login(
 /// `spawn_local(async { let _ = leptos_login::ui::go_to_login(None, Some("/reports".into())).await; })`.
 /// Arguments as [`login`]'s. Inside a server function it redirects the response instead.
 pub async fn go_to_login(provider: Option<String>, next: Option<String>) -> Result<(), AuthError> {
-    let url = login(provider, next).await?;
-    go_to(&url)
+    go_to(&login(provider, next, None).await?)
+}
+
+/// [`go_to_login`] with [`LoginParams`] for this login, e.g.
+/// `go_to_login_with(None, None, LoginParams::new().prompt("select_account"))`.
+pub async fn go_to_login_with(
+    provider: Option<String>,
+    next: Option<String>,
+    params: LoginParams,
+) -> Result<(), AuthError> {
+    go_to(&login(provider, next, Some(params)).await?)
 }
 
 /// A full page load of `url`: the router would take a same-origin provider (the development
@@ -122,8 +140,8 @@ async fn sign_out(everywhere: bool) -> Result<String, AuthError> {
     result
 }
 
-/// `path` with the error's code for the button whose form failed (`form`: a sign-out form's
-/// name; `None` for login) to show: the buttons post plain forms, so the page they came from
+/// `path` with the error's code for the button whose form failed (`form`: its name; `None`
+/// for the plain login button) to show: the buttons post plain forms, so the page they came from
 /// is where the visitor reads what went wrong. A previous failure's parameters are replaced.
 #[cfg(feature = "ssr")]
 fn back_with_error(path: &str, error: &AuthError, form: Option<&str>) -> String {

@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::{
     Auth, AuthError, User,
+    login_params::LoginParams,
     server::log::{clip, outside_field, tell_developer},
     server::protocol::{Completion, OidcError},
     server::sealing::{LoginState, SealError, TooLarge},
@@ -33,6 +34,7 @@ impl Auth {
         &self,
         cookies: &Cookies,
         provider: Option<&str>,
+        params: &LoginParams,
         return_to: String,
         began_at: Option<&Url>,
     ) -> Result<Url, AuthError> {
@@ -40,20 +42,22 @@ impl Auth {
             return Err(AuthError::NotConfigured);
         }
         let provider = self.provider(provider)?;
+        let params = params
+            .checked(&provider.config().login_params)
+            .map_err(AuthError::BadRequest)?;
         let redirect_uri = self.redirect_uri_for(began_at)?;
-        let authorization =
-            provider
-                .authorize_to(redirect_uri.as_ref())
-                .await
-                .map_err(|error| {
-                    tell_developer!(
-                        warn,
-                        "cannot start a login with {}: {}",
-                        provider.config().label(),
-                        crate::server::log::one_line(&error.to_string())
-                    );
-                    AuthError::ProviderUnavailable(error.public_message().to_owned())
-                })?;
+        let authorization = provider
+            .authorize_to(redirect_uri.as_ref(), params)
+            .await
+            .map_err(|error| {
+                tell_developer!(
+                    warn,
+                    "cannot start a login with {}: {}",
+                    provider.config().label(),
+                    crate::server::log::one_line(&error.to_string())
+                );
+                AuthError::ProviderUnavailable(error.public_message().to_owned())
+            })?;
         let login = LoginState {
             state: authorization.state,
             nonce: authorization.nonce,

@@ -29,9 +29,10 @@ pub const DEFAULT_BACKCHANNEL_LOGOUT_PATH: &str = "/oauth2/backchannel-logout";
 /// Where sessions go when tokens must be kept and no `session_store` is set.
 pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
 /// Keys a named provider may set besides the client keys.
-const PER_PROVIDER: [&str; 4] = [
+const PER_PROVIDER: [&str; 5] = [
     "client_kwargs",
     "expose_tokens",
+    "login_params",
     "logout_at_provider",
     "userinfo",
 ];
@@ -116,6 +117,8 @@ pub struct ProviderConfig {
     pub logout_at_provider: bool,
     /// `userinfo`: when a sign-in also asks the provider's userinfo endpoint.
     pub userinfo: Userinfo,
+    /// `login_params`: the authorization parameters one login may add (`LoginParams`).
+    pub login_params: Vec<String>,
 }
 
 impl ProviderConfig {
@@ -569,8 +572,8 @@ impl Reader {
             return Err(self.error(
                 format!("{path}.{key}"),
                 "unknown key; a provider takes client_id, client_secret, \
-                     server_metadata_url, client_kwargs, expose_tokens, logout_at_provider \
-                     and userinfo",
+                     server_metadata_url, client_kwargs, expose_tokens, login_params, \
+                     logout_at_provider and userinfo",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -621,6 +624,10 @@ impl Reader {
             let (table, at) = inherited("userinfo");
             self.userinfo(table, at)?
         };
+        let login_params = {
+            let (table, at) = inherited("login_params");
+            self.login_params(table, at)?
+        };
         let mut auth_params = shared_kwargs.clone();
         if name.is_some() {
             auth_params.extend(self.kwargs(own, &path)?);
@@ -644,7 +651,44 @@ impl Reader {
             expose_tokens,
             logout_at_provider,
             userinfo,
+            login_params,
         })
+    }
+
+    /// `login_params`: parameter names, none of those the flow sets itself; the defaults
+    /// (`DEFAULT_LOGIN_PARAMS`) when absent.
+    fn login_params(&self, table: &Table, path: &str) -> Result<Vec<String>, ConfigError> {
+        let key = format!("{path}.login_params");
+        let Some(value) = table.get("login_params") else {
+            return Ok(crate::login_params::default_allowed());
+        };
+        let Value::Array(names) = value else {
+            return Err(self.error(
+                key,
+                "must be a list of parameter names, e.g. [\"prompt\", \"login_hint\"]",
+            ));
+        };
+        names
+            .iter()
+            .map(|name| match name.as_str() {
+                Some(name) if RESERVED_PARAMS.contains(&name) => Err(self.error(
+                    &key,
+                    format!("names \"{name}\", which the sign-in flow sets itself"),
+                )),
+                Some(name)
+                    if !name.is_empty()
+                        && name.bytes().all(|b| {
+                            b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
+                        }) =>
+                {
+                    Ok(name.to_owned())
+                }
+                _ => Err(self.error(
+                    &key,
+                    "must hold parameter names (strings of letters, digits, _, - and .)",
+                )),
+            })
+            .collect()
     }
 
     /// `expose_tokens`: `"id"`, `"access"`, or a list of them (Streamlit's values).

@@ -430,6 +430,39 @@ fn a_wrong_userinfo_names_the_key_and_the_choices() {
 }
 
 #[test]
+fn login_params_default_to_the_harmless_four_and_never_name_what_the_flow_sets() {
+    let text = format!(
+        "{}[auth.entra]\nlogin_params = [\"prompt\", \"domain_hint\", \"acr_values\"]\n",
+        single_provider()
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    assert_eq!(
+        config.providers[0].login_params,
+        ["prompt", "login_hint", "max_age", "ui_locales"]
+    );
+    assert_eq!(
+        config.providers[1].login_params,
+        ["prompt", "domain_hint", "acr_values"]
+    );
+    for (value, expected) in [
+        (
+            "[\"redirect_uri\"]",
+            "names \"redirect_uri\", which the sign-in flow sets itself",
+        ),
+        ("[\"state\", \"prompt\"]", "names \"state\""),
+        ("\"prompt\"", "must be a list of parameter names"),
+        ("[\"a b\"]", "must hold parameter names"),
+        ("[1]", "must hold parameter names"),
+    ] {
+        let message = error(&format!("{}login_params = {value}\n", single_provider()));
+        assert!(
+            message.starts_with("secrets.toml: auth.login_params: ") && message.contains(expected),
+            "{value}: {message}"
+        );
+    }
+}
+
+#[test]
 fn a_claims_request_must_be_a_json_object() {
     let text = format!(
         "{}[auth.client_kwargs]\nclaims = '{{\"userinfo\": {{\"groups\": null}}}}'\n",

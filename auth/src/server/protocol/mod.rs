@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
-use crate::server::config::ProviderConfig;
+use crate::{login_params::LoginParams, server::config::ProviderConfig};
 
 mod logout_token;
 mod token_set;
@@ -405,14 +405,17 @@ impl Provider {
 
     /// Starts a login: the authorization URL with PKCE (S256), a fresh `state` and `nonce`.
     pub async fn authorize(&self) -> Result<Authorization, OidcError> {
-        self.authorize_to(None).await
+        self.authorize_to(None, &LoginParams::default()).await
     }
 
     /// As [`Provider::authorize`], for a return to `redirect_uri` rather than the configured
-    /// one (the development provider's other loopback addresses).
+    /// one (the development provider's other loopback addresses), asking also for `params`
+    /// (checked by the caller against `login_params`): each replaces the `client_kwargs`
+    /// value of its name, but `scope`, whose scopes are asked besides the configured ones.
     pub async fn authorize_to(
         &self,
         redirect_uri: Option<&Url>,
+        params: &LoginParams,
     ) -> Result<Authorization, OidcError> {
         let discovered = self.discovered().await?;
         let client = self.client_to(&discovered.metadata, redirect_uri);
@@ -422,16 +425,23 @@ impl Provider {
             CsrfToken::new_random,
             Nonce::new_random,
         );
-        for scope in self.config.scopes().into_iter().filter(|s| s != "openid") {
+        let mut scopes = self.config.scopes();
+        for extra in params.get("scope").unwrap_or_default().split_whitespace() {
+            if !scopes.iter().any(|scope| scope == extra) {
+                scopes.push(extra.to_owned());
+            }
+        }
+        for scope in scopes.into_iter().filter(|s| s != "openid") {
             request = request.add_scope(Scope::new(scope));
         }
-        for (name, value) in self
-            .config
-            .auth_params
-            .iter()
-            .filter(|(name, _)| *name != "scope")
-        {
-            request = request.add_extra_param(name.clone(), value.clone());
+        let mut extra = self.config.auth_params.clone();
+        extra.extend(
+            params
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned())),
+        );
+        for (name, value) in extra.into_iter().filter(|(name, _)| name != "scope") {
+            request = request.add_extra_param(name, value);
         }
         let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
         Ok(Authorization {

@@ -402,7 +402,7 @@ async fn a_failed_login_without_javascript_comes_back_saying_so() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(
         response.headers()[header::LOCATION],
-        "/claims?tab=1&auth_error=unknown_provider"
+        "/claims?tab=1&auth_error=unknown_provider&auth_form=login.nope"
     );
     assert!(set_cookies(&response).is_empty(), "no login under way");
 }
@@ -532,6 +532,67 @@ async fn malformed_arguments_are_a_400_not_a_500() {
         auth_error(response).await,
         crate::AuthError::BadRequest(_)
     ));
+}
+
+/// A login's own parameters, as `<LoginButton params=…>` posts them (brackets encoded, as
+/// browsers send them).
+#[tokio::test]
+async fn a_login_asks_for_the_parameters_it_may_and_is_refused_the_rest_by_name() {
+    let site = site().await;
+    let response = site
+        .post_login(
+            &[DATA],
+            "next=%2F&params%5Blogin_hint%5D=ada%40example.com&params%5Bprompt%5D=consent",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let url: String = serde_json::from_str(&response.text().await.expect("body")).expect("URL");
+    let url = Url::parse(&url).expect("absolute");
+    assert_eq!(
+        param(&url, "login_hint").as_deref(),
+        Some("ada@example.com")
+    );
+    assert_eq!(param(&url, "prompt").as_deref(), Some("consent"));
+    assert_eq!(
+        url.query_pairs()
+            .filter(|(name, _)| name == "prompt")
+            .count(),
+        1,
+        "one prompt: {url}"
+    );
+
+    // What the flow sets, or what the provider's login_params does not list, is refused by
+    // name: with JavaScript, the client's 400; without, a 400 page, and no login begun.
+    for (name, body) in [
+        (
+            "redirect_uri",
+            "params%5Bredirect_uri%5D=https%3A%2F%2Fevil.example%2F",
+        ),
+        ("scope", "params%5Bscope%5D=admin"),
+        ("response_type", "params%5Bresponse_type%5D=token"),
+    ] {
+        let response = site.post_login(&[DATA], body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+        assert!(
+            set_cookies(&response).is_empty(),
+            "{name}: no login under way"
+        );
+        let crate::AuthError::BadRequest(text) = auth_error(response).await else {
+            panic!("expected BadRequest for {name}")
+        };
+        assert!(text.contains(&format!("\"{name}\"")), "{text}");
+
+        let response = site.post_login(&[HTML], body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "{name}, no JavaScript"
+        );
+        assert!(response.headers().get(header::LOCATION).is_none());
+        assert!(set_cookies(&response).is_empty());
+        let page = response.text().await.expect("page");
+        assert!(page.contains(name), "{page}");
+    }
 }
 
 #[tokio::test]
@@ -954,7 +1015,13 @@ async fn a_login_begun_at_another_host_than_redirect_uris_says_so() {
     let cookies = tower_cookies::Cookies::default();
     let began_at = Url::parse("http://127.0.0.1:3000").expect("url");
     let refused = auth
-        .start_login(&cookies, None, "/".to_owned(), Some(&began_at))
+        .start_login(
+            &cookies,
+            None,
+            &crate::ui::LoginParams::default(),
+            "/".to_owned(),
+            Some(&began_at),
+        )
         .await;
     let Err(crate::AuthError::WrongAddress(text)) = refused else {
         panic!("refused, not {refused:?}");
