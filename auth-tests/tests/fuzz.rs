@@ -168,6 +168,7 @@ fn login_state() -> impl Strategy<Value = LoginState> {
                 provider,
                 return_to,
                 redirect_uri: None,
+                max_age: None,
             },
         )
 }

@@ -11,9 +11,10 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use support::{
-    CLIENT_ID, CLIENT_SECRET, Harness, REDIRECT_URI, SUBJECT, TestClock,
+    CLIENT_ID, CLIENT_SECRET, Harness, Login, REDIRECT_URI, SUBJECT, TestClock,
     jwt::{Jwt, with, with_payload, without},
     keys::{EC_A, EC_FORGER, HmacKey, RSA_A, RSA_A_ROTATED, RSA_B, RSA_FORGER},
+    now,
     provider::Endpoint,
     provider::FakeProvider,
 };
@@ -120,6 +121,48 @@ async fn es256_id_token_is_refused_when_the_provider_does_not_advertise_it() {
         SECURITY_CHECKS,
         "algorithm `ES256` is not one of: RS256",
     );
+}
+
+// --- max_age: a fresh sign-in, when a login asks for one (OpenID Connect Core 3.1.2.1) --------
+
+#[tokio::test]
+async fn after_max_age_the_id_token_must_say_the_visitor_signed_in_recently() {
+    let h = Harness::start().await;
+    let with_auth_time = |login: &Login, auth_time: Option<i64>| {
+        let mut claims = h.claims(login);
+        if let Some(auth_time) = auth_time {
+            claims["auth_time"] = json!(auth_time);
+        }
+        Jwt::new(claims).sign(&*RSA_A)
+    };
+    // The control: signed in just now, within the five minutes asked.
+    let login = h.login_asking(Some(300));
+    let answer = h
+        .return_with(&login, with_auth_time(&login, Some(now() - 10)))
+        .await;
+    h.assert_signed_in(&answer, &login);
+
+    for (auth_time, expected) in [
+        (None, "no auth_time, though the login asked for max_age"),
+        (Some(now() - 3600), "longer than the max_age of 300 s"),
+    ] {
+        let login = h.login_asking(Some(300));
+        let answer = h
+            .return_with(&login, with_auth_time(&login, auth_time))
+            .await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_REQUEST,
+            SECURITY_CHECKS,
+            expected,
+        );
+    }
+
+    // A login that asked nothing takes a token without auth_time, as before.
+    let login = h.login();
+    let answer = h.return_with(&login, with_auth_time(&login, None)).await;
+    h.assert_signed_in(&answer, &login);
 }
 
 // --- who sent the browser back (RFC 9207, against mix-up) -------------------------------------
@@ -635,6 +678,7 @@ async fn concurrent_logins_after_a_rotation_share_one_refetch() {
         code: login.code.clone(),
         pkce_verifier: login.pkce_verifier.clone(),
         nonce: &login.nonce,
+        max_age: None,
     };
     let (first, second, third) = tokio::join!(
         provider.complete(completion()),

@@ -145,6 +145,7 @@ impl Bench {
                 code: login.code.clone(),
                 pkce_verifier: login.pkce_verifier.clone(),
                 nonce: &login.nonce,
+                max_age: None,
             })
             .await
             .expect("signed in");
@@ -676,6 +677,7 @@ async fn a_refreshed_id_token_with_the_same_azp_is_accepted() {
             code: login.code.clone(),
             pkce_verifier: login.pkce_verifier.clone(),
             nonce: &login.nonce,
+            max_age: None,
         })
         .await
         .expect("signed in");

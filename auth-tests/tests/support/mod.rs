@@ -250,12 +250,18 @@ server_metadata_url = "{}"
                 code: login.code.clone(),
                 pkce_verifier: login.pkce_verifier.clone(),
                 nonce: &login.nonce,
+                max_age: None,
             })
             .await
     }
 
     /// A fresh login under way: random `state`, `nonce`, PKCE verifier and code.
     pub fn login(&self) -> Login {
+        self.login_asking(None)
+    }
+
+    /// [`Harness::login`] for a login that asked for `max_age` (seconds).
+    pub fn login_asking(&self, max_age: Option<u64>) -> Login {
         let login = LoginState {
             state: random_token(),
             nonce: random_token(),
@@ -263,6 +269,7 @@ server_metadata_url = "{}"
             provider: None,
             return_to: RETURN_TO.to_owned(),
             redirect_uri: None,
+            max_age,
         };
         let cookie = self
             .codec

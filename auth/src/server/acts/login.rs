@@ -65,6 +65,14 @@ impl Auth {
             provider: provider.config().name.clone(),
             return_to,
             redirect_uri,
+            max_age: params
+                .get("max_age")
+                .or(provider
+                    .config()
+                    .auth_params
+                    .get("max_age")
+                    .map(String::as_str))
+                .and_then(|max_age| max_age.parse().ok()),
         };
         let now = OffsetDateTime::now_utc();
         let cookie = self
@@ -311,6 +319,7 @@ pub(crate) async fn finish_login(
                 code,
                 pkce_verifier: login.pkce_verifier,
                 nonce: &login.nonce,
+                max_age: login.max_age,
             },
             login.redirect_uri.as_ref(),
         )

@@ -82,6 +82,7 @@ async fn its_tokens_pass_the_checks_a_real_providers_do() {
             code: code.clone(),
             pkce_verifier: authorization.pkce_verifier.clone(),
             nonce: &authorization.nonce,
+            max_age: None,
         })
         .await
         .expect("verified like any provider's token");
@@ -97,6 +98,7 @@ async fn its_tokens_pass_the_checks_a_real_providers_do() {
             code,
             pkce_verifier: authorization.pkce_verifier,
             nonce: &authorization.nonce,
+            max_age: None,
         })
         .await;
     assert!(replay.is_err(), "a code must not be redeemed twice");
@@ -114,6 +116,7 @@ async fn it_checks_pkce_and_nonce() {
             code: param(&back, "code").expect("code"),
             pkce_verifier: "not-the-verifier-not-the-verifier-not-the-verifier".to_owned(),
             nonce: &authorization.nonce,
+            max_age: None,
         })
         .await;
     assert!(matches!(
@@ -128,6 +131,7 @@ async fn it_checks_pkce_and_nonce() {
             code: param(&back, "code").expect("code"),
             pkce_verifier: authorization.pkce_verifier,
             nonce: "another-nonce",
+            max_age: None,
         })
         .await;
     assert!(matches!(
@@ -157,6 +161,7 @@ async fn ada_through(provider: &crate::server::protocol::Provider) -> serde_json
             code: param(&back, "code").expect("code"),
             pkce_verifier: authorization.pkce_verifier,
             nonce: &authorization.nonce,
+            max_age: None,
         })
         .await
         .expect("signed in");

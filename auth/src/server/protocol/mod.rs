@@ -280,6 +280,33 @@ pub struct Completion<'a> {
     pub code: String,
     pub pkce_verifier: String,
     pub nonce: &'a str,
+    /// The `max_age` the login asked, in seconds: the ID token must then say when the
+    /// visitor signed in (`auth_time`), and that must be no longer ago (OpenID Connect Core
+    /// 3.1.2.1).
+    pub max_age: Option<u64>,
+}
+
+/// Clocks differ: a provider's a little ahead still signed the visitor in recently.
+const AUTH_TIME_LEEWAY_SECS: i64 = 60;
+
+/// Whether the verified `claims` say the visitor signed in at most `max_age` seconds ago.
+fn recent_enough(claims: &Map<String, Value>, max_age: u64) -> Result<(), OidcError> {
+    let Some(auth_time) = claims.get("auth_time").and_then(Value::as_i64) else {
+        return Err(OidcError::IdToken(
+            "the ID token has no auth_time, though the login asked for max_age".to_owned(),
+        ));
+    };
+    let age = time::OffsetDateTime::now_utc().unix_timestamp() - auth_time;
+    if age
+        > i64::try_from(max_age)
+            .unwrap_or(i64::MAX)
+            .saturating_add(AUTH_TIME_LEEWAY_SECS)
+    {
+        return Err(OidcError::IdToken(format!(
+            "the sign-in at the provider was {age} s ago, longer than the max_age of {max_age} s the login asked"
+        )));
+    }
+    Ok(())
 }
 
 /// One configured provider, with its discovery document and JWKS cached.
@@ -493,6 +520,9 @@ impl Provider {
         let nonce = Nonce::new(completion.nonce.to_owned());
 
         let mut claims = self.verify(discovered, id_token, &nonce).await?;
+        if let Some(max_age) = completion.max_age {
+            recent_enough(&claims, max_age)?;
+        }
         let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
         let userinfo = if userinfo::wanted(&self.config, &claims) {
             self.userinfo(&client, response.access_token(), subject)

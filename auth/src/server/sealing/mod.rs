@@ -85,6 +85,9 @@ pub struct LoginState {
     /// (the development provider, at the loopback address the visitor used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<Url>,
+    /// The `max_age` this login asked (seconds), which the ID token's `auth_time` must meet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -29,6 +29,7 @@ fn login_state() -> LoginState {
         provider: None,
         return_to: "/private".to_owned(),
         redirect_uri: None,
+        max_age: None,
     }
 }
 
@@ -278,6 +279,7 @@ fn login_started(index: usize, seconds: i64, return_to: &str) -> Cookie<'static>
         provider: None,
         return_to: return_to.to_owned(),
         redirect_uri: None,
+        max_age: None,
     };
     codec(SECRET, false)
         .login_state_cookie(&login, now() + Duration::seconds(seconds))

@@ -87,6 +87,7 @@ fn login_cookie(auth: &Auth, state: &str) -> String {
         provider: None,
         return_to: "/private".to_owned(),
         redirect_uri: None,
+        max_age: None,
     };
     let cookie = auth
         .codec()
