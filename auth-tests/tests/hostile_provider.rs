@@ -1216,7 +1216,7 @@ async fn a_logins_own_parameters_join_the_configured_ones_and_win_over_them() {
     .await;
     let answer = h
         .call_login_server_fn_with(
-            "params%5Bscope%5D=groups+email&params%5Bprompt%5D=login&params%5Baudience%5D=https%3A%2F%2Fapi.example",
+            "params=scope%3Dgroups%2Bemail%26prompt%3Dlogin%26audience%3Dhttps%3A%2F%2Fapi.example",
         )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}\n{}", h.log());

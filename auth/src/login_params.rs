@@ -2,9 +2,11 @@
 //! `max_age`, extra scopes, …): [`LoginParams`], sent by the browser with the login, and
 //! checked by the server against the provider's `login_params` allow-list, since whatever a
 //! button sends, a visitor can send too.
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+//!
+//! They travel as one form field, `params`, encoded as a query is (`prompt=login&…`): a
+//! button then renders one more hidden input like the others, and the browser bundle carries
+//! no code for a list of fields (what sign-in adds to an app's wasm is a measured budget).
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Allowed unless a provider's `login_params` says otherwise: each changes how the sign-in
 /// looks or how fresh it must be, never what the app is given.
@@ -36,9 +38,8 @@ const MAX_VALUE_BYTES: usize = 512;
 ///     .param("domain_hint", "example.com");
 /// assert_eq!(params.get("prompt"), Some("select_account"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct LoginParams(BTreeMap<String, String>);
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoginParams(Vec<(String, String)>);
 
 impl LoginParams {
     /// None: the login asks what the configuration says.
@@ -81,20 +82,47 @@ impl LoginParams {
     /// Any other parameter, such as Entra's `domain_hint` or Auth0's `audience` and
     /// `organization` (allowed only where the provider's `login_params` lists it).
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.0.insert(name.into(), value.into());
+        let (name, value) = (name.into(), value.into());
+        self.0.retain(|(present, _)| *present != name);
+        self.0.push((name, value));
         self
     }
 
     /// The value asked for `name`, if any.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.iter()
+            .find_map(|(present, value)| (present == name).then_some(value))
     }
 
-    /// Every parameter, by name.
+    /// Every parameter, in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
+    /// As the `params` field carries them: `name=value&…`, each percent-encoded.
+    pub fn encoded(&self) -> String {
+        let mut encoded = String::new();
+        for (name, value) in self.iter() {
+            if !encoded.is_empty() {
+                encoded.push('&');
+            }
+            percent_encode(name, &mut encoded);
+            encoded.push('=');
+            percent_encode(value, &mut encoded);
+        }
+        encoded
+    }
+
+    /// What [`LoginParams::encoded`] made (or a visitor sent); a name given twice keeps its
+    /// last value.
+    #[cfg(feature = "ssr")]
+    pub(crate) fn decode(encoded: &str) -> Self {
+        url::form_urlencoded::parse(encoded.as_bytes())
+            .fold(Self::default(), |params, (name, value)| {
+                params.param(name, value)
+            })
     }
 
     /// Whether there are none.
@@ -149,6 +177,42 @@ impl LoginParams {
             }
         }
         Ok(self)
+    }
+}
+
+/// Every byte but letters, digits and `-._~` as `%XX` (RFC 3986's unreserved characters
+/// stand for themselves): what a query's names and values need, in a few lines rather than a
+/// URL library in the browser bundle.
+fn percent_encode(text: &str, into: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            into.push(char::from(byte));
+        } else {
+            into.push('%');
+            into.push(char::from(HEX[usize::from(byte >> 4)]));
+            into.push(char::from(HEX[usize::from(byte & 0xF)]));
+        }
+    }
+}
+
+impl Serialize for LoginParams {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encoded())
+    }
+}
+
+impl<'de> Deserialize<'de> for LoginParams {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let encoded = String::deserialize(deserializer)?;
+        #[cfg(feature = "ssr")]
+        return Ok(Self::decode(&encoded));
+        #[cfg(not(feature = "ssr"))]
+        {
+            // The browser only ever sends them.
+            let _ = encoded;
+            Ok(Self::default())
+        }
     }
 }
 
@@ -268,6 +332,26 @@ mod tests {
             login_form(Some("x&auth_error=<b>"), &LoginParams::new()).as_deref(),
             Some("login.xauth_errorb")
         );
+    }
+
+    #[test]
+    fn parameters_travel_as_one_field_and_come_back_as_they_were() {
+        let params = LoginParams::new()
+            .login_hint("ada+test@example.com")
+            .param("ui_locales", "de en")
+            .param("x=y&z", "a%b\u{e9}")
+            .login_hint("ada@example.com");
+        let encoded = params.encoded();
+        assert_eq!(
+            encoded,
+            "ui_locales=de%20en&x%3Dy%26z=a%25b%C3%A9&login_hint=ada%40example.com"
+        );
+        assert_eq!(LoginParams::decode(&encoded), params);
+        assert_eq!(
+            LoginParams::decode("prompt=login&prompt=consent").get("prompt"),
+            Some("consent")
+        );
+        assert!(LoginParams::decode("").is_empty());
     }
 
     #[test]

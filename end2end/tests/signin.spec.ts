@@ -341,7 +341,7 @@ for (const javaScriptEnabled of [true, false]) {
 test('a login parameter the app does not allow is a 400 naming it, and begins no login', async ({ request }) => {
   const answer = await request.post('/api/auth/login', {
     headers: { Accept: 'text/html' },
-    form: { 'params[redirect_uri]': 'https://evil.example/' },
+    form: { params: 'redirect_uri=https%3A%2F%2Fevil.example%2F' },
     maxRedirects: 0,
   });
   expect(answer.status()).toBe(400);

@@ -534,15 +534,15 @@ async fn malformed_arguments_are_a_400_not_a_500() {
     ));
 }
 
-/// A login's own parameters, as `<LoginButton params=…>` posts them (brackets encoded, as
-/// browsers send them).
+/// A login's own parameters, as `<LoginButton params=…>` posts them (one field, `params`,
+/// encoded as a query, form-encoded again as browsers send it).
 #[tokio::test]
 async fn a_login_asks_for_the_parameters_it_may_and_is_refused_the_rest_by_name() {
     let site = site().await;
     let response = site
         .post_login(
             &[DATA],
-            "next=%2F&params%5Blogin_hint%5D=ada%40example.com&params%5Bprompt%5D=consent",
+            "next=%2F&params=login_hint%3Dada%2540example.com%26prompt%3Dconsent",
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -566,10 +566,10 @@ async fn a_login_asks_for_the_parameters_it_may_and_is_refused_the_rest_by_name(
     for (name, body) in [
         (
             "redirect_uri",
-            "params%5Bredirect_uri%5D=https%3A%2F%2Fevil.example%2F",
+            "params=redirect_uri%3Dhttps%3A%2F%2Fevil.example%2F",
         ),
-        ("scope", "params%5Bscope%5D=admin"),
-        ("response_type", "params%5Bresponse_type%5D=token"),
+        ("scope", "params=scope%3Dadmin"),
+        ("response_type", "params=response_type%3Dtoken"),
     ] {
         let response = site.post_login(&[DATA], body).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
