@@ -59,7 +59,12 @@ pub async fn login(
         // middleware answers it with a 400 page naming it, not a silent way back.
         Err(error) => {
             if is_plain_form_post() && !matches!(error, AuthError::BadRequest(_)) {
-                let form = crate::login_params::login_form(provider.as_deref(), &params);
+                // A name a visitor made up may need escaping: then the plain button says it.
+                let form =
+                    crate::login_params::login_form(provider.as_deref(), &params).filter(|form| {
+                        form.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+                    });
                 leptos_axum::redirect(&back_with_error(&return_to, &error, form.as_deref()));
             }
             Err(error)

@@ -407,6 +407,20 @@ async fn a_failed_login_without_javascript_comes_back_saying_so() {
     assert!(set_cookies(&response).is_empty(), "no login under way");
 }
 
+#[tokio::test]
+async fn a_made_up_provider_name_comes_back_unescaped_nowhere() {
+    let site = site().await;
+    let response = site
+        .post_login(&[HTML], "provider=x%26auth_error%3Dinternal&next=%2F")
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/?auth_error=unknown_provider",
+        "the plain button says it"
+    );
+}
+
 impl Site {
     /// Posts `body` to the `login` server function with these headers, as some client might.
     async fn post_login(
