@@ -226,7 +226,8 @@ pub(crate) fn login_form(provider: Option<&str>, params: &LoginParams) -> Option
     if provider.is_empty() && params.is_empty() {
         return None;
     }
-    let mut form = format!("login.{provider}");
+    let mut form = String::from("login.");
+    form.push_str(provider);
     for (name, _) in params.iter() {
         form.push('.');
         form.push_str(name);
