@@ -39,7 +39,12 @@ const MAX_VALUE_BYTES: usize = 512;
 /// assert_eq!(params.get("prompt"), Some("select_account"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LoginParams(Vec<(String, String)>);
+pub struct LoginParams {
+    pairs: Vec<(String, String)>,
+    /// `pairs` as the field carries them, kept as they change: a button with none then
+    /// costs the browser bundle no encoder.
+    encoded: String,
+}
 
 impl LoginParams {
     /// None: the login asks what the configuration says.
@@ -83,8 +88,9 @@ impl LoginParams {
     /// `organization` (allowed only where the provider's `login_params` lists it).
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());
-        self.0.retain(|(present, _)| *present != name);
-        self.0.push((name, value));
+        self.pairs.retain(|(present, _)| *present != name);
+        self.pairs.push((name, value));
+        self.encoded = encode(&self.pairs);
         self
     }
 
@@ -96,23 +102,14 @@ impl LoginParams {
 
     /// Every parameter, in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
+        self.pairs
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// As the `params` field carries them: `name=value&…`, each percent-encoded.
-    pub fn encoded(&self) -> String {
-        let mut encoded = String::new();
-        for (name, value) in self.iter() {
-            if !encoded.is_empty() {
-                encoded.push('&');
-            }
-            percent_encode(name, &mut encoded);
-            encoded.push('=');
-            percent_encode(value, &mut encoded);
-        }
-        encoded
+    pub fn encoded(&self) -> &str {
+        &self.encoded
     }
 
     /// What [`LoginParams::encoded`] made (or a visitor sent); a name given twice keeps its
@@ -127,20 +124,20 @@ impl LoginParams {
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pairs.is_empty()
     }
 
     /// The parameters if every name is in `allowed` and every value is one a provider could
     /// take; otherwise what is wrong, naming the parameter (for a 400).
     #[cfg(feature = "ssr")]
     pub(crate) fn checked(&self, allowed: &[String]) -> Result<&Self, String> {
-        if self.0.len() > MAX_PARAMS {
+        if self.pairs.len() > MAX_PARAMS {
             return Err(format!(
                 "A login takes at most {MAX_PARAMS} parameters; this one has {}.",
-                self.0.len()
+                self.pairs.len()
             ));
         }
-        for (name, value) in &self.0 {
+        for (name, value) in &self.pairs {
             let shown = shown(name);
             if !allowed.iter().any(|allowed| allowed == name) {
                 return Err(format!(
@@ -180,6 +177,20 @@ impl LoginParams {
     }
 }
 
+/// `pairs` as a query: `name=value&…`.
+fn encode(pairs: &[(String, String)]) -> String {
+    let mut encoded = String::new();
+    for (name, value) in pairs {
+        if !encoded.is_empty() {
+            encoded.push('&');
+        }
+        percent_encode(name, &mut encoded);
+        encoded.push('=');
+        percent_encode(value, &mut encoded);
+    }
+    encoded
+}
+
 /// Every byte but letters, digits and `-._~` as `%XX` (RFC 3986's unreserved characters
 /// stand for themselves): what a query's names and values need, in a few lines rather than a
 /// URL library in the browser bundle.
@@ -198,7 +209,7 @@ fn percent_encode(text: &str, into: &mut String) {
 
 impl Serialize for LoginParams {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.encoded())
+        serializer.serialize_str(&self.encoded)
     }
 }
 
@@ -334,7 +345,7 @@ mod tests {
             encoded,
             "ui_locales=de%20en&x%3Dy%26z=a%25b%C3%A9&login_hint=ada%40example.com"
         );
-        assert_eq!(LoginParams::decode(&encoded), params);
+        assert_eq!(LoginParams::decode(encoded), params);
         assert_eq!(
             LoginParams::decode("prompt=login&prompt=consent").get("prompt"),
             Some("consent")

@@ -33,7 +33,7 @@ pub fn LoginButton(
 ) -> impl IntoView {
     let form = crate::login_params::login_form(provider.as_deref(), &params);
     // One field, encoded as a query: no list of fields in the browser bundle.
-    let params = params.encoded();
+    let params = params.encoded().to_owned();
     view! {
         <form method="post" action=Login::PATH class="auth-login">
             // Empty means the unnamed provider and this page: the server reads both that way.
