@@ -63,6 +63,18 @@ impl User {
         self.provider.as_deref()
     }
 
+    /// When they last signed in at their provider (the ID token's `auth_time`, Unix seconds),
+    /// if it said: providers do when a login asks for `max_age`.
+    pub fn auth_time(&self) -> Option<i64> {
+        self.get("auth_time").and_then(Value::as_i64)
+    }
+
+    /// How they signed in (the ID token's `acr`, an authentication context class), if the
+    /// provider said.
+    pub fn acr(&self) -> Option<&str> {
+        self.get_str("acr")
+    }
+
     /// Any claim, as the provider sent it.
     pub fn get(&self, claim: &str) -> Option<&Value> {
         self.claims.get(claim)

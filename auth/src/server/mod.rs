@@ -21,6 +21,7 @@ pub(crate) mod session;
 #[cfg(test)]
 pub(crate) mod test_support;
 
+pub use acts::step_up::StepUp;
 pub use acts::tokens::{Tokens, tokens, userinfo};
 pub use acts::visitor::{NotLoggedIn, require_user};
 pub use auth::hooks::AuthEvent;

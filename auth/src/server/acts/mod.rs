@@ -2,5 +2,6 @@
 //! callback), logout (every kind), tokens for server code.
 pub(crate) mod login;
 pub(crate) mod logout;
+pub(crate) mod step_up;
 pub(crate) mod tokens;
 pub(crate) mod visitor;

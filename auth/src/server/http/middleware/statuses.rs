@@ -34,6 +34,15 @@ async fn probe_userinfo() -> Result<String, AuthError> {
     crate::userinfo().await.map(|_| "claims".to_owned())
 }
 
+/// A page that needs a sign-in of the last minute (Alice's sign-in says no `auth_time`).
+#[server(prefix = "/api", endpoint = "probe/step_up")]
+async fn probe_step_up() -> Result<String, AuthError> {
+    let user = crate::require_user()
+        .await?
+        .signed_in_within(std::time::Duration::from_secs(60))?;
+    Ok(user.sub().unwrap_or_default().to_owned())
+}
+
 #[server(prefix = "/api", endpoint = "probe/own_error")]
 async fn probe_own_error() -> Result<String, ServerFnError> {
     Err(ServerFnError::new("the app's own failure"))
@@ -54,6 +63,13 @@ fn app(auth: &Auth) -> Router {
                 get(|| async { crate::tokens().await.map(|_| "tokens") }),
             )
             .route(
+                "/handler/step_up",
+                get(|user: crate::User| async move {
+                    user.signed_in_within(std::time::Duration::from_secs(60))
+                        .map(|_| "recent enough")
+                }),
+            )
+            .route(
                 "/handler/userinfo",
                 get(|| async { crate::userinfo().await.map(|_| "claims") }),
             ),
@@ -70,6 +86,8 @@ enum Caller {
 struct Answer {
     status: StatusCode,
     location: Option<String>,
+    /// `WWW-Authenticate`, if any.
+    challenge: Option<String>,
     body: String,
 }
 
@@ -104,12 +122,18 @@ async fn answer(auth: &Auth, request: Request<Body>) -> Answer {
         .get(header::LOCATION)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let challenge = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let body = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .expect("body");
     Answer {
         status,
         location,
+        challenge,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
@@ -241,4 +265,31 @@ async fn the_apps_own_errors_pass_as_server_fn_made_them() {
             && location.contains("__err="),
         "{location}"
     );
+}
+
+#[tokio::test]
+async fn a_sign_in_too_old_for_the_page_is_a_401_with_the_step_up_challenge() {
+    let auth = auth_with("");
+    let cookie = signed_in(&auth).await;
+    for answer in [
+        post_fn(&auth, "/api/probe/step_up", Caller::Client, Some(&cookie)).await,
+        get_handler(&auth, "/handler/step_up", Some(&cookie)).await,
+    ] {
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+        let challenge = answer.challenge.expect("a WWW-Authenticate header");
+        assert!(
+            challenge.starts_with("Bearer error=\"insufficient_user_authentication\"")
+                && challenge.ends_with("max_age=60"),
+            "{challenge}"
+        );
+        assert!(
+            answer.body.contains("within the last 60 seconds"),
+            "{}",
+            answer.body
+        );
+    }
+    // Nobody signed in: the plain 401 of require_user, no step-up.
+    let answer = post_fn(&auth, "/api/probe/step_up", Caller::Client, None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.challenge, None);
 }
