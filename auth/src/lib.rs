@@ -169,11 +169,12 @@ pub mod store {
 pub mod testing {
     pub use crate::return_to::{referer_path, same_site_path};
     pub use crate::server::config::{
-        ProviderConfig, Secret, SessionConfig, StoreConfig, from_sources,
+        AssertionAudience, AuthMethod, ClientAuth, ClientKey, ProviderConfig, Secret,
+        SessionConfig, StoreConfig, from_sources,
     };
     pub use crate::server::protocol::{
-        Clock, Completion, DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN,
-        OidcError, Provider, RefreshPolicy,
+        ASSERTION_LIFETIME, ASSERTION_TYPE, Clock, Completion, DEFAULT_MAX_AGE,
+        DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN, OidcError, Provider, RefreshPolicy,
     };
     pub use crate::server::protocol::{LOGOUT_TOKEN_MAX_AGE, LogoutClaims, LogoutTokenError};
     pub use crate::server::protocol::{RefreshError, TokenSet};

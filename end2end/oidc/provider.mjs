@@ -29,7 +29,7 @@
 //   OIDC_TOKENS_ACCESS_TTL         its access tokens' lifetime in seconds, default 20
 //
 // Two confidential clients (client_secret_basic), authorization code flow with PKCE
-// S256 required, RS256 ID tokens:
+// S256 required, RS256 ID tokens (and three more for client-auth.spec.ts, below):
 // - leptos-app / leptos-app-secret: the code grant only (every spec but tokens.spec.ts);
 // - leptos-tokens / leptos-tokens-secret (tokens.spec.ts): refresh tokens too, with
 //   offline_access (which oidc-provider keeps only beside prompt=consent), rotated on
@@ -37,6 +37,13 @@
 //   with sid ("session required"). Its grants outlive a logout at the provider (as
 //   offline_access grants do), so a refresh token is gone only if the app revoked it.
 // Revocation (RFC 7009), RP-initiated and back-channel logout are on.
+// For client-auth.spec.ts, on the tokens client's redirect URIs (the same server, one named
+// provider each), with its refresh tokens, and access tokens living CLIENT_AUTH_ACCESS_TTL
+// seconds so that a refresh comes at once:
+// - leptos-post / leptos-post-secret: client_secret_post;
+// - leptos-jwt: private_key_jwt, with the public halves of oidc/client-keys/rsa.pem and
+//   ec.pem (test-only keys) as its JWKS;
+// - leptos-public: none, a public client (PKCE alone protects its codes).
 //
 // With OIDC_ADMIN=1, for tokens.spec.ts:
 //   GET /__admin/issued-tokens   every token the token endpoint issued, in order:
@@ -57,7 +64,8 @@
 // Every page is self-contained: nothing is loaded from outside.
 
 import http from 'node:http';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 // oidc-provider warns about Node < 22 on import; it works on Node 20 all the same.
 const { default: Provider, interactionPolicy } = await import('oidc-provider');
@@ -82,6 +90,8 @@ const TOKENS_POST_LOGOUT_REDIRECT_URIS = listFromEnv('OIDC_TOKENS_POST_LOGOUT_RE
 const TOKENS_BACKCHANNEL_LOGOUT_URI = process.env.OIDC_TOKENS_BACKCHANNEL_LOGOUT_URI
   || 'http://127.0.0.1:3001/oauth2/backchannel-logout';
 const TOKENS_ACCESS_TTL = Number.parseInt(process.env.OIDC_TOKENS_ACCESS_TTL || '20', 10);
+const CLIENT_AUTH_CLIENTS = ['leptos-post', 'leptos-jwt', 'leptos-public'];
+const CLIENT_AUTH_ACCESS_TTL = 4;
 const ALWAYS_LOGIN = process.env.OIDC_ALWAYS_LOGIN === '1';
 const ADMIN = process.env.OIDC_ADMIN === '1';
 
@@ -185,6 +195,47 @@ function newSigningKey() {
   return { ...privateKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' };
 }
 
+/**
+ * The public half of a test-only client key (oidc/client-keys/), as a client's JWKS has it:
+ * its kid is its RFC 7638 thumbprint, which the app sends unless configured otherwise.
+ */
+function clientPublicKey(file) {
+  const pem = readFileSync(new URL(`client-keys/${file}`, import.meta.url));
+  const jwk = createPublicKey(pem).export({ format: 'jwk' });
+  const members = jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : ['crv', 'kty', 'x', 'y'];
+  const canonical = JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]])));
+  return { ...jwk, kid: createHash('sha256').update(canonical).digest('base64url') };
+}
+
+/** The clients of client-auth.spec.ts, one per client authentication method. */
+function clientAuthClients() {
+  const common = {
+    redirect_uris: TOKENS_REDIRECT_URIS,
+    post_logout_redirect_uris: TOKENS_POST_LOGOUT_REDIRECT_URIS,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    id_token_signed_response_alg: 'RS256',
+  };
+  return [{
+    ...common,
+    client_id: 'leptos-post',
+    client_secret: 'leptos-post-secret',
+    client_name: 'Leptos app, client_secret_post (e2e)',
+    token_endpoint_auth_method: 'client_secret_post',
+  }, {
+    ...common,
+    client_id: 'leptos-jwt',
+    client_name: 'Leptos app, private_key_jwt (e2e)',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [clientPublicKey('rsa.pem'), clientPublicKey('ec.pem')] },
+  }, {
+    ...common,
+    client_id: 'leptos-public',
+    client_name: 'Leptos app, public client (e2e)',
+    token_endpoint_auth_method: 'none',
+  }];
+}
+
 const policy = interactionPolicy.base();
 if (ALWAYS_LOGIN) {
   policy.get('login').checks.add(new interactionPolicy.Check(
@@ -219,7 +270,7 @@ const configuration = {
     id_token_signed_response_alg: 'RS256',
     backchannel_logout_uri: TOKENS_BACKCHANNEL_LOGOUT_URI,
     backchannel_logout_session_required: true,
-  }],
+  }, ...clientAuthClients()],
   jwks: { keys: [newSigningKey()] },
   cookies: {
     keys: ['leptos-e2e-cookie-key-not-a-secret'],
@@ -249,7 +300,11 @@ const configuration = {
   },
   ttl: {
     // Short for the tokens client, so that a test sees a refresh; oidc-provider's hour else.
-    AccessToken: (_ctx, token, client) => (client?.clientId === TOKENS_CLIENT_ID ? TOKENS_ACCESS_TTL : 60 * 60),
+    AccessToken: (_ctx, token, client) => {
+      if (client?.clientId === TOKENS_CLIENT_ID) return TOKENS_ACCESS_TTL;
+      if (CLIENT_AUTH_CLIENTS.includes(client?.clientId)) return CLIENT_AUTH_ACCESS_TTL;
+      return 60 * 60;
+    },
   },
   // Only the tokens client gets refresh tokens (offline_access, its grant type allows them):
   // a new one on every refresh, so that spending one twice would show (oidc-provider then

@@ -148,6 +148,12 @@ impl Harness {
 
     /// [`Harness::start`] with more `[auth]` keys (`more`: TOML lines).
     pub async fn start_with(more: &str) -> Self {
+        Self::start_with_client(&format!("client_secret = \"{CLIENT_SECRET}\"\n"), more).await
+    }
+
+    /// [`Harness::start_with`] with `client` (TOML lines) in place of the client secret: the
+    /// client authentication under test.
+    pub async fn start_with_client(client: &str, more: &str) -> Self {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -165,8 +171,7 @@ impl Harness {
 redirect_uri = "{REDIRECT_URI}"
 cookie_secret = "{COOKIE_SECRET}"
 client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-server_metadata_url = "{}"
+{client}server_metadata_url = "{}"
 {more}
 "#,
             idp.discovery_url()
@@ -253,6 +258,12 @@ server_metadata_url = "{}"
                 max_age: None,
             })
             .await
+    }
+
+    /// `secret` must never appear in the log either.
+    #[allow(dead_code)]
+    pub fn keep_out_of_the_log(&self, secret: &str) {
+        self.secrets.borrow_mut().push(secret.to_owned());
     }
 
     /// A fresh login under way: random `state`, `nonce`, PKCE verifier and code.

@@ -85,6 +85,8 @@ struct Script {
     jwks: Value,
     id_token: Option<String>,
     token_delay: Duration,
+    /// When set, code exchanges get this status and JSON body (e.g. 401 `invalid_client`).
+    token_error: Option<(StatusCode, Value)>,
     userinfo: Value,
     /// `Cache-Control` of the discovery and JWKS answers (none by default).
     cache_control: HashMap<Endpoint, String>,
@@ -142,6 +144,7 @@ impl FakeProvider {
                 jwks: json!({ "keys": [super::keys::RSA_A.jwk()] }),
                 id_token: None,
                 token_delay: Duration::ZERO,
+                token_error: None,
                 userinfo: json!({ "sub": super::SUBJECT }),
                 cache_control: HashMap::new(),
                 token_members: Map::new(),
@@ -217,6 +220,12 @@ impl FakeProvider {
 
     pub fn set_token_delay(&self, delay: Duration) {
         lock(&self.shared.script).token_delay = delay;
+    }
+
+    /// Code exchanges are answered `status` with this JSON body (`None`: answered again).
+    #[allow(dead_code)]
+    pub fn fail_token(&self, failure: Option<(StatusCode, Value)>) {
+        lock(&self.shared.script).token_error = failure;
     }
 
     /// Members merged into every token answer, code or refresh grant (`null` removes one):
@@ -439,16 +448,20 @@ async fn token(
     if refresh {
         return refresh_grant(&shared, &body).await;
     }
-    let (delay, id_token, members) = {
+    let (delay, id_token, members, error) = {
         let script = lock(&shared.script);
         (
             script.token_delay,
             script.id_token.clone(),
             script.token_members.clone(),
+            script.token_error.clone(),
         )
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    if let Some((status, body)) = error {
+        return (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response();
     }
     let mut answer = json!({
         "access_token": shared.access_token,

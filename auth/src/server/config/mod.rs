@@ -10,8 +10,10 @@ use std::{
 use toml::{Table, Value};
 use url::Url;
 
+mod client_auth;
 mod session;
 mod userinfo;
+pub use client_auth::{AssertionAudience, AuthMethod, ClientAuth, ClientKey};
 pub use session::{SessionConfig, StoreConfig};
 pub use userinfo::Userinfo;
 
@@ -29,16 +31,35 @@ pub const DEFAULT_BACKCHANNEL_LOGOUT_PATH: &str = "/oauth2/backchannel-logout";
 /// Where sessions go when tokens must be kept and no `session_store` is set.
 pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
 /// Keys a named provider may set besides the client keys.
-const PER_PROVIDER: [&str; 5] = [
+const PER_PROVIDER: [&str; 6] = [
     "client_kwargs",
     "expose_tokens",
     "login_params",
     "logout_at_provider",
     "userinfo",
+    "client_assertion_audience",
 ];
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
-const PROVIDER_KEYS: [&str; 3] = ["client_id", "client_secret", "server_metadata_url"];
+/// The client keys: a named provider inherits those it does not set, and each has its
+/// environment variable.
+const PROVIDER_KEYS: [&str; 7] = [
+    "client_id",
+    "client_secret",
+    "server_metadata_url",
+    "token_endpoint_auth_method",
+    "client_private_key",
+    "client_private_key_file",
+    "client_key_id",
+];
+/// The keys that make a client credential: `[auth]` with one of them besides `client_id` and
+/// `server_metadata_url` is a provider of its own even beside named ones.
+const CREDENTIAL_KEYS: [&str; 4] = [
+    "client_secret",
+    "token_endpoint_auth_method",
+    "client_private_key",
+    "client_private_key_file",
+];
 /// Authorization parameters the flow itself sets; letting `client_kwargs` change them would
 /// break PKCE, state or nonce.
 /// `response_mode` (`form_post` would arrive as a cross-site POST, without the Lax login-state
@@ -104,7 +125,10 @@ pub struct ProviderConfig {
     /// `None` for the provider configured in `[auth]` itself.
     pub name: Option<String>,
     pub client_id: String,
-    pub client_secret: Secret,
+    /// `None` for a client that authenticates with a key, or not at all (a public client).
+    pub client_secret: Option<Secret>,
+    /// How the client authenticates at the token, refresh and revocation requests.
+    pub client_auth: ClientAuth,
     pub server_metadata_url: Url,
     /// The issuer the discovery document must name: `server_metadata_url` without
     /// `/.well-known/openid-configuration`, exactly as written (a trailing `/` matters).
@@ -334,8 +358,10 @@ impl Reader {
                 return Err(self.error(
                     format!("auth.{key}"),
                     "unknown key; [auth] takes redirect_uri, cookie_secret, previous_cookie_secrets, \
-                     trusted_origins, client_id, client_secret, server_metadata_url, client_kwargs, \
-                     expose_tokens, logout_at_provider, userinfo, session_store, session_lifetime, \
+                     trusted_origins, client_id, client_secret, server_metadata_url, \
+                     token_endpoint_auth_method, client_private_key, client_private_key_file, \
+                     client_key_id, client_assertion_audience, client_kwargs, expose_tokens, \
+                     logout_at_provider, userinfo, session_store, session_lifetime, \
                      session_idle_timeout, session_store_timeout, token_refresh_margin, \
                      backchannel_logout_path and [auth.NAME] tables",
                 ));
@@ -355,7 +381,10 @@ impl Reader {
             .filter(|(key, value)| value.is_table() && key.as_str() != "client_kwargs")
             .map(|(key, _)| key.as_str())
             .collect();
-        let has_own_client = PROVIDER_KEYS.iter().all(|key| auth.contains_key(*key));
+        let has_own_client = ["client_id", "server_metadata_url"]
+            .iter()
+            .all(|key| auth.contains_key(*key))
+            && CREDENTIAL_KEYS.iter().any(|key| auth.contains_key(*key));
         if named.is_empty() || has_own_client {
             providers.push(self.provider(None, auth, &shared_kwargs)?);
         }
@@ -572,8 +601,9 @@ impl Reader {
             return Err(self.error(
                 format!("{path}.{key}"),
                 "unknown key; a provider takes client_id, client_secret, \
-                     server_metadata_url, client_kwargs, expose_tokens, login_params, \
-                     logout_at_provider and userinfo",
+                     server_metadata_url, token_endpoint_auth_method, client_private_key, \
+                     client_private_key_file, client_key_id, client_assertion_audience, \
+                     client_kwargs, expose_tokens, login_params, logout_at_provider and userinfo",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -589,7 +619,25 @@ impl Reader {
             self.required(table, at, key)
         };
         let client_id = pick("client_id")?.to_owned();
-        let client_secret = Secret::new(pick("client_secret")?);
+        // Optional: which keys a provider needs depends on its client authentication.
+        let optional = |key: &str| {
+            let (table, at) = source(key);
+            match self.string(table, at, key)? {
+                Some(value) if value.trim().is_empty() => {
+                    Err(self.error(format!("{at}.{key}"), "is empty"))
+                }
+                found => Ok(found.map(|value| (value, at))),
+            }
+        };
+        let client_secret = optional("client_secret")?.map(|(secret, _)| Secret::new(secret));
+        let client_auth = self.client_auth(
+            &path,
+            optional("token_endpoint_auth_method")?,
+            optional("client_private_key")?,
+            optional("client_private_key_file")?,
+            optional("client_key_id")?,
+            client_secret.is_some(),
+        )?;
         let (server_metadata_url, issuer) = {
             let (_, at) = source("server_metadata_url");
             self.metadata_url(
@@ -628,6 +676,13 @@ impl Reader {
             let (table, at) = inherited("login_params");
             self.login_params(table, at)?
         };
+        let client_auth = {
+            let (table, at) = inherited("client_assertion_audience");
+            ClientAuth {
+                assertion_audience: self.assertion_audience(table, at)?,
+                ..client_auth
+            }
+        };
         let mut auth_params = shared_kwargs.clone();
         if name.is_some() {
             auth_params.extend(self.kwargs(own, &path)?);
@@ -645,6 +700,7 @@ impl Reader {
             name: name.map(str::to_owned),
             client_id,
             client_secret,
+            client_auth,
             server_metadata_url,
             issuer,
             auth_params,

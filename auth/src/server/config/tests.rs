@@ -51,7 +51,10 @@ fn reads_streamlits_example() {
     };
     assert_eq!(provider.name, None);
     assert_eq!(provider.client_id, "app");
-    assert_eq!(provider.client_secret.expose(), "shh");
+    assert_eq!(
+        provider.client_secret.as_ref().map(Secret::expose),
+        Some("shh")
+    );
     assert_eq!(provider.issuer, "https://accounts.example.com");
     assert_eq!(provider.scopes(), ["openid", "email", "profile"]);
 }
@@ -82,7 +85,6 @@ fn each_missing_key_is_named() {
         "redirect_uri",
         "cookie_secret",
         "client_id",
-        "client_secret",
         "server_metadata_url",
     ] {
         let text: String = single_provider()
@@ -230,13 +232,19 @@ prompt = "select_account"
     let names: Vec<_> = config.providers.iter().map(|p| p.name.as_deref()).collect();
     assert_eq!(names, [Some("google"), Some("microsoft")]);
     let google = &config.providers[0];
-    assert_eq!(google.client_secret.expose(), "shared");
+    assert_eq!(
+        google.client_secret.as_ref().map(Secret::expose),
+        Some("shared")
+    );
     assert_eq!(
         google.auth_params.get("prompt").map(String::as_str),
         Some("login")
     );
     let microsoft = &config.providers[1];
-    assert_eq!(microsoft.client_secret.expose(), "own");
+    assert_eq!(
+        microsoft.client_secret.as_ref().map(Secret::expose),
+        Some("own")
+    );
     assert_eq!(
         microsoft.auth_params.get("prompt").map(String::as_str),
         Some("select_account")
@@ -482,4 +490,243 @@ fn a_claims_request_must_be_a_json_object() {
             "{message}"
         );
     }
+}
+
+// --- client authentication -------------------------------------------------------------------
+
+/// The test-only keys of end2end/oidc/client-keys/ (README there).
+fn client_key_file(name: &str) -> String {
+    format!(
+        "{}/../end2end/oidc/client-keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Their RFC 7638 thumbprints, as Node's crypto computes them (the README's recipe).
+const RSA_THUMBPRINT: &str = "faiq4mWHjTw2m1VDWYBXxkV0Pz--UF0K1GebOxkvhfc";
+const EC_THUMBPRINT: &str = "CDxY82AaSbnU-KnA3S_H-GsIismNaP7CSmBD-Uo6-CQ";
+
+/// `[auth]` without a client secret, then `more`.
+fn without_secret(more: &str) -> String {
+    single_provider().replace("client_secret = \"shh\"\n", "") + more
+}
+
+fn provider_of(text: &str) -> ProviderConfig {
+    let config = parse(text).expect("valid").expect("configured");
+    config.providers[0].clone()
+}
+
+#[test]
+fn each_client_authentication_method_is_read_by_its_name() {
+    for method in AuthMethod::ALL {
+        let text = format!(
+            "{}token_endpoint_auth_method = \"{method}\"\nclient_private_key_file = \"{}\"\n",
+            single_provider(),
+            client_key_file("rsa.pem")
+        );
+        assert_eq!(provider_of(&text).client_auth.method, Some(method));
+    }
+    let default = provider_of(&single_provider());
+    assert_eq!(default.client_auth.method, None, "chosen from discovery");
+    assert!(default.client_auth.key.is_none());
+    assert_eq!(
+        default.client_auth.assertion_audience,
+        AssertionAudience::TokenEndpoint
+    );
+}
+
+#[test]
+fn an_unknown_method_is_refused_with_the_list() {
+    let message = error(&format!(
+        "{}token_endpoint_auth_method = \"client_secret_jwt\"\n",
+        single_provider()
+    ));
+    assert_eq!(
+        message,
+        "secrets.toml: auth.token_endpoint_auth_method: is not a method this crate knows; it \
+         must be one of client_secret_basic, client_secret_post, private_key_jwt, none"
+    );
+}
+
+#[test]
+fn a_secret_method_without_a_secret_names_client_secret() {
+    for method in ["client_secret_basic", "client_secret_post"] {
+        let message = error(&without_secret(&format!(
+            "token_endpoint_auth_method = \"{method}\"\n"
+        )));
+        assert!(
+            message.starts_with("secrets.toml: auth.client_secret: is missing;"),
+            "{message}"
+        );
+        assert!(message.contains(method), "{message}");
+        assert!(message.contains("AUTH_CLIENT_SECRET"), "{message}");
+    }
+}
+
+#[test]
+fn private_key_jwt_without_a_key_names_the_key_and_the_file() {
+    let message = error(&without_secret(
+        "[auth.okta]\ntoken_endpoint_auth_method = \"private_key_jwt\"\n",
+    ));
+    assert!(
+        message.starts_with("secrets.toml: auth.okta.client_private_key_file: is missing;"),
+        "{message}"
+    );
+    for named in [
+        "client_private_key_file = \"PATH\"",
+        "client_private_key = ",
+        "AUTH_OKTA_CLIENT_PRIVATE_KEY_FILE",
+        "AUTH_OKTA_CLIENT_PRIVATE_KEY",
+    ] {
+        assert!(message.contains(named), "{named} in {message}");
+    }
+}
+
+#[test]
+fn private_key_jwt_needs_no_secret_and_its_key_id_is_the_thumbprint() {
+    for (file, alg, thumbprint) in [
+        ("rsa.pem", jsonwebtoken::Algorithm::RS256, RSA_THUMBPRINT),
+        (
+            "rsa-pkcs1.pem",
+            jsonwebtoken::Algorithm::RS256,
+            RSA_THUMBPRINT,
+        ),
+        ("ec.pem", jsonwebtoken::Algorithm::ES256, EC_THUMBPRINT),
+    ] {
+        let provider = provider_of(&without_secret(&format!(
+            "token_endpoint_auth_method = \"private_key_jwt\"\nclient_private_key_file = \"{}\"\n",
+            client_key_file(file)
+        )));
+        assert!(provider.client_secret.is_none());
+        let key = provider.client_auth.key.expect("a key");
+        assert_eq!(key.alg(), alg, "{file}");
+        assert_eq!(key.kid(), thumbprint, "{file}");
+    }
+    let named = provider_of(&without_secret(&format!(
+        "client_private_key_file = \"{}\"\nclient_key_id = \"2024-key\"\n",
+        client_key_file("ec.pem")
+    )));
+    assert_eq!(named.client_auth.key.expect("a key").kid(), "2024-key");
+}
+
+#[test]
+fn the_key_itself_comes_from_the_environment_and_never_prints() {
+    let pem = std::fs::read_to_string(client_key_file("ec.pem")).expect("the test key");
+    // As a CI secret often holds it: on one line, with `\n` escapes.
+    let one_line = pem.trim_end().replace('\n', "\\n");
+    for value in [pem.as_str(), one_line.as_str()] {
+        let config = parse_with_env(
+            &without_secret("[auth.okta]\ntoken_endpoint_auth_method = \"private_key_jwt\"\n"),
+            &[("AUTH_OKTA_CLIENT_PRIVATE_KEY", value)],
+        )
+        .expect("valid")
+        .expect("configured");
+        let okta = &config.providers[0];
+        assert_eq!(
+            okta.client_auth.key.as_ref().map(ClientKey::kid),
+            Some(EC_THUMBPRINT)
+        );
+        let debug = format!("{config:?}");
+        for line in pem.lines().filter(|line| !line.starts_with("-----")) {
+            assert!(!debug.contains(line), "the key in {debug}");
+        }
+        assert!(debug.contains("[redacted]"), "{debug}");
+    }
+}
+
+#[test]
+fn a_key_that_cannot_sign_is_refused_without_quoting_it() {
+    let sec1 = "-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY/PuoAoGCCqGSM49\\n-----END EC PRIVATE KEY-----";
+    let message = error(&without_secret(&format!(
+        "client_private_key = \"{sec1}\"\n"
+    )));
+    assert!(
+        message.starts_with("secrets.toml: auth.client_private_key: is an EC key in SEC1 form"),
+        "{message}"
+    );
+    assert!(message.contains("openssl pkcs8 -topk8"), "{message}");
+    let message = error(&without_secret(
+        "client_private_key = \"-----BEGIN PRIVATE KEY-----\\nbm90IGEga2V5\\n-----END PRIVATE KEY-----\"\n",
+    ));
+    assert!(
+        message.starts_with(
+            "secrets.toml: auth.client_private_key: is not a PEM private key this crate can sign with"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("bm90IGEga2V5"), "{message}");
+    let missing = client_key_file("no-such-key.pem");
+    let message = error(&without_secret(&format!(
+        "client_private_key_file = \"{missing}\"\n"
+    )));
+    assert!(
+        message.starts_with(&format!(
+            "secrets.toml: auth.client_private_key_file: cannot read {missing}"
+        )),
+        "{message}"
+    );
+    let message = error(&format!(
+        "{}client_private_key = \"x\"\nclient_private_key_file = \"{}\"\n",
+        single_provider(),
+        client_key_file("ec.pem")
+    ));
+    assert!(
+        message.starts_with(
+            "secrets.toml: auth.client_private_key_file: is set beside client_private_key"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_provider_without_secret_or_key_is_a_public_client() {
+    let provider = provider_of(&without_secret(""));
+    assert!(provider.client_secret.is_none());
+    assert!(provider.client_auth.key.is_none());
+    assert_eq!(provider.client_auth.method, None);
+}
+
+#[test]
+fn the_assertion_audience_is_the_token_endpoint_or_the_issuer() {
+    let text = format!(
+        "{}client_assertion_audience = \"issuer\"\n",
+        single_provider()
+    );
+    assert_eq!(
+        provider_of(&text).client_auth.assertion_audience,
+        AssertionAudience::Issuer
+    );
+    let message = error(&format!(
+        "{}client_assertion_audience = \"aud\"\n",
+        single_provider()
+    ));
+    assert_eq!(
+        message,
+        "secrets.toml: auth.client_assertion_audience: must be \"token_endpoint\" or \"issuer\""
+    );
+}
+
+#[test]
+fn named_providers_inherit_the_client_authentication_and_may_use_their_own() {
+    let text = format!(
+        "{}token_endpoint_auth_method = \"client_secret_post\"\n\
+         [auth.jwt]\ntoken_endpoint_auth_method = \"private_key_jwt\"\n\
+         client_private_key_file = \"{}\"\n[auth.post]\n",
+        single_provider(),
+        client_key_file("rsa.pem")
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    let methods: Vec<_> = config
+        .providers
+        .iter()
+        .map(|p| (p.name.as_deref(), p.client_auth.method))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            (None, Some(AuthMethod::ClientSecretPost)),
+            (Some("jwt"), Some(AuthMethod::PrivateKeyJwt)),
+            (Some("post"), Some(AuthMethod::ClientSecretPost)),
+        ]
+    );
 }

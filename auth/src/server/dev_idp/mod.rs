@@ -160,7 +160,8 @@ impl DevIdp {
             providers: vec![ProviderConfig {
                 name: None,
                 client_id: CLIENT_ID.to_owned(),
-                client_secret: Secret::new(client_secret.clone()),
+                client_secret: Some(Secret::new(client_secret.clone())),
+                client_auth: Default::default(),
                 server_metadata_url: parse_url(&format!(
                     "{issuer}/.well-known/openid-configuration"
                 ))?,

@@ -8,10 +8,10 @@ use std::{
 use http::StatusCode;
 use openidconnect::{
     AccessToken, AdditionalClaims, AsyncHttpClient, AuthenticationFlow, AuthorizationCode, Client,
-    ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, HttpClientError, HttpRequest, HttpResponse, IdToken, IdTokenFields, IssuerUrl,
-    JsonWebKeySet, Nonce, NonceVerifier, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
+    ClientId, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    HttpClientError, HttpRequest, HttpResponse, IdToken, IdTokenFields, IssuerUrl, JsonWebKeySet,
+    Nonce, NonceVerifier, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
     core::{
         CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
         CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreResponseType,
@@ -25,11 +25,17 @@ use serde_json::{Map, Value};
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
-use crate::{login_params::LoginParams, server::config::ProviderConfig};
+use crate::{
+    login_params::LoginParams,
+    server::config::{AuthMethod, ProviderConfig},
+};
 
+mod client_auth;
 mod logout_token;
 mod token_set;
 mod userinfo;
+use client_auth::ClientAuthentication;
+pub use client_auth::{ASSERTION_LIFETIME, ASSERTION_TYPE};
 pub use logout_token::{
     LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
 };
@@ -195,6 +201,17 @@ pub enum OidcError {
     BadDiscovery { url: String, reason: String },
     #[error("the code exchange at the token endpoint failed: {0}")]
     TokenExchange(String),
+    /// This app could not prove who it is at the token endpoint: no method fits, the
+    /// assertion could not be signed, or the provider refused it (`invalid_client`).
+    #[error(
+        "client authentication at {provider}{} failed: {reason}",
+        method.map(|method| format!(" ({method})")).unwrap_or_default()
+    )]
+    ClientAuthentication {
+        provider: String,
+        method: Option<AuthMethod>,
+        reason: String,
+    },
     #[error("the token response holds no ID token")]
     NoIdToken,
     #[error("the ID token failed verification: {0}")]
@@ -207,7 +224,9 @@ impl OidcError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Discovery { .. } | Self::BadDiscovery { .. } => StatusCode::BAD_GATEWAY,
-            Self::TokenExchange(_) | Self::UserInfo(_) => StatusCode::BAD_GATEWAY,
+            Self::TokenExchange(_) | Self::ClientAuthentication { .. } | Self::UserInfo(_) => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::NoIdToken | Self::IdToken(_) => StatusCode::BAD_REQUEST,
         }
     }
@@ -223,6 +242,10 @@ impl OidcError {
             }
             Self::TokenExchange(_) => {
                 "The sign-in provider did not complete the sign-in. Please start again."
+            }
+            Self::ClientAuthentication { .. } => {
+                "The sign-in provider did not accept this site's credentials, so sign-in is \
+                 unavailable. The site's administrator can find the details in its log."
             }
             Self::NoIdToken | Self::IdToken(_) => {
                 "The sign-in provider's answer failed our security checks, so you were not signed in."
@@ -445,6 +468,8 @@ impl Provider {
         params: &LoginParams,
     ) -> Result<Authorization, OidcError> {
         let discovered = self.discovered().await?;
+        // Not worth a trip to the provider if the code could not be exchanged afterwards.
+        ClientAuthentication::new(&self.config, &discovered.metadata)?;
         let client = self.client_to(&discovered.metadata, redirect_uri);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client.authorize_url(
@@ -508,14 +533,19 @@ impl Provider {
     ) -> Result<(Map<String, Value>, TokenSet), OidcError> {
         let discovered = self.discovered().await?;
         let client = self.client_to(&discovered.metadata, redirect_uri);
-        let request = client
+        let authentication = ClientAuthentication::new(&self.config, &discovered.metadata)?;
+        let token_client = authentication.client(client.clone());
+        let mut request = token_client
             .exchange_code(AuthorizationCode::new(completion.code))
             .map_err(|error| OidcError::TokenExchange(error.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(completion.pkce_verifier));
+        for (name, value) in authentication.extra_params()? {
+            request = request.add_extra_param(name, value);
+        }
         let response = request
             .request_async(&self.http)
             .await
-            .map_err(|error| OidcError::TokenExchange(describe_error(&error)))?;
+            .map_err(|error| self.token_error(&authentication, &error))?;
         let id_token = response.id_token().ok_or(OidcError::NoIdToken)?;
         let nonce = Nonce::new(completion.nonce.to_owned());
 
@@ -634,29 +664,32 @@ impl Provider {
         else {
             return;
         };
-        // RFC 7009's request, as openidconnect's token requests authenticate (HTTP Basic with
-        // form-encoded credentials). Not openidconnect's `revoke_token`: it refuses http, which
-        // loopback providers (development, tests) are.
-        let encode =
-            |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
-        let outcome = self
-            .http
-            .post(url.url().clone())
-            .basic_auth(
-                encode(&self.config.client_id),
-                Some(encode(self.config.client_secret.expose())),
-            )
-            .form(&[
-                ("token", refresh_token.as_str()),
-                ("token_type_hint", "refresh_token"),
-            ])
-            .send()
-            .await
-            .map_err(|error| describe_error(&error))
-            .and_then(|answer| match answer.status() {
+        // RFC 7009's request, authenticated as the token requests are. Not openidconnect's
+        // `revoke_token`: it refuses http, which loopback providers (development, tests) are.
+        let outcome = async {
+            let authentication = ClientAuthentication::new(&self.config, &discovered.metadata)
+                .map_err(|error| error.to_string())?;
+            let mut form = vec![
+                ("token", refresh_token.clone()),
+                ("token_type_hint", "refresh_token".to_owned()),
+            ];
+            let request = authentication
+                .revocation(self.http.post(url.url().clone()), &mut form)
+                .map_err(|error| error.to_string())?;
+            let answer = request
+                .form(&form)
+                .send()
+                .await
+                .map_err(|error| describe_error(&error))?;
+            match answer.status() {
                 status if status.is_success() => Ok(()),
-                status => Err(format!("the provider answered {status}")),
-            });
+                status => Err(format!(
+                    "the provider answered {status} (client authentication {})",
+                    authentication.method()
+                )),
+            }
+        }
+        .await;
         match outcome {
             Ok(()) => tracing::debug!(provider = %self.config.label(), "revoked a refresh token"),
             Err(error) => tracing::warn!(
@@ -675,11 +708,20 @@ impl Provider {
             .as_ref()
             .ok_or(RefreshError::NoRefreshToken)?;
         let discovered = self.discovered().await.map_err(RefreshError::Provider)?;
-        let client = self.client(&discovered.metadata);
+        let authentication = ClientAuthentication::new(&self.config, &discovered.metadata)
+            .map_err(RefreshError::Provider)?;
+        let client = authentication.client(self.client(&discovered.metadata));
         let refresh_token = openidconnect::RefreshToken::new(refresh_token.clone());
-        let response = client
+        let mut request = client
             .exchange_refresh_token(&refresh_token)
-            .map_err(|error| RefreshError::Provider(OidcError::TokenExchange(error.to_string())))?
+            .map_err(|error| RefreshError::Provider(OidcError::TokenExchange(error.to_string())))?;
+        for (name, value) in authentication
+            .extra_params()
+            .map_err(RefreshError::Provider)?
+        {
+            request = request.add_extra_param(name, value);
+        }
+        let response = request
             .request_async(&self.http)
             .await
             .map_err(|error| match &error {
@@ -692,7 +734,7 @@ impl Provider {
                 {
                     RefreshError::Refused(refusal.error().to_string())
                 }
-                other => RefreshError::Provider(OidcError::TokenExchange(describe_error(other))),
+                other => RefreshError::Provider(self.token_error(&authentication, other)),
             })?;
         let mut fresh = match response.id_token() {
             Some(id_token) => {
@@ -1005,15 +1047,36 @@ impl Provider {
         Ok(changed.then_some(refreshed))
     }
 
+    /// The client without credentials: the token requests add them (`ClientAuthentication`);
+    /// nothing else needs them (an ID token keyed with the secret is refused anyway).
     fn client(&self, metadata: &Metadata) -> ProviderClient {
         Client::from_provider_metadata(
             metadata.clone(),
             ClientId::new(self.config.client_id.clone()),
-            Some(ClientSecret::new(
-                self.config.client_secret.expose().to_owned(),
-            )),
+            None,
         )
         .set_redirect_uri(self.redirect_uri.clone())
+    }
+
+    /// A failed token request: `invalid_client` says this app's credentials were refused,
+    /// which the log must name (with the method, never the credentials).
+    fn token_error<E: std::error::Error + 'static>(
+        &self,
+        authentication: &ClientAuthentication<'_>,
+        error: &openidconnect::RequestTokenError<E, StandardErrorResponse<CoreErrorResponseType>>,
+    ) -> OidcError {
+        match error {
+            openidconnect::RequestTokenError::ServerResponse(refusal)
+                if *refusal.error() == CoreErrorResponseType::InvalidClient =>
+            {
+                OidcError::ClientAuthentication {
+                    provider: self.config.label(),
+                    method: Some(authentication.method()),
+                    reason: format!("the provider refused it: {}", describe_error(error)),
+                }
+            }
+            other => OidcError::TokenExchange(describe_error(other)),
+        }
     }
 
     fn client_to(&self, metadata: &Metadata, redirect_uri: Option<&Url>) -> ProviderClient {
