@@ -1,5 +1,6 @@
 //! The session modes through `Auth::install`, as a browser meets them, and one suite of store
-//! cases run against SQLite and a real `redis-server` (started here on a free port).
+//! cases run against SQLite, a real `redis-server` (started here on a free port) and a real
+//! Postgres (`tests/postgres.rs`).
 use std::{
     net::TcpListener,
     path::PathBuf,
@@ -564,3 +565,8 @@ async fn the_store_url_s_password_never_reaches_the_log() {
 }
 
 mod outage;
+#[cfg(feature = "postgres")]
+mod postgres;
+// auth-tests/tests/support/postgres.rs uses it too.
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres_server;
