@@ -23,6 +23,8 @@ pub const DEFAULT_SCHEMA: &str = "leptos_login";
 /// Connections per server: enough for a burst of requests, a small share of Postgres's
 /// default `max_connections` (100) even with several servers.
 const POOL_SIZE: usize = 16;
+/// How long sent data may go unacknowledged before a connection counts as dead.
+const DEAD_PEER: Duration = Duration::from_secs(10);
 /// Ended sessions are deleted about this often, by whichever server comes first.
 const SWEEP_INTERVAL_SECS: i64 = 600;
 /// A sweep no request waits for, bounded all the same so that it cannot hold a connection
@@ -74,6 +76,12 @@ impl PostgresStore {
         } = settings(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(timeout);
+        }
+        // A server gone without a word (a failover, a host lost) leaves pooled connections
+        // that look open: sent data nobody acknowledges closes them after this, and the pool
+        // makes new ones. A hung but living server still acknowledges, and is waited out.
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(DEAD_PEER);
         }
         if config.get_application_name().is_none() {
             config.application_name("leptos-login");
@@ -316,12 +324,23 @@ async fn migrate(client: &mut Object, schema: &str) -> Result<(), StoreError> {
             .await
             .map_err(failed)?;
     }
-    transaction
-        .batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {s}.meta (name text PRIMARY KEY, value bigint NOT NULL)"
-        ))
+    // Likewise: once the tables are there, the role needs no CREATE on the schema.
+    let has_meta: bool = transaction
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&format!("{s}.meta")],
+        )
         .await
+        .and_then(|row| row.try_get(0))
         .map_err(failed)?;
+    if !has_meta {
+        transaction
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {s}.meta (name text PRIMARY KEY, value bigint NOT NULL)"
+            ))
+            .await
+            .map_err(failed)?;
+    }
     let version = transaction
         .query_opt(
             &format!("SELECT value FROM {s}.meta WHERE name = 'schema_version'"),

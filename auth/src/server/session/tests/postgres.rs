@@ -37,6 +37,17 @@ async fn postgres_passes_the_store_suite_in_its_own_schema_beside_the_apps_table
         "the suite left nothing behind"
     );
 
+    // A role that may only read and write the tables, made for it by an administrator.
+    postgres.psql(
+        "CREATE ROLE web LOGIN PASSWORD 'web-password'; \
+         GRANT USAGE ON SCHEMA leptos_login TO web; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA leptos_login TO web",
+    );
+    let url = postgres
+        .url("")
+        .replace(&format!("leptos:{PASSWORD}"), "web:web-password");
+    conformance(&PostgresStore::new(&url, TIMEOUT).expect("a usable URL")).await;
+
     // Another schema, as a second app on the same database would have.
     conformance(&store(&postgres, "schema=second_app")).await;
     assert_eq!(
