@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { POSTGRES_PID_FILE } from '../../playwright.config';
+
+/** The release run's postmaster (playwright.config.ts), or none (a debug run, or stopped). */
+export function postmaster(): number | undefined {
+  try {
+    const pid = Number(readFileSync(POSTGRES_PID_FILE, 'utf8').split('\n')[0]);
+    return pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes `pid` started: Postgres's, one a connection, each in a session of its own. */
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Hangs Postgres as a stopped machine would: the postmaster, then every connection's process
+ * (a signal to the postmaster's group would miss them), SIGSTOP. Connections are accepted by
+ * the kernel and never answered, the worst case.
+ */
+export function pausePostgres(pid: number): void {
+  process.kill(pid, 'SIGSTOP');
+  for (const child of children(pid)) process.kill(child, 'SIGSTOP');
+}
+
+/** Undoes pausePostgres. */
+export function resumePostgres(pid: number): void {
+  for (const child of children(pid)) process.kill(child, 'SIGCONT');
+  process.kill(pid, 'SIGCONT');
+}
