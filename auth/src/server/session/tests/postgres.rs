@@ -229,3 +229,53 @@ async fn the_postgres_url_s_password_reaches_no_log_and_no_error() {
     );
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+#[tokio::test]
+async fn sslmode_is_honoured_and_a_certificate_is_always_checked() {
+    let Some(postgres) = PostgresServer::start_with_tls() else {
+        return;
+    };
+    let authority = postgres.authority();
+    // "truetrue" when every connection of the store is over TLS, "falsefalse" when none is.
+    let encrypted = |store: &str| {
+        postgres.psql(&format!(
+            "SELECT bool_and(ssl)::text || bool_or(ssl)::text FROM pg_stat_ssl \
+             JOIN pg_stat_activity USING (pid) WHERE application_name = '{store}'"
+        ))
+    };
+    for (mode, name) in [("require", "required"), ("prefer", "preferred")] {
+        let store = PostgresStore::new(
+            &postgres.url(&format!(
+                "sslmode={mode}&sslrootcert={}&application_name={name}",
+                authority.display()
+            )),
+            TIMEOUT,
+        )
+        .expect("a usable URL");
+        conformance(&store).await;
+        assert_eq!(encrypted(name), "truetrue", "{mode}: over TLS");
+    }
+    // libpq's strictest mode is this store's only way to check.
+    let strict = postgres.url(&format!(
+        "sslmode=verify-full&sslrootcert={}&application_name=strict",
+        authority.display()
+    ));
+    let strict = PostgresStore::new(&strict, TIMEOUT).expect("a usable URL");
+    assert_eq!(strict.load("k").await.ok(), Some(None));
+    assert_eq!(encrypted("strict"), "truetrue");
+
+    // Its authority is none of Mozilla's: no mode trusts it blindly.
+    for mode in ["require", "prefer"] {
+        let error = PostgresStore::new(&postgres.url(&format!("sslmode={mode}")), TIMEOUT)
+            .expect("a usable URL")
+            .load("k")
+            .await
+            .expect_err("an unknown authority")
+            .to_string();
+        assert!(error.contains("certificate"), "{mode}: {error}");
+    }
+    let plain = PostgresStore::new(&postgres.url("application_name=plain"), TIMEOUT);
+    let plain = plain.expect("a usable URL");
+    assert_eq!(plain.load("k").await.ok(), Some(None), "sslmode=disable");
+    assert_eq!(encrypted("plain"), "falsefalse");
+}

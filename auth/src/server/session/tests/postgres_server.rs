@@ -25,10 +25,21 @@ pub struct PostgresServer {
     dir: PathBuf,
     port: u16,
     as_postgres: bool,
+    tls: bool,
 }
 
 impl PostgresServer {
     pub fn start() -> Option<Self> {
+        Self::start_with(false)
+    }
+
+    /// With TLS on, its certificate issued by an authority of the test's own
+    /// ([`PostgresServer::authority`]) for 127.0.0.1.
+    pub fn start_with_tls() -> Option<Self> {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Option<Self> {
         let Some(bin) = bin_dir() else {
             assert!(
                 std::env::var("AUTH_TEST_POSTGRES").as_deref() != Ok("required"),
@@ -45,6 +56,9 @@ impl PostgresServer {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("a folder");
         std::fs::write(dir.join("password"), PASSWORD).expect("the password file");
+        if tls {
+            make_certificates(&dir);
+        }
         let as_postgres = is_root();
         if as_postgres {
             let status = Command::new("chown")
@@ -74,11 +88,12 @@ impl PostgresServer {
             String::from_utf8_lossy(&initdb.stderr)
         );
         let mut server = Self {
-            child: spawn(as_postgres, &bin, &dir, port),
+            child: spawn(as_postgres, &bin, &dir, port, tls),
             bin,
             dir,
             port,
             as_postgres,
+            tls,
         };
         server.wait_until_ready();
         let created = server
@@ -98,17 +113,23 @@ impl PostgresServer {
         self.port
     }
 
-    /// The test database's URL, with its password; `more` is a query (`schema=x`) or empty.
+    /// The test database's URL, with its password; `more` is a query (`schema=x`) or empty,
+    /// and `sslmode=disable` unless it names another.
     pub fn url(&self, more: &str) -> String {
-        let query = if more.is_empty() {
-            "?sslmode=disable".to_owned()
-        } else {
-            format!("?sslmode=disable&{more}")
+        let query = match more {
+            "" => "?sslmode=disable".to_owned(),
+            more if more.contains("sslmode=") => format!("?{more}"),
+            more => format!("?sslmode=disable&{more}"),
         };
         format!(
             "postgres://{USER}:{PASSWORD}@127.0.0.1:{}/{DATABASE}{query}",
             self.port
         )
+    }
+
+    /// The PEM file of the authority that issued the server's certificate (TLS only).
+    pub fn authority(&self) -> PathBuf {
+        self.dir.join("ca.crt")
     }
 
     /// What `psql` prints for `sql` in the test database (unaligned, tuples only).
@@ -164,7 +185,7 @@ impl PostgresServer {
 
     /// Starts the server again on its port, with its data.
     pub fn restart(&mut self) {
-        self.child = spawn(self.as_postgres, &self.bin, &self.dir, self.port);
+        self.child = spawn(self.as_postgres, &self.bin, &self.dir, self.port, self.tls);
         self.wait_until_ready();
     }
 
@@ -277,9 +298,21 @@ fn run_as(as_postgres: bool, program: &Path) -> Command {
     }
 }
 
-fn spawn(as_postgres: bool, bin: &Path, dir: &Path, port: u16) -> Child {
+fn spawn(as_postgres: bool, bin: &Path, dir: &Path, port: u16, tls: bool) -> Child {
     let log = std::fs::File::create(dir.join("log")).expect("a log file");
-    run_as(as_postgres, &bin.join("postgres"))
+    let mut command = run_as(as_postgres, &bin.join("postgres"));
+    if tls {
+        command
+            .args(["-c", "ssl=on"])
+            .arg("-c")
+            .arg(format!(
+                "ssl_cert_file={}",
+                dir.join("server.crt").display()
+            ))
+            .arg("-c")
+            .arg(format!("ssl_key_file={}", dir.join("server.key").display()));
+    }
+    command
         .arg("-D")
         .arg(dir.join("data"))
         .arg("-k")
@@ -292,6 +325,83 @@ fn spawn(as_postgres: bool, bin: &Path, dir: &Path, port: u16) -> Child {
         .stderr(log)
         .spawn()
         .expect("postgres starts")
+}
+
+/// An authority (`ca.crt`) and the server's key and certificate for 127.0.0.1 signed by it,
+/// with Debian's `openssl`; the key readable by its owner only, as Postgres requires.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.crt"],
+            &["-subj", "/CN=leptos-login test authority", "-days", "2"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\n\
+         extendedKeyUsage = serverAuth\n",
+    )
+    .expect("the extensions file");
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("the key's mode");
 }
 
 fn signal(name: &str, pid: u32) {
