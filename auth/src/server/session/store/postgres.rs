@@ -63,7 +63,7 @@ pub struct PostgresStore {
     /// The tables are there (made or upgraded by this server or another).
     ready: OnceCell<()>,
     /// Unix seconds: when this server last started a sweep.
-    swept_at: Arc<AtomicI64>,
+    swept_at: AtomicI64,
 }
 
 impl PostgresStore {
@@ -110,7 +110,7 @@ impl PostgresStore {
             sql: Arc::new(Sql::new(&quoted(&schema))),
             schema,
             ready: OnceCell::new(),
-            swept_at: Arc::new(AtomicI64::new(0)),
+            swept_at: AtomicI64::new(0),
         })
     }
 
