@@ -30,8 +30,24 @@ export function pausePostgres(pid: number): void {
   for (const child of children(pid)) process.kill(child, 'SIGSTOP');
 }
 
-/** Undoes pausePostgres. */
+/** A process's state (`T` when stopped) and its parent, from /proc/PID/stat. */
+function stat(pid: number): { state: string; parent: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, parent] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state, parent: Number(parent) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Undoes pausePostgres, and resumes `runuser` (a root run's) too: it stops itself when its
+ * child stops (as `su` does, for job control), and would never reap the postmaster otherwise.
+ */
 export function resumePostgres(pid: number): void {
   for (const child of children(pid)) process.kill(child, 'SIGCONT');
   process.kill(pid, 'SIGCONT');
+  const parent = stat(pid)?.parent;
+  if (parent !== undefined && parent > 1 && stat(parent)?.state === 'T') process.kill(parent, 'SIGCONT');
 }

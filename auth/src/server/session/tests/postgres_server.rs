@@ -167,13 +167,15 @@ impl PostgresServer {
         }
     }
 
-    /// Undoes [`PostgresServer::pause`].
+    /// Undoes [`PostgresServer::pause`], and resumes `runuser` too: it stops itself when its
+    /// child stops (as `su` does, for job control), and would never reap it otherwise.
     pub fn resume(&self) {
         let postmaster = self.postmaster();
         for child in children(postmaster) {
             signal("CONT", child);
         }
         signal("CONT", postmaster);
+        signal("CONT", self.child.id());
     }
 
     /// Stops the server as an operator would (a fast shutdown: connections are closed, the
@@ -252,6 +254,7 @@ impl Drop for PostgresServer {
                     signal("CONT", child);
                 }
                 signal("CONT", pid);
+                signal("CONT", self.child.id());
                 signal("QUIT", pid);
             }
             if !self.wait_for_exit(Duration::from_secs(5)) {
