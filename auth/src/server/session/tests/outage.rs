@@ -104,13 +104,7 @@ async fn with_redis_hung_or_stopped_a_request_does_not_wait_for_it() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let auth = auth_with(&format!(
-        "session_store = \"{}\"\nsession_store_timeout = \"1s\"\n",
-        redis.url()
-    ));
-    let mut browser = Browser::default();
-    assert_eq!(browser.get(&auth, "/begin").await, "begun");
-    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+    let (auth, mut browser) = signed_in_on(&redis.url()).await;
 
     // Hung.
     redis.signal("STOP");
@@ -137,13 +131,7 @@ async fn with_postgres_hung_or_stopped_a_request_does_not_wait_for_it() {
     let Some(mut postgres) = super::postgres_server::PostgresServer::start() else {
         return;
     };
-    let auth = auth_with(&format!(
-        "session_store = \"{}\"\nsession_store_timeout = \"1s\"\n",
-        postgres.url("")
-    ));
-    let mut browser = Browser::default();
-    assert_eq!(browser.get(&auth, "/begin").await, "begun");
-    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+    let (auth, mut browser) = signed_in_on(&postgres.url("")).await;
 
     // Hung: the server and every connection's process.
     postgres.pause();

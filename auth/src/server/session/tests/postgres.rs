@@ -154,30 +154,9 @@ async fn with_postgres_stopped_visitors_look_signed_out_and_come_back_with_it() 
     let Some(mut postgres) = PostgresServer::start() else {
         return;
     };
-    let auth = auth_with(&format!(
-        "session_store = \"{}\"\nsession_store_timeout = \"1s\"\n",
-        postgres.url("")
-    ));
-    let mut browser = Browser::default();
-    assert_eq!(browser.get(&auth, "/begin").await, "begun");
-    assert_eq!(browser.get(&auth, "/who").await, "Alice");
-
-    // Hung: each request waits at most about the timeout, and keeps its cookie.
+    let (auth, mut browser) = signed_in_on(&postgres.url("")).await;
     postgres.pause();
-    let started = Instant::now();
-    assert_eq!(browser.get(&auth, "/who").await, "nobody");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(browser.identity.is_some(), "the cookie is kept");
-    let mut leaving = browser.clone();
-    assert_eq!(
-        leaving.get(&auth, "/end").await,
-        "refused: store_unavailable"
-    );
-    assert!(leaving.identity.is_some(), "the cookie is kept");
+    signed_out_in_time_keeping_the_cookie(&auth, &browser).await;
     postgres.resume();
     outage::until_signed_in(&auth, &mut browser).await;
 
