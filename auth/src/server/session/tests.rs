@@ -431,6 +431,11 @@ async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
     outage::until_signed_in(&auth, &mut browser).await;
 }
 
+/// The tests that time requests (tests/outage.rs: each store's outage, against `AT_ONCE`) run
+/// one at a time and alone among those that start a Postgres (initdb, a server, a process a
+/// connection): on two cores, another's load would be in the times.
+static TIMING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Alice, signed in on a server whose sessions are kept at `url` (`session_store_timeout` 1 s).
 async fn signed_in_on(url: &str) -> (Auth, Browser) {
     let auth = auth_with(&format!(

@@ -13,10 +13,6 @@ const AT_ONCE: Duration = Duration::from_millis(100);
 /// How long the load runs during an outage.
 const OUTAGE_LOAD: Duration = Duration::from_millis(1500);
 
-/// One store's outage at a time: each test times its requests against [`AT_ONCE`], and on two
-/// cores the load of another would be in its times.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// `workers` browsers at once, each asking `/who` again and again for `during`: each answer,
 /// with how long it took.
 async fn load(
@@ -100,7 +96,7 @@ pub(super) async fn until_signed_in(auth: &Auth, browser: &mut Browser) -> Durat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_hung_or_stopped_a_request_does_not_wait_for_it() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _alone = TIMING.write().await;
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
@@ -127,7 +123,7 @@ async fn with_redis_hung_or_stopped_a_request_does_not_wait_for_it() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_postgres_hung_or_stopped_a_request_does_not_wait_for_it() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _alone = TIMING.write().await;
     let Some(mut postgres) = super::postgres_server::PostgresServer::start() else {
         return;
     };
@@ -151,7 +147,7 @@ async fn with_postgres_hung_or_stopped_a_request_does_not_wait_for_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_sqlite_locked_by_another_process_a_request_does_not_wait_for_it() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _alone = TIMING.write().await;
     let file = TempFile::new("locked");
     let auth = auth_with(&format!(
         "{}session_store_timeout = \"1s\"\n",

@@ -13,6 +13,7 @@ fn store(postgres: &PostgresServer, more: &str) -> PostgresStore {
 
 #[tokio::test]
 async fn postgres_passes_the_store_suite_in_its_own_schema_beside_the_apps_tables() {
+    let _beside = TIMING.read().await;
     let Some(postgres) = PostgresServer::start() else {
         return;
     };
@@ -58,6 +59,7 @@ async fn postgres_passes_the_store_suite_in_its_own_schema_beside_the_apps_table
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_starting_together_make_the_tables_once_and_all_start() {
+    let _beside = TIMING.read().await;
     let Some(postgres) = PostgresServer::start() else {
         return;
     };
@@ -87,6 +89,7 @@ async fn servers_starting_together_make_the_tables_once_and_all_start() {
 
 #[tokio::test]
 async fn tables_of_a_newer_version_are_left_alone_and_named() {
+    let _beside = TIMING.read().await;
     let Some(postgres) = PostgresServer::start() else {
         return;
     };
@@ -111,6 +114,7 @@ async fn tables_of_a_newer_version_are_left_alone_and_named() {
 
 #[tokio::test]
 async fn ended_sessions_are_swept_by_one_server_an_interval() {
+    let _beside = TIMING.read().await;
     let Some(postgres) = PostgresServer::start() else {
         return;
     };
@@ -151,6 +155,7 @@ async fn ended_sessions_are_swept_by_one_server_an_interval() {
 
 #[tokio::test]
 async fn with_postgres_stopped_visitors_look_signed_out_and_come_back_with_it() {
+    let _beside = TIMING.read().await;
     let Some(mut postgres) = PostgresServer::start() else {
         return;
     };
@@ -170,6 +175,7 @@ async fn with_postgres_stopped_visitors_look_signed_out_and_come_back_with_it() 
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_postgres_url_s_password_reaches_no_log_and_no_error() {
+    let _beside = TIMING.read().await;
     let Some(postgres) = PostgresServer::start() else {
         return;
     };
@@ -211,6 +217,7 @@ async fn the_postgres_url_s_password_reaches_no_log_and_no_error() {
 
 #[tokio::test]
 async fn sslmode_is_honoured_and_a_certificate_is_always_checked() {
+    let _beside = TIMING.read().await;
     let Some(postgres) = PostgresServer::start_with_tls() else {
         return;
     };
