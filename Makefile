@@ -31,7 +31,7 @@ lint:
 	cargo package -p leptos-login --allow-dirty
 
 unit:
-	AUTH_TEST_REDIS=required cargo test --workspace --features ssr
+	AUTH_TEST_REDIS=required AUTH_TEST_POSTGRES=required cargo test --workspace --features ssr
 
 # The reference app; examples/minimal, on its own; a new app made from the start template
 # (debug only, all three).
@@ -52,7 +52,8 @@ e2e:
 	cd end2end && npx playwright test
 
 # The release build (wasm-opt and all) hydrates and signs in too, also behind nginx, and two
-# servers share sessions through Redis behind nginx as a load balancer (tests/sessions.spec.ts).
+# servers share sessions through Redis behind nginx as a load balancer, and two more through
+# Postgres (tests/sessions.spec.ts).
 release-e2e:
 	$(RELEASE_BUILD)
 	cd end2end && SERVER_PROFILE=release npx playwright test tests/hydration.spec.ts tests/signin.spec.ts tests/assets.spec.ts tests/proxy.spec.ts tests/sessions.spec.ts

@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,7 +18,7 @@ function freePorts(count: number): number[] {
   return execFileSync(process.execPath, ['-e', script]).toString().trim().split(',').map(Number);
 }
 const firstLoad = process.env.E2E_PORTS === undefined; // the runner, before the workers
-process.env.E2E_PORTS ??= freePorts(23).join(',');
+process.env.E2E_PORTS ??= freePorts(27).join(',');
 const [
   appPort,
   oidcPort,
@@ -43,6 +43,10 @@ const [
   benchFarPort,
   benchFarTokensPort,
   benchFarStreamlitPort,
+  postgresPort,
+  postgresBalancerPort,
+  postgresAPort,
+  postgresBPort,
 ] = process.env.E2E_PORTS.split(',').map(Number);
 
 export const APP_PORT = appPort;
@@ -91,6 +95,16 @@ export const STORE_BALANCER_URL = `http://127.0.0.1:${storeBalancerPort}`;
 export const STORE_UPSTREAMS = [storeAPort, storeBPort].map((port) => `127.0.0.1:${port}`);
 export const COOKIE_BALANCER_URL = `http://127.0.0.1:${cookieBalancerPort}`;
 export const COOKIE_UPSTREAMS = [cookieAPort, cookieBPort].map((port) => `127.0.0.1:${port}`);
+// The same two servers again on Debian's Postgres (one for the run, in a temporary folder of
+// its own, nothing synced to disk) behind a third balancer.
+export const POSTGRES_PORT = postgresPort;
+export const POSTGRES_DIR = join(tmpdir(), `leptos-auth-postgres-${postgresPort}`);
+/** The postmaster's pid, first line of the file it keeps in its data folder. */
+export const POSTGRES_PID_FILE = join(POSTGRES_DIR, 'data', 'postmaster.pid');
+const POSTGRES_USER = 'leptos';
+const POSTGRES_PASSWORD = 'leptos-e2e-password';
+export const POSTGRES_BALANCER_URL = `http://127.0.0.1:${postgresBalancerPort}`;
+export const POSTGRES_UPSTREAMS = [postgresAPort, postgresBPort].map((port) => `127.0.0.1:${port}`);
 
 // Debian's chromium; Playwright's own browser download is never used.
 const chromium = {
@@ -198,7 +212,11 @@ http {
   upstream cookie_servers {
     server 127.0.0.1:${cookieAPort};
     server 127.0.0.1:${cookieBPort};
-  }${balancer(storeBalancerPort, 'store_servers')}${balancer(cookieBalancerPort, 'cookie_servers')}
+  }
+  upstream postgres_servers {
+    server 127.0.0.1:${postgresAPort};
+    server 127.0.0.1:${postgresBPort};
+  }${balancer(storeBalancerPort, 'store_servers')}${balancer(cookieBalancerPort, 'cookie_servers')}${balancer(postgresBalancerPort, 'postgres_servers')}
 }
 `);
   return {
@@ -232,6 +250,53 @@ function redis() {
   };
 }
 
+/** The newest of Debian's Postgres versions (/usr/lib/postgresql/N/bin), or POSTGRES_BIN_DIR. */
+function postgresBin(): string {
+  if (process.env.POSTGRES_BIN_DIR) return process.env.POSTGRES_BIN_DIR;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((name) => /^\d+$/.test(name) && existsSync(join(root, name, 'bin', 'postgres')))
+        .map(Number)
+        .sort((a, b) => b - a)
+    : [];
+  if (versions.length === 0) throw new Error('Postgres is not installed (scripts/setup.sh test installs it)');
+  return join(root, String(versions[0]), 'bin');
+}
+
+/**
+ * Debian's Postgres in the foreground on POSTGRES_PORT, loopback only: initdb into
+ * POSTGRES_DIR first, then the server, as the postgres user when the run is root's (Postgres
+ * refuses root). Its pid is in POSTGRES_PID_FILE; teardown.ts stops it by that pid.
+ */
+function postgres() {
+  const bin = postgresBin();
+  const root = process.getuid?.() === 0;
+  if (firstLoad) {
+    rmSync(POSTGRES_DIR, { recursive: true, force: true });
+    mkdirSync(POSTGRES_DIR, { recursive: true });
+    writeFileSync(join(POSTGRES_DIR, 'password'), POSTGRES_PASSWORD);
+    if (root) execFileSync('chown', ['-R', 'postgres:postgres', POSTGRES_DIR]);
+  }
+  const initdb = [
+    `${bin}/initdb -D ${POSTGRES_DIR}/data -U ${POSTGRES_USER} --pwfile=${POSTGRES_DIR}/password`,
+    '--auth-local=trust --auth-host=scram-sha-256 --no-locale -E UTF8 --no-sync >/dev/null',
+  ].join(' ');
+  const server = [
+    `exec ${bin}/postgres -D ${POSTGRES_DIR}/data -k ${POSTGRES_DIR} -h 127.0.0.1 -p ${POSTGRES_PORT}`,
+    // Nothing of this run needs to survive a crash of the machine.
+    '-c fsync=off -c synchronous_commit=off -c full_page_writes=off',
+  ].join(' ');
+  const script = `${initdb} && ${server}`;
+  return {
+    name: 'postgres',
+    command: root ? `runuser -u postgres -- sh -c '${script}'` : `sh -c '${script}'`,
+    port: POSTGRES_PORT,
+    reuseExistingServer: false,
+    stdout: 'ignore' as const,
+  };
+}
+
 /** A server `cargo leptos build` made (the Makefile builds it first): `bin` of target/. */
 export function appServer(name: string, port: number, env: Record<string, string>, bin = 'server') {
   // The developer's own AUTH_* variables must not configure the test servers.
@@ -258,7 +323,14 @@ export function appServer(name: string, port: number, env: Record<string, string
 }
 
 /** Every origin a login may return to (the test provider's client registration). */
-const ORIGINS = [APP_URL, PROXY_URL, STORE_BALANCER_URL, COOKIE_BALANCER_URL, BENCH_STREAMLIT_URL];
+const ORIGINS = [
+  APP_URL,
+  PROXY_URL,
+  STORE_BALANCER_URL,
+  COOKIE_BALANCER_URL,
+  POSTGRES_BALANCER_URL,
+  BENCH_STREAMLIT_URL,
+];
 
 export default defineConfig({
   testDir: './tests',
@@ -342,8 +414,8 @@ export default defineConfig({
         ]),
     // Behind a reverse proxy, as deployed: the release build (tests/proxy.spec.ts).
     ...(RELEASE ? [appServer('app-proxied', proxiedAppPort, configured(PROXY_URL))] : []),
-    // Sessions shared by two servers through Redis, and two in the default mode, each pair
-    // behind one balancer (tests/sessions.spec.ts); release builds only.
+    // Sessions shared by two servers through Redis, two through Postgres, and two in the
+    // default mode, each pair behind one balancer (tests/sessions.spec.ts); release builds only.
     ...(RELEASE
       ? [
           redis(),
@@ -351,6 +423,13 @@ export default defineConfig({
             appServer(`app-redis-${'ab'[i]}`, port, {
               ...configured(STORE_BALANCER_URL),
               AUTH_SESSION_STORE: `redis://127.0.0.1:${REDIS_PORT}/0`,
+            }),
+          ),
+          postgres(),
+          ...[postgresAPort, postgresBPort].map((port, i) =>
+            appServer(`app-postgres-${'ab'[i]}`, port, {
+              ...configured(POSTGRES_BALANCER_URL),
+              AUTH_SESSION_STORE: `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@127.0.0.1:${POSTGRES_PORT}/postgres?sslmode=disable`,
             }),
           ),
           ...[cookieAPort, cookieBPort].map((port, i) =>

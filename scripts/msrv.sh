@@ -49,7 +49,7 @@ check() {
   say "$1: browser side (wasm32)"
   cargo "+$version" check --locked --target wasm32-unknown-unknown --no-default-features --features "$3"
 }
-check leptos-login ssr,sqlite,redis,dev-idp,conformance hydrate
+check leptos-login ssr,sqlite,redis,postgres,dev-idp,conformance hydrate
 
 # The template's dependencies as of leptos 0.8 (May 2025), with the pin it had then.
 mkdir -p "$work/oldest-app/src"

@@ -2,8 +2,8 @@
 # Installs what `make dev` (setup.sh dev), `make test` (setup.sh test) or `make bench`
 # (setup.sh bench: test's, wrk and Streamlit) needs, skipping whatever is already there.
 # Everything comes from a package registry, never a download of its own: Rust tools from the
-# crate registry, the browser, nginx, Redis and wrk from Debian, JavaScript packages from npm,
-# Streamlit (bench only) from PyPI.
+# crate registry, the browser, nginx, Redis, Postgres and wrk from Debian, JavaScript packages
+# from npm, Streamlit (bench only) from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-dev}
@@ -64,9 +64,16 @@ others() {
     [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing="$missing chromium"
     [ -x "${NGINX:-/usr/sbin/nginx}" ] || missing="$missing nginx"
     [ -x "${REDIS_SERVER:-/usr/bin/redis-server}" ] || missing="$missing redis-server"
+    # The tests find Postgres's programs in the newest /usr/lib/postgresql/*/bin (or in
+    # POSTGRES_BIN_DIR), where Debian puts them.
+    if [ -n "${POSTGRES_BIN_DIR:-}" ]; then
+      [ -x "$POSTGRES_BIN_DIR/postgres" ] || missing="$missing postgresql"
+    else
+      compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing="$missing postgresql"
+    fi
     command -v npm >/dev/null || missing="$missing npm"
     if [ -n "$missing" ]; then
-      debian_install "${missing# }" "what the end-to-end tests drive: the browser, the reverse proxy in front of the app, the session store two servers share, Node.js for Playwright and the test OpenID provider"
+      debian_install "${missing# }" "what the end-to-end tests drive: the browser, the reverse proxy in front of the app, the session stores two servers share, Node.js for Playwright and the test OpenID provider"
     fi
     case "$missing" in *nginx*)
       # The package starts a system-wide nginx on port 80; the tests run their own.
@@ -80,6 +87,16 @@ others() {
         (systemctl disable redis-server || true) >/dev/null 2>&1
       else
         (update-rc.d redis-server disable || true) >/dev/null 2>&1
+      fi ;;
+    esac
+    case "$missing" in *postgresql*)
+      # Likewise a system-wide cluster on port 5432: the tests run their own (initdb into a
+      # temporary folder, as the postgres user when run as root).
+      (service postgresql stop || true) >/dev/null 2>&1
+      if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        (systemctl disable postgresql || true) >/dev/null 2>&1
+      else
+        (update-rc.d postgresql disable || true) >/dev/null 2>&1
       fi ;;
     esac
     node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')

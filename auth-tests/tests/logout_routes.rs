@@ -13,6 +13,7 @@ use support::{
     jwt::Jwt,
     keys::{RSA_A, RSA_FORGER},
     now,
+    postgres::PostgresServer,
     provider::Endpoint,
     random_token,
     redis::RedisServer,
@@ -94,10 +95,23 @@ async fn with_redis_a_logout_token_for_a_sid_ends_that_session_only_and_only_onc
     sid_logout_ends_one_session(&redis_key(&redis)).await;
 }
 
+#[tokio::test]
+async fn with_postgres_a_logout_token_for_a_sid_ends_that_session_only_and_only_once() {
+    let Some(postgres) = PostgresServer::start() else {
+        return;
+    };
+    sid_logout_ends_one_session(&store_key(postgres.config())).await;
+}
+
 /// The `session_store` line for `redis`.
 fn redis_key(redis: &RedisServer) -> String {
-    let StoreConfig::Redis(url) = redis.config() else {
-        unreachable!("a Redis store")
+    store_key(redis.config())
+}
+
+/// The `session_store` line for a store at a URL.
+fn store_key(store: StoreConfig) -> String {
+    let (StoreConfig::Redis(url) | StoreConfig::Postgres(url)) = store else {
+        unreachable!("a store at a URL")
     };
     format!("session_store = \"{}\"\n", url.expose())
 }

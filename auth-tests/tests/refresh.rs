@@ -1,7 +1,7 @@
 //! Refreshing a session's tokens (issue #10, point 2) against the programmable fake provider
 //! (see `support/`): `Sessions::fresh_tokens` with `Provider::refresh`, as `leptos_login::tokens()`
 //! calls them. Sessions live in a SQLite file of the test's own; two `Sessions` on one file
-//! (or on one Redis, when `redis-server` is installed) stand for two servers.
+//! (or on one Redis or one Postgres, when installed) stand for two servers.
 //!
 //! The fake provider answers the refresh grant with `{access}-refreshed-N` (N counting refresh
 //! requests from 1), `expires_in` 300, no ID token and no new refresh token unless a test
@@ -36,6 +36,7 @@ use support::{
     jwt::Jwt,
     keys::{RSA_A, RSA_FORGER},
     now,
+    postgres::PostgresServer,
     redis::RedisServer,
 };
 
@@ -467,6 +468,15 @@ async fn concurrent_requests_on_two_servers_sharing_redis_refresh_once() {
         return;
     };
     let bench = Bench::with_store(redis.config(), None).await;
+    one_refresh_for_fifteen_callers_on_two_servers(&bench).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_on_two_servers_sharing_postgres_refresh_once() {
+    let Some(postgres) = PostgresServer::start() else {
+        return;
+    };
+    let bench = Bench::with_store(postgres.config(), None).await;
     one_refresh_for_fifteen_callers_on_two_servers(&bench).await;
 }
 

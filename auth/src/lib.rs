@@ -32,7 +32,8 @@
 //!    `AUTH_*` variables), then `auth.install(router)` adds the callback route and the layers.
 //!
 //! Sessions live where `session_store` says: in the identity cookie alone (the default, as
-//! Streamlit), or in a SQLite file or Redis (`"sqlite:PATH"`, `"redis://HOST:PORT/DB"`), where
+//! Streamlit), or in a SQLite file, Redis or Postgres (`"sqlite:PATH"`, `"redis://HOST:PORT/DB"`,
+//! `"postgres://USER:PASSWORD@HOST:PORT/DB"` with the feature `postgres`), where
 //! [`logout`] ends them for every copy of the cookie and [`logout_everywhere`] for every
 //! browser of the account. The code above is the same in every mode. A store of the app's
 //! own implements [`store::SessionStore`].
@@ -106,7 +107,8 @@
 //!     sessions, hooks);
 //!   - `session/`: who is signed in and how long, in the cookie or a store (`guarded.rs`
 //!     the store in use, behind its timeouts), with `store/` beneath: the `SessionStore`
-//!     trait and its backends (`memory.rs`, `sqlite.rs`, `redis.rs`, `conformance.rs`);
+//!     trait and its backends (`memory.rs`, `sqlite.rs`, `redis.rs`, `postgres.rs`,
+//!     `conformance.rs`);
 //!   - `dev_idp/` (the development provider), `sealing/` (the sealed cookies), `protocol/`
 //!     (OpenID Connect: discovery and keys, the ID token, tokens and refresh, logout tokens),
 //!     `config/` (the `[auth]` table), and what they all share (`body.rs`, `html.rs`,

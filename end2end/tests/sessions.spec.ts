@@ -1,9 +1,10 @@
 // Server-side sessions (issue #9): with a session store the identity cookie holds only a sealed
 // session id, so a logout ends the session on every server, and "Log out everywhere" ends all
 // of a user's sessions. The debug run's `app` keeps them in SQLite; the release run puts two
-// servers on one Redis behind nginx as a round-robin balancer, and two in the default,
-// stateless cookie mode behind another (playwright.config.ts). Each balancer response names
-// the server that answered in `X-Upstream`.
+// servers on one Redis behind nginx as a round-robin balancer, two on one Postgres behind
+// another (the same tests, once for each store), and two in the default, stateless cookie
+// mode behind a third (playwright.config.ts). Each balancer response names the server that
+// answered in `X-Upstream`.
 import {
   expect,
   request as playwrightRequest,
@@ -17,12 +18,15 @@ import {
   APP_URL,
   COOKIE_BALANCER_URL,
   COOKIE_UPSTREAMS,
+  POSTGRES_BALANCER_URL,
+  POSTGRES_UPSTREAMS,
   REDIS_PID_FILE,
   RELEASE,
   STORE_BALANCER_URL,
   STORE_UPSTREAMS,
 } from '../playwright.config';
 import { greeting, hydrated, logIn } from './helpers/app';
+import { pausePostgres, postmaster, resumePostgres } from './helpers/postgres';
 
 const IDENTITY = 'auth_user';
 const ALICE = { login: 'alice', name: 'Alice Example' };
@@ -121,7 +125,7 @@ async function visit(origin: string, cookie: string, who: Person): Promise<Visit
  */
 async function replays(origin: string, cookie: string, who: Person, times = 4): Promise<Visit[]> {
   const all: Visit[] = [];
-  const balanced = origin === STORE_BALANCER_URL || origin === COOKIE_BALANCER_URL;
+  const balanced = [STORE_BALANCER_URL, POSTGRES_BALANCER_URL, COOKIE_BALANCER_URL].includes(origin);
   const upstreams = () => new Set(all.map((v) => v.upstream)).size;
   while (all.length < times || (balanced && upstreams() < 2 && all.length < 3 * times)) {
     all.push(await visit(origin, cookie, who));
@@ -185,91 +189,128 @@ test.describe('sessions in SQLite (debug run)', () => {
   });
 });
 
-test.describe('sessions in Redis, two servers behind a balancer (release run)', () => {
-  test.skip(!RELEASE, 'the release run starts Redis and the balanced servers (make release-e2e)');
-  test.use({ baseURL: STORE_BALANCER_URL });
+/** A store two servers share behind a balancer, and how to make it stop answering. */
+interface SharedStore {
+  name: string;
+  balancer: string;
+  upstreams: string[];
+  /** Stops the store from answering (not killed: connections hang); returns how to resume. */
+  pause: () => () => void;
+}
 
-  test('logins that start on one server finish on the other', async ({ browser }) => {
-    const crossed: boolean[] = [];
-    for (let i = 0; i < 4; i++) {
-      const s = await signIn(browser, STORE_BALANCER_URL, ALICE);
-      expect(STORE_UPSTREAMS).toContain(s.login);
-      expect(STORE_UPSTREAMS).toContain(s.callback);
-      crossed.push(s.login !== s.callback);
-      await s.page.reload();
-      await expect(greeting(s.page)).toHaveText(`Hello, ${ALICE.name}!`);
-      await s.context.close();
-    }
-    expect(crossed, 'login POST and callback answered by different servers').toContain(true);
+const SHARED_STORES: SharedStore[] = [
+  {
+    name: 'Redis',
+    balancer: STORE_BALANCER_URL,
+    upstreams: STORE_UPSTREAMS,
+    pause: () => {
+      const pid = Number(readFileSync(REDIS_PID_FILE, 'utf8').trim());
+      expect(pid).toBeGreaterThan(1);
+      process.kill(pid, 'SIGSTOP');
+      return () => process.kill(pid, 'SIGCONT');
+    },
+  },
+  {
+    name: 'Postgres',
+    balancer: POSTGRES_BALANCER_URL,
+    upstreams: POSTGRES_UPSTREAMS,
+    pause: () => {
+      const pid = postmaster();
+      expect(pid, 'the postmaster').toBeDefined();
+      if (pid === undefined) return () => {};
+      pausePostgres(pid);
+      return () => resumePostgres(pid);
+    },
+  },
+];
+
+for (const store of SHARED_STORES) {
+  const BALANCER = store.balancer;
+  const UPSTREAMS = store.upstreams;
+  test.describe(`sessions in ${store.name}, two servers behind a balancer (release run)`, () => {
+    test.skip(!RELEASE, `the release run starts ${store.name} and the balanced servers (make release-e2e)`);
+    test.use({ baseURL: BALANCER });
+
+    test('logins that start on one server finish on the other', async ({ browser }) => {
+      const crossed: boolean[] = [];
+      for (let i = 0; i < 4; i++) {
+        const s = await signIn(browser, BALANCER, ALICE);
+        expect(UPSTREAMS).toContain(s.login);
+        expect(UPSTREAMS).toContain(s.callback);
+        crossed.push(s.login !== s.callback);
+        await s.page.reload();
+        await expect(greeting(s.page)).toHaveText(`Hello, ${ALICE.name}!`);
+        await s.context.close();
+      }
+      expect(crossed, 'login POST and callback answered by different servers').toContain(true);
+    });
+
+    test('a logout answered by one server ends the session on both', async ({ browser }) => {
+      const { context, page } = await signIn(browser, BALANCER, ALICE);
+      const cookie = await identityCookie(context, BALANCER);
+      const before = await replays(BALANCER, cookie, ALICE);
+      expectBoth(before, UPSTREAMS);
+      for (const v of before) expect(v.signedIn, `the copy, before logout, at ${v.upstream}`).toBe(true);
+
+      const answeredBy = await logOut(page);
+      expect(UPSTREAMS).toContain(answeredBy);
+      const after = await replays(BALANCER, cookie, ALICE);
+      expectBoth(after, UPSTREAMS);
+      for (const v of after) {
+        expect(v.signedIn, `the copy, after a logout at ${answeredBy}, at ${v.upstream}`).toBe(false);
+      }
+      await context.close();
+    });
+
+    test('"Log out everywhere" in one browser signs the other out on its next page load', async ({ browser }) => {
+      const a = await signIn(browser, BALANCER, ALICE);
+      const b = await signIn(browser, BALANCER, ALICE);
+      const bob = await signIn(browser, BALANCER, BOB);
+      const bCookie = await identityCookie(b.context, BALANCER);
+
+      const answeredBy = await logOut(a.page, 'Log out everywhere');
+      expect(UPSTREAMS).toContain(answeredBy);
+      await b.page.reload();
+      await expect(b.page.getByRole('button', { name: 'Log in' })).toBeVisible();
+      await expect(greeting(b.page)).toHaveCount(0);
+      const after = await replays(BALANCER, bCookie, ALICE);
+      expectBoth(after, UPSTREAMS);
+      for (const v of after) expect(v.signedIn, `browser B's cookie at ${v.upstream}`).toBe(false);
+      // Another user's session is untouched.
+      await bob.page.reload();
+      await expect(greeting(bob.page)).toHaveText(`Hello, ${BOB.name}!`);
+      for (const s of [a, b, bob]) await s.context.close();
+    });
+
+    test(`with ${store.name} not answering, pages render signed out in time and keep the cookie; then sign in again`, async ({ browser }) => {
+      const { context } = await signIn(browser, BALANCER, ALICE);
+      const cookie = await identityCookie(context, BALANCER);
+
+      // Stopped, not killed: connections are accepted and never answered, the worst case.
+      const resume = store.pause();
+      let during: Visit[];
+      try {
+        during = await replays(BALANCER, cookie, ALICE);
+      } finally {
+        resume();
+      }
+      expectBoth(during, UPSTREAMS);
+      for (const v of during) {
+        expect(v.signedIn, `at ${v.upstream} with ${store.name} stopped`).toBe(false);
+        expect(v.ms, `at ${v.upstream}: no hang past the store timeout`).toBeLessThan(3000);
+        expect(v.clears, `at ${v.upstream}: the cookie is kept`).toBe(false);
+      }
+
+      // Back: the session written before it stopped signs in again, on both servers.
+      await expect(async () => {
+        const back = await replays(BALANCER, cookie, ALICE);
+        expectBoth(back, UPSTREAMS);
+        for (const v of back) expect(v.signedIn, `at ${v.upstream} with ${store.name} back`).toBe(true);
+      }).toPass({ timeout: 15_000 });
+      await context.close();
+    });
   });
-
-  test('a logout answered by one server ends the session on both', async ({ browser }) => {
-    const { context, page } = await signIn(browser, STORE_BALANCER_URL, ALICE);
-    const cookie = await identityCookie(context, STORE_BALANCER_URL);
-    const before = await replays(STORE_BALANCER_URL, cookie, ALICE);
-    expectBoth(before, STORE_UPSTREAMS);
-    for (const v of before) expect(v.signedIn, `the copy, before logout, at ${v.upstream}`).toBe(true);
-
-    const answeredBy = await logOut(page);
-    expect(STORE_UPSTREAMS).toContain(answeredBy);
-    const after = await replays(STORE_BALANCER_URL, cookie, ALICE);
-    expectBoth(after, STORE_UPSTREAMS);
-    for (const v of after) {
-      expect(v.signedIn, `the copy, after a logout at ${answeredBy}, at ${v.upstream}`).toBe(false);
-    }
-    await context.close();
-  });
-
-  test('"Log out everywhere" in one browser signs the other out on its next page load', async ({ browser }) => {
-    const a = await signIn(browser, STORE_BALANCER_URL, ALICE);
-    const b = await signIn(browser, STORE_BALANCER_URL, ALICE);
-    const bob = await signIn(browser, STORE_BALANCER_URL, BOB);
-    const bCookie = await identityCookie(b.context, STORE_BALANCER_URL);
-
-    const answeredBy = await logOut(a.page, 'Log out everywhere');
-    expect(STORE_UPSTREAMS).toContain(answeredBy);
-    await b.page.reload();
-    await expect(b.page.getByRole('button', { name: 'Log in' })).toBeVisible();
-    await expect(greeting(b.page)).toHaveCount(0);
-    const after = await replays(STORE_BALANCER_URL, bCookie, ALICE);
-    expectBoth(after, STORE_UPSTREAMS);
-    for (const v of after) expect(v.signedIn, `browser B's cookie at ${v.upstream}`).toBe(false);
-    // Another user's session is untouched.
-    await bob.page.reload();
-    await expect(greeting(bob.page)).toHaveText(`Hello, ${BOB.name}!`);
-    for (const s of [a, b, bob]) await s.context.close();
-  });
-
-  test('with Redis not answering, pages render signed out in time and keep the cookie; then sign in again', async ({ browser }) => {
-    const { context } = await signIn(browser, STORE_BALANCER_URL, ALICE);
-    const cookie = await identityCookie(context, STORE_BALANCER_URL);
-    const pid = Number(readFileSync(REDIS_PID_FILE, 'utf8').trim());
-    expect(pid).toBeGreaterThan(1);
-
-    // Stopped, not killed: connections are accepted and never answered, the worst case.
-    process.kill(pid, 'SIGSTOP');
-    let during: Visit[];
-    try {
-      during = await replays(STORE_BALANCER_URL, cookie, ALICE);
-    } finally {
-      process.kill(pid, 'SIGCONT');
-    }
-    expectBoth(during, STORE_UPSTREAMS);
-    for (const v of during) {
-      expect(v.signedIn, `at ${v.upstream} with Redis stopped`).toBe(false);
-      expect(v.ms, `at ${v.upstream}: no hang past the store timeout`).toBeLessThan(3000);
-      expect(v.clears, `at ${v.upstream}: the cookie is kept`).toBe(false);
-    }
-
-    // Back: the session written before it stopped signs in again, on both servers.
-    await expect(async () => {
-      const back = await replays(STORE_BALANCER_URL, cookie, ALICE);
-      expectBoth(back, STORE_UPSTREAMS);
-      for (const v of back) expect(v.signedIn, `at ${v.upstream} with Redis back`).toBe(true);
-    }).toPass({ timeout: 15_000 });
-    await context.close();
-  });
-});
+}
 
 test.describe('the default cookie mode, two servers behind a balancer (release run)', () => {
   test.skip(!RELEASE, 'the release run starts the balanced servers (make release-e2e)');

@@ -4,7 +4,10 @@
 pub mod jwt;
 pub mod keys;
 pub mod provider;
-// Only the tests on a session store start Redis; hostile_provider.rs builds this module too.
+// Only the tests on a session store start Postgres or Redis; hostile_provider.rs builds this
+// module too.
+#[allow(dead_code)]
+pub mod postgres;
 #[allow(dead_code)]
 pub mod redis;
 

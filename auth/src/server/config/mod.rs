@@ -401,8 +401,8 @@ impl Reader {
                 return Err(self.error(
                     "auth.session_store",
                     "is \"cookie\", which cannot keep the tokens that expose_tokens (or \
-                     logout_at_provider) needs: choose \"sqlite:PATH\" or \"redis://…\", or \
-                     leave session_store out to keep them in SQLite beside this file",
+                     logout_at_provider) needs: choose \"sqlite:PATH\", \"redis://…\" or \
+                     \"postgres://…\", or leave session_store out to keep them in SQLite beside this file",
                 ));
             }
             self.keep_tokens_somewhere(&mut sessions);
@@ -785,7 +785,7 @@ impl Reader {
             info,
             "expose_tokens (or logout_at_provider) keeps tokens on the server, so sessions are \
              kept in the SQLite file {}; for several servers set session_store = \
-             \"redis://HOST:PORT/DB\" in [auth]",
+             \"redis://HOST:PORT/DB\" or \"postgres://USER:PASSWORD@HOST:PORT/DB\" in [auth]",
             beside.display()
         );
         sessions.store = StoreConfig::Sqlite(beside);

@@ -50,7 +50,8 @@ impl Default for SessionConfig {
     }
 }
 
-/// `session_store`: `"cookie"`, `"memory"`, `"sqlite:PATH"` or `"redis://…"` / `"rediss://…"`.
+/// `session_store`: `"cookie"`, `"memory"`, `"sqlite:PATH"`, `"redis://…"` / `"rediss://…"` or
+/// `"postgres://…"` / `"postgresql://…"`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreConfig {
     /// The whole session in the sealed identity cookie: nothing on the server.
@@ -61,6 +62,8 @@ pub enum StoreConfig {
     Sqlite(PathBuf),
     /// A Redis server; the URL may hold a password, so it is never printed whole.
     Redis(Secret),
+    /// A Postgres database; its URL, likewise, is never printed whole.
+    Postgres(Secret),
 }
 
 impl StoreConfig {
@@ -80,8 +83,36 @@ impl StoreConfig {
                 ),
                 Err(_) => "Redis".to_owned(),
             },
+            Self::Postgres(url) => format!("Postgres at {}", postgres_place(url.expose())),
         }
     }
+}
+
+/// `HOST:PORT/DB` of a Postgres URL, from what follows its credentials (hosts, as libpq allows
+/// several, each with its port, 5432 unless written).
+fn postgres_place(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let hosts = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts);
+    let hosts: Vec<String> = hosts
+        .split(',')
+        .map(|host| {
+            let host = if host.is_empty() { "localhost" } else { host };
+            let has_port = match host.strip_prefix('[') {
+                Some(bracketed) => bracketed.contains("]:"),
+                None => host.contains(':'),
+            };
+            if has_port {
+                host.to_owned()
+            } else {
+                format!("{host}:5432")
+            }
+        })
+        .collect();
+    format!("{}/{database}", hosts.join(","))
 }
 
 impl Reader {
@@ -141,10 +172,24 @@ impl Reader {
             }
             return Ok(StoreConfig::Redis(Secret::new(text)));
         }
+        // The rest is checked (without echoing it) when the store is opened: what libpq reads
+        // in a URL is more than the url crate does (several hosts, a socket folder).
+        if let Some(rest) = text
+            .strip_prefix("postgres://")
+            .or_else(|| text.strip_prefix("postgresql://"))
+        {
+            if rest.is_empty() {
+                return Err(self.error(
+                    key,
+                    "names no database: write \"postgres://USER:PASSWORD@HOST:PORT/DB\"",
+                ));
+            }
+            return Ok(StoreConfig::Postgres(Secret::new(text)));
+        }
         Err(self.error(
             key,
-            "must be \"cookie\", \"memory\", \"sqlite:PATH\" or \"redis://HOST:PORT/DB\" \
-             (rediss:// for TLS)",
+            "must be \"cookie\", \"memory\", \"sqlite:PATH\", \"redis://HOST:PORT/DB\" \
+             (rediss:// for TLS) or \"postgres://USER:PASSWORD@HOST:PORT/DB\"",
         ))
     }
 
@@ -257,6 +302,27 @@ mod tests {
             "Redis at rediss://cache.internal:6380/2",
             "no password"
         );
+        for (written, described) in [
+            (
+                "postgres://app:hunter2@db.internal:6543/web?sslmode=require",
+                "Postgres at db.internal:6543/web",
+            ),
+            (
+                "postgresql://app:hunter2@db.internal/web",
+                "Postgres at db.internal:5432/web",
+            ),
+            (
+                "postgres://a:hunter2@[::1]:5433,replica/web",
+                "Postgres at [::1]:5433,replica:5432/web",
+            ),
+        ] {
+            let store = read(&format!("session_store = \"{written}\""))
+                .map(|c| c.store)
+                .expect("valid");
+            assert!(matches!(store, StoreConfig::Postgres(_)), "{written}");
+            assert_eq!(store.describe(), described, "no password");
+            assert!(!format!("{store:?}").contains("hunter2"));
+        }
         let lifetimes =
             read("session_lifetime = \"12h\"\nsession_idle_timeout = 900\n").expect("valid");
         assert_eq!(lifetimes.lifetime, Duration::from_secs(43_200));
@@ -266,7 +332,7 @@ mod tests {
 
     #[test]
     fn a_wrong_store_or_duration_names_file_and_key_and_never_echoes_a_password() {
-        let error = read("session_store = \"postgres://u:hunter2@db/x\"").expect_err("refused");
+        let error = read("session_store = \"mysql://u:hunter2@db/x\"").expect_err("refused");
         assert_eq!(error.file, "secrets.toml");
         assert_eq!(error.key, "auth.session_store");
         assert!(!error.to_string().contains("hunter2"), "{error}");

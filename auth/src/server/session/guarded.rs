@@ -28,8 +28,8 @@ struct Shared {
 
 impl Store {
     /// Opens the store `config` names (`None` for cookie mode). SQLite opens the file now;
-    /// Redis connects on first use, so an app server starts while Redis is down (and says so
-    /// once, from a probe sent now). A backend this server was built without is an error
+    /// Redis and Postgres connect on first use, so an app server starts while its store is
+    /// down (and says so once, from a probe sent now). A backend this server was built without is an error
     /// naming the feature to turn on.
     pub fn open(config: &StoreConfig, timeout: Duration) -> Result<Option<Self>, String> {
         let backend: Arc<dyn SessionStore> = match config {
@@ -37,6 +37,7 @@ impl Store {
             StoreConfig::Memory => Arc::new(super::store::MemoryStore::new()),
             StoreConfig::Sqlite(path) => sqlite(path, timeout)?,
             StoreConfig::Redis(url) => redis(url, timeout)?,
+            StoreConfig::Postgres(url) => postgres(url, timeout)?,
         };
         Ok(Some(Self::new(backend, config.describe(), timeout)))
     }
@@ -176,7 +177,10 @@ impl Shared {
 }
 
 /// What `session_store` names that this build left out.
-#[cfg_attr(all(feature = "sqlite", feature = "redis"), allow(dead_code))]
+#[cfg_attr(
+    all(feature = "sqlite", feature = "redis", feature = "postgres"),
+    allow(dead_code)
+)]
 fn missing_feature(feature: &str, written: &str) -> String {
     format!(
         "{written} needs this crate's `{feature}` feature, which this server was built without: \
@@ -214,6 +218,25 @@ fn redis(
 #[cfg(not(feature = "redis"))]
 fn redis(_: &crate::server::config::Secret, _: Duration) -> Result<Arc<dyn SessionStore>, String> {
     Err(missing_feature("redis", "\"redis://…\""))
+}
+
+#[cfg(feature = "postgres")]
+fn postgres(
+    url: &crate::server::config::Secret,
+    timeout: Duration,
+) -> Result<Arc<dyn SessionStore>, String> {
+    Ok(Arc::new(super::store::postgres::PostgresStore::new(
+        url.expose(),
+        timeout,
+    )?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(
+    _: &crate::server::config::Secret,
+    _: Duration,
+) -> Result<Arc<dyn SessionStore>, String> {
+    Err(missing_feature("postgres", "\"postgres://…\""))
 }
 
 /// `operation`, or [`StoreError::Timeout`] after `limit`.

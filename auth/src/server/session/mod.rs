@@ -1,9 +1,9 @@
 //! Sessions: who is signed in, kept the way `session_store` says.
 //! - cookie mode: the sealed identity cookie is the whole session (stateless; the server
 //!   cannot end it before it expires);
-//! - with a store (SQLite or Redis): the cookie holds only a random session id, sealed; the
-//!   store holds the session under a hash of that id, so logout ends it for every copy of
-//!   the cookie, and "log out everywhere" ends all of one person's sessions.
+//! - with a store (SQLite, Redis or Postgres): the cookie holds only a random session id,
+//!   sealed; the store holds the session under a hash of that id, so logout ends it for every
+//!   copy of the cookie, and "log out everywhere" ends all of one person's sessions.
 //!
 //! Each request's visitor is found once, by `middleware::find_visitor` before the app runs (a
 //! page renders synchronously and cannot wait for the store), and kept in the request's

@@ -1,5 +1,6 @@
 //! The session modes through `Auth::install`, as a browser meets them, and one suite of store
-//! cases run against SQLite and a real `redis-server` (started here on a free port).
+//! cases run against SQLite, a real `redis-server` (started here on a free port) and a real
+//! Postgres (`tests/postgres.rs`).
 use std::{
     net::TcpListener,
     path::PathBuf,
@@ -408,31 +409,9 @@ async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let url = redis.url();
-    let auth = auth_with(&format!(
-        "session_store = \"{url}\"\nsession_store_timeout = \"1s\"\n"
-    ));
-    let mut browser = Browser::default();
-    assert_eq!(browser.get(&auth, "/begin").await, "begun");
-    assert_eq!(browser.get(&auth, "/who").await, "Alice");
-
-    // Hung: each request waits at most about the timeout, and keeps its cookie.
+    let (auth, mut browser) = signed_in_on(&redis.url()).await;
     redis.signal("STOP");
-    let started = Instant::now();
-    assert_eq!(browser.get(&auth, "/who").await, "nobody");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(browser.identity.is_some(), "the cookie is kept");
-    // A logout then cannot end the session: it says so and keeps the cookie, to try again.
-    let mut leaving = browser.clone();
-    assert_eq!(
-        leaving.get(&auth, "/end").await,
-        "refused: store_unavailable"
-    );
-    assert!(leaving.identity.is_some(), "the cookie is kept");
+    signed_out_in_time_keeping_the_cookie(&auth, &browser).await;
     redis.signal("CONT");
     // Back within one back-off (tests/outage.rs): until then the store is not asked.
     outage::until_signed_in(&auth, &mut browser).await;
@@ -444,6 +423,41 @@ async fn with_redis_stopped_visitors_look_signed_out_and_come_back_with_it() {
     assert!(browser.identity.is_some(), "the cookie is kept");
     redis.restart();
     outage::until_signed_in(&auth, &mut browser).await;
+}
+
+/// The tests that time requests (tests/outage.rs: each store's outage, against `AT_ONCE`) run
+/// one at a time and alone among those that start a Postgres (initdb, a server, a process a
+/// connection): on two cores, another's load would be in the times.
+static TIMING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Alice, signed in on a server whose sessions are kept at `url` (`session_store_timeout` 1 s).
+async fn signed_in_on(url: &str) -> (Auth, Browser) {
+    let auth = auth_with(&format!(
+        "session_store = \"{url}\"\nsession_store_timeout = \"1s\"\n"
+    ));
+    let mut browser = Browser::default();
+    assert_eq!(browser.get(&auth, "/begin").await, "begun");
+    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+    (auth, browser)
+}
+
+/// With the store hung: a request waits at most about the timeout and keeps its cookie, and a
+/// logout cannot end the session, says so and keeps the cookie too, to try again.
+async fn signed_out_in_time_keeping_the_cookie(auth: &Auth, browser: &Browser) {
+    let mut browser = browser.clone();
+    let started = Instant::now();
+    assert_eq!(browser.get(auth, "/who").await, "nobody");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(browser.identity.is_some(), "the cookie is kept");
+    assert_eq!(
+        browser.get(auth, "/end").await,
+        "refused: store_unavailable"
+    );
+    assert!(browser.identity.is_some(), "the cookie is kept");
 }
 
 /// Debian's `redis-server` on a free loopback port, its files in a folder of its own;
@@ -558,3 +572,8 @@ async fn the_store_url_s_password_never_reaches_the_log() {
 }
 
 mod outage;
+#[cfg(feature = "postgres")]
+mod postgres;
+// auth-tests/tests/support/postgres.rs uses it too.
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres_server;

@@ -11,16 +11,17 @@ use std::time::Duration;
 
 use super::{Group, Record, SessionStore};
 
-/// A record of `owner` (and, if given, of `provider_session`) that ends at `until`.
+/// A record of `owner` (and, if given, of `provider_session`) that ends at `until`. Its times
+/// follow from `until` alone, so the same arguments make the same record in any second.
 fn record(owner: &str, provider_session: Option<&str>, until: i64) -> Record {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let began = until - 3600;
     Record {
         owner: owner.to_owned(),
         sealed_user: "sealed".to_owned(),
         provider_session: provider_session.map(str::to_owned),
         sealed_tokens: Some("sealed too".to_owned()),
-        created_at: now,
-        seen_at: now,
+        created_at: began,
+        seen_at: began,
         expires_at: until,
         until,
     }

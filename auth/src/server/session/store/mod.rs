@@ -1,5 +1,5 @@
 //! The session store's interface: the [`SessionStore`] trait every backend implements
-//! (SQLite, Redis, memory, or an app's own), and what it keeps ([`Record`]).
+//! (SQLite, Redis, Postgres, memory, or an app's own), and what it keeps ([`Record`]).
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod memory;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 #[cfg(feature = "sqlite")]

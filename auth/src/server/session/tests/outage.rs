@@ -1,6 +1,6 @@
-//! A store that is down costs a request nothing: against a real `redis-server` hung (SIGSTOP)
-//! and stopped (SIGTERM), and a SQLite file another process holds locked, under concurrent
-//! load. Apart from the requests in flight when it failed, requests skip the store at once
+//! A store that is down costs a request nothing: against a real `redis-server` and a real
+//! Postgres hung (SIGSTOP) and stopped, and a SQLite file another process holds locked, under
+//! concurrent load. Apart from the requests in flight when it failed, requests skip the store at once
 //! (signed out, cookie kept), and sessions come back within one back-off of its return.
 use tokio::task::JoinSet;
 
@@ -96,16 +96,11 @@ pub(super) async fn until_signed_in(auth: &Auth, browser: &mut Browser) -> Durat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_hung_or_stopped_a_request_does_not_wait_for_it() {
+    let _alone = TIMING.write().await;
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let auth = auth_with(&format!(
-        "session_store = \"{}\"\nsession_store_timeout = \"1s\"\n",
-        redis.url()
-    ));
-    let mut browser = Browser::default();
-    assert_eq!(browser.get(&auth, "/begin").await, "begun");
-    assert_eq!(browser.get(&auth, "/who").await, "Alice");
+    let (auth, mut browser) = signed_in_on(&redis.url()).await;
 
     // Hung.
     redis.signal("STOP");
@@ -125,8 +120,34 @@ async fn with_redis_hung_or_stopped_a_request_does_not_wait_for_it() {
     until_signed_in(&auth, &mut browser).await;
 }
 
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgres_hung_or_stopped_a_request_does_not_wait_for_it() {
+    let _alone = TIMING.write().await;
+    let Some(mut postgres) = super::postgres_server::PostgresServer::start() else {
+        return;
+    };
+    let (auth, mut browser) = signed_in_on(&postgres.url("")).await;
+
+    // Hung: the server and every connection's process.
+    postgres.pause();
+    in_flight(&auth, &browser, 16).await;
+    assert_skipped_at_once(&load(&auth, &browser, 8, OUTAGE_LOAD).await, "hung");
+    assert!(browser.identity.is_some(), "the cookie is kept");
+    postgres.resume();
+    until_signed_in(&auth, &mut browser).await;
+
+    // Stopped (a fast shutdown: its connections closed, its data kept), then back.
+    postgres.stop();
+    in_flight(&auth, &browser, 16).await;
+    assert_skipped_at_once(&load(&auth, &browser, 8, OUTAGE_LOAD).await, "stopped");
+    postgres.restart();
+    until_signed_in(&auth, &mut browser).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_sqlite_locked_by_another_process_a_request_does_not_wait_for_it() {
+    let _alone = TIMING.write().await;
     let file = TempFile::new("locked");
     let auth = auth_with(&format!(
         "{}session_store_timeout = \"1s\"\n",
