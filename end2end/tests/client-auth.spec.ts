@@ -19,9 +19,9 @@ test.use({ baseURL: TOKENS_URL });
 async function logInWith(page: Page, provider: string): Promise<void> {
   await page.goto('/');
   await hydrated(page);
-  // The page's <LoginButton/> posts the unnamed provider; the same form names another, as
+  // The page's plain <LoginButton/> (the first login form) posts the unnamed provider; the same form names another, as
   // <LoginButton provider="NAME"/> would.
-  await page.locator('form.auth-login').evaluate((form: HTMLFormElement, name: string) => {
+  await page.locator('form.auth-login').first().evaluate((form: HTMLFormElement, name: string) => {
     const field = form.querySelector<HTMLInputElement>('input[name="provider"]');
     if (field) field.value = name;
     form.submit();
