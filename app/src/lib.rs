@@ -8,7 +8,7 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
-use pages::{ClaimsPage, HomePage, PrivatePage, TokensPage};
+use pages::{AccountPage, ClaimsPage, HomePage, PrivatePage, TokensPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -45,6 +45,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| "Page not found.".into_view()>
                     <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("account") view=AccountPage />
                     <Route path=StaticSegment("claims") view=ClaimsPage />
                     <Route path=StaticSegment("login") view=leptos_login::LoginPage />
                     <Route path=StaticSegment("private") view=PrivatePage />

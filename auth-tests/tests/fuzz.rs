@@ -169,6 +169,7 @@ fn login_state() -> impl Strategy<Value = LoginState> {
                 return_to,
                 redirect_uri: None,
                 max_age: None,
+                acr_values: None,
             },
         )
 }

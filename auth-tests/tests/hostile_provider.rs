@@ -165,6 +165,51 @@ async fn after_max_age_the_id_token_must_say_the_visitor_signed_in_recently() {
     h.assert_signed_in(&answer, &login);
 }
 
+// --- acr_values: a login that asked for a class of sign-in takes no other (step-up) ----------
+
+#[tokio::test]
+async fn after_acr_values_the_id_token_must_name_a_class_asked_for() {
+    let h = Harness::start().await;
+    let with_acr = |login: &Login, acr: Option<&str>| {
+        let mut claims = h.claims(login);
+        if let Some(acr) = acr {
+            claims["acr"] = json!(acr);
+        }
+        Jwt::new(claims).sign(&*RSA_A)
+    };
+    // The control: the provider signed the visitor in with one of the classes asked.
+    let login = h.login_asking_acr("urn:mfa urn:phrh");
+    let answer = h
+        .return_with(&login, with_acr(&login, Some("urn:phrh")))
+        .await;
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.acr(), Some("urn:phrh"));
+
+    // A provider that answers with a weaker class, or says nothing of it, signs no one in.
+    for (acr, expected) in [
+        (Some("urn:pwd"), "acr) is \"urn:pwd\", not one of"),
+        (None, "acr) is not given, not one of"),
+        (Some("urn:mfa urn:phrh"), "acr) is \"urn:mfa urn:phrh\""),
+    ] {
+        let login = h.login_asking_acr("urn:mfa urn:phrh");
+        let answer = h.return_with(&login, with_acr(&login, acr)).await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_REQUEST,
+            SECURITY_CHECKS,
+            expected,
+        );
+    }
+
+    // A login that asked nothing takes whatever class the provider names, as before.
+    let login = h.login();
+    let answer = h
+        .return_with(&login, with_acr(&login, Some("urn:pwd")))
+        .await;
+    h.assert_signed_in(&answer, &login);
+}
+
 // --- who sent the browser back (RFC 9207, against mix-up) -------------------------------------
 
 /// What the visitor reads when the callback itself is not one this login can accept.

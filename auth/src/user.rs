@@ -75,6 +75,21 @@ impl User {
         self.get_str("acr")
     }
 
+    /// Whether they signed in at their provider at most `max_age_secs` before `now` (Unix
+    /// seconds); a sign-in that did not say when counts as too old. The page guard and the
+    /// server's `signed_in_within` both ask it.
+    pub(crate) fn signed_in_at_most_ago(&self, max_age_secs: u64, now: i64) -> bool {
+        self.auth_time().is_some_and(|auth_time| {
+            now.saturating_sub(auth_time) <= i64::try_from(max_age_secs).unwrap_or(i64::MAX)
+        })
+    }
+
+    /// Whether their sign-in's class (`acr`) is one of `accepted`.
+    pub(crate) fn acr_among<'a>(&self, mut accepted: impl Iterator<Item = &'a str>) -> bool {
+        self.acr()
+            .is_some_and(|acr| accepted.any(|accepted| accepted == acr))
+    }
+
     /// Any claim, as the provider sent it.
     pub fn get(&self, claim: &str) -> Option<&Value> {
         self.claims.get(claim)

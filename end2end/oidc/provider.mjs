@@ -167,7 +167,11 @@ function page(title, body) {
 </html>`;
 }
 
-function loginPage({ uid, clientName, loginHint, error }) {
+/** The classes of sign-in (acr) this provider knows: a password, or a password and a code. */
+const ACR_PASSWORD = 'urn:e2e:pwd';
+const ACR_SECOND_FACTOR = 'urn:e2e:mfa';
+
+function loginPage({ uid, clientName, loginHint, error, secondFactor }) {
   return page('Sign in - Test OpenID Provider', `
 <h1>Sign in to the test provider</h1>
 <p>Continue to <strong>${esc(clientName)}</strong>.</p>
@@ -177,7 +181,9 @@ ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
   <input id="login" name="login" type="text" required autofocus value="${esc(loginHint)}">
   <label for="password">Password</label>
   <input id="password" name="password" type="password">
-  <button id="submit" type="submit">Sign in</button>
+${secondFactor ? `  <label for="code">One-time code (any digits; leave it empty to sign in with the password alone)</label>
+  <input id="code" name="code" type="text" inputmode="numeric">
+` : ''}  <button id="submit" type="submit">Sign in</button>
 </form>
 <p><a id="cancel" href="/interaction/${esc(uid)}/abort">Cancel</a></p>`);
 }
@@ -247,7 +253,22 @@ if (ALWAYS_LOGIN) {
   ));
 }
 
+// A login asking for a class of sign-in (acr_values) that the visitor's session at the provider
+// does not have signs in again, as real providers step up to a second factor.
+policy.get('login').checks.add(new interactionPolicy.Check(
+  'e2e_acr_step_up',
+  'A stronger sign-in is asked for than the session has',
+  (ctx) => {
+    const asked = String(ctx.oidc.params.acr_values ?? '').split(' ').filter(Boolean);
+    if (!asked.length || ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    return asked.includes(ctx.oidc.session?.acr)
+      ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+      : interactionPolicy.Check.REQUEST_PROMPT;
+  },
+));
+
 const configuration = {
+  acrValues: [ACR_PASSWORD, ACR_SECOND_FACTOR],
   clients: [{
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
@@ -474,15 +495,20 @@ async function handleInteraction(req, res, parts) {
         uid, clientName, loginHint: '', error: 'Enter a username.',
       }));
     }
+    // A code (any digits) is the second factor: the sign-in's class says so.
+    const acr = /^[0-9]+$/.test(form.get('code') ?? '') ? ACR_SECOND_FACTOR : ACR_PASSWORD;
     return provider.interactionFinished(req, res, {
-      login: { accountId: login },
+      login: { accountId: login, acr },
     }, { mergeWithLastSubmission: false });
   }
 
   if (action === undefined && req.method === 'GET') {
     if (details.prompt.name === 'login') {
       return send(res, 200, 'text/html; charset=utf-8', loginPage({
-        uid, clientName, loginHint: details.params.login_hint || '',
+        uid,
+        clientName,
+        loginHint: details.params.login_hint || '',
+        secondFactor: String(details.params.acr_values ?? '').split(' ').includes(ACR_SECOND_FACTOR),
       }));
     }
     if (details.prompt.name === 'consent') {

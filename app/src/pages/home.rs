@@ -36,6 +36,8 @@ pub fn HomePage() -> impl IntoView {
             <A href="/private">"Members only"</A>
             " · "
             <A href="/tokens">"Your tokens"</A>
+            " · "
+            <A href="/account">"Your account"</A>
         </nav>
         <Counter />
     }

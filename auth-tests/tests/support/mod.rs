@@ -276,6 +276,15 @@ client_id = "{CLIENT_ID}"
 
     /// [`Harness::login`] for a login that asked for `max_age` (seconds).
     pub fn login_asking(&self, max_age: Option<u64>) -> Login {
+        self.login_as_asked(max_age, None)
+    }
+
+    /// [`Harness::login`] for a login that asked for one of `acr_values`.
+    pub fn login_asking_acr(&self, acr_values: &str) -> Login {
+        self.login_as_asked(None, Some(acr_values.to_owned()))
+    }
+
+    fn login_as_asked(&self, max_age: Option<u64>, acr_values: Option<String>) -> Login {
         let login = LoginState {
             state: random_token(),
             nonce: random_token(),
@@ -284,6 +293,7 @@ client_id = "{CLIENT_ID}"
             return_to: RETURN_TO.to_owned(),
             redirect_uri: None,
             max_age,
+            acr_values,
         };
         let cookie = self
             .codec

@@ -73,6 +73,9 @@ impl Auth {
                     .get("max_age")
                     .map(String::as_str))
                 .and_then(|max_age| max_age.parse().ok()),
+            // Only a login's own: `client_kwargs`' acr_values stay the hint the standard
+            // makes them, so a provider that answers with another class keeps working.
+            acr_values: params.get("acr_values").map(str::to_owned),
         };
         let now = OffsetDateTime::now_utc();
         let cookie = self
@@ -324,6 +327,9 @@ pub(crate) async fn finish_login(
             login.redirect_uri.as_ref(),
         )
         .await?;
+    if let Some(acr_values) = &login.acr_values {
+        crate::server::protocol::strong_enough(&claims, acr_values)?;
+    }
     // The account, named before the app's hook may change the claims.
     let account = crate::server::session::Account::of(&provider.config().issuer, &claims)
         .ok_or(CallbackFailure::NoSubject)?;

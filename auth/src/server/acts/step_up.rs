@@ -33,10 +33,7 @@ impl User {
     pub fn signed_in_within(self, max_age: Duration) -> Result<Self, StepUp> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let max_age_secs = max_age.as_secs();
-        let recent = self.auth_time().is_some_and(|auth_time| {
-            now.saturating_sub(auth_time) <= i64::try_from(max_age_secs).unwrap_or(i64::MAX)
-        });
-        if recent {
+        if self.signed_in_at_most_ago(max_age_secs, now) {
             Ok(self)
         } else {
             Err(StepUp {
@@ -50,7 +47,7 @@ impl User {
     /// as `["phrh"]` for phishing-resistant hardware: what the provider says of how the
     /// visitor signed in, for pages that need a second factor.
     pub fn with_acr(self, accepted: &[&str]) -> Result<Self, StepUp> {
-        if self.acr().is_some_and(|acr| accepted.contains(&acr)) {
+        if self.acr_among(accepted.iter().copied()) {
             Ok(self)
         } else {
             Err(StepUp {

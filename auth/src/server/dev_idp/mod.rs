@@ -120,6 +120,9 @@ struct Grant {
     code_challenge: String,
     redirect_uri: String,
     issued: Instant,
+    /// When the person signed in here: every sign-in at this provider is a fresh one, so a
+    /// login asking `max_age` is always met.
+    signed_in_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl DevIdp {
@@ -245,6 +248,7 @@ impl DevIdp {
             code_challenge: request.code_challenge.clone().unwrap_or_default(),
             redirect_uri: request.redirect_uri.clone(),
             issued: Instant::now(),
+            signed_in_at: chrono::Utc::now(),
         };
         let mut grants = lock(&self.grants);
         grants.retain(|_, grant| grant.issued.elapsed() < CODE_LIFETIME);

@@ -112,7 +112,8 @@ impl DevIdp {
             self.claims_of(&grant.person),
             EmptyAdditionalClaims {},
         )
-        .set_nonce(grant.nonce.clone().map(Nonce::new));
+        .set_nonce(grant.nonce.clone().map(Nonce::new))
+        .set_auth_time(Some(grant.signed_in_at));
         let id_token = IdToken::new(
             claims,
             &self.key,

@@ -332,6 +332,25 @@ fn recent_enough(claims: &Map<String, Value>, max_age: u64) -> Result<(), OidcEr
     Ok(())
 }
 
+/// Whether the verified `claims` say the visitor signed in with one of the classes a login
+/// asked for (`acr_values`, space-separated). Providers may answer with another class than
+/// asked (OpenID Connect Core 5.5.1.1); a login that asked for one because a page needs it
+/// takes no other.
+pub fn strong_enough(claims: &Map<String, Value>, acr_values: &str) -> Result<(), OidcError> {
+    let acr = claims.get("acr").and_then(Value::as_str);
+    if acr.is_some_and(|acr| {
+        acr_values
+            .split_ascii_whitespace()
+            .any(|asked| asked == acr)
+    }) {
+        return Ok(());
+    }
+    Err(OidcError::IdToken(format!(
+        "the sign-in's class (acr) is {}, not one of the {acr_values:?} the login asked for",
+        acr.map_or_else(|| "not given".to_owned(), |acr| format!("{acr:?}"))
+    )))
+}
+
 /// One configured provider, with its discovery document and JWKS cached.
 ///
 /// Both are fetched again on a schedule (their `Cache-Control: max-age`, bounded by the

@@ -88,6 +88,10 @@ pub struct LoginState {
     /// The `max_age` this login asked (seconds), which the ID token's `auth_time` must meet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<u64>,
+    /// The authentication classes this login asked for (`acr_values`), one of which the ID
+    /// token's `acr` must name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

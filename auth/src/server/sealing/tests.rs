@@ -30,6 +30,7 @@ fn login_state() -> LoginState {
         return_to: "/private".to_owned(),
         redirect_uri: None,
         max_age: None,
+        acr_values: None,
     }
 }
 
@@ -280,6 +281,7 @@ fn login_started(index: usize, seconds: i64, return_to: &str) -> Cookie<'static>
         return_to: return_to.to_owned(),
         redirect_uri: None,
         max_age: None,
+        acr_values: None,
     };
     codec(SECRET, false)
         .login_state_cookie(&login, now() + Duration::seconds(seconds))

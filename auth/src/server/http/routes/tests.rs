@@ -88,6 +88,7 @@ fn login_cookie(auth: &Auth, state: &str) -> String {
         return_to: "/private".to_owned(),
         redirect_uri: None,
         max_age: None,
+        acr_values: None,
     };
     let cookie = auth
         .codec()
