@@ -797,6 +797,11 @@ impl Provider {
         if fresh.scopes.is_empty() {
             fresh.scopes = tokens.scopes.clone();
         }
+        // The sign-in's `auth_time` is what later ID tokens must keep, even after one that
+        // did not say it.
+        if fresh.auth_time.is_none() {
+            fresh.auth_time = tokens.auth_time.clone();
+        }
         Ok(RefreshedTokens {
             tokens: fresh,
             id_token_claims,
