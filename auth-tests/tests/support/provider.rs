@@ -243,6 +243,8 @@ impl FakeProvider {
     }
 
     /// Userinfo answers `failure` (a status and JSON body) from now on; `None`: the claims.
+    // Only refresh.rs fails userinfo; hostile_provider.rs builds this module too.
+    #[allow(dead_code)]
     pub fn fail_userinfo(&self, failure: Option<(StatusCode, Value)>) {
         lock(&self.shared.script).userinfo_error = failure;
     }
