@@ -31,6 +31,7 @@ const LAYERS: &[&str] = &[
     "server::acts::logout",
     "server::acts::tokens",
     "server::acts::visitor",
+    "server::acts::claims",
     "server::auth",
     "server::auth::dev_slot",
     "server::auth::hooks",

@@ -978,6 +978,367 @@ async fn a_token_endpoint_saying_it_is_temporarily_unavailable_does_not_end_the_
     }
 }
 
+// --- 8: claims kept fresh ----------------------------------------------------------------
+
+/// The app (`Auth::install`, with `hooks`) keeping sessions in `store` and the access token,
+/// with `more` keys, and a browser signed in through its callback with the ID token claims
+/// `edit` makes of the usual ones: an access token that is due at once (every refresh's too,
+/// unless a test scripts otherwise) and the refresh token `refresh-0`. Returns the app and
+/// the browser's cookie.
+async fn app_signed_in(
+    store: &str,
+    more: &str,
+    hooks: impl FnOnce(leptos_login::Auth) -> leptos_login::Auth,
+    edit: impl FnOnce(&mut Value),
+) -> (Harness, String, Login) {
+    let h = Harness::start_hooked(
+        &format!("session_store = \"{store}\"\nexpose_tokens = [\"access\"]\n{more}"),
+        hooks,
+    )
+    .await;
+    h.idp.set_token_members(json!({
+        "refresh_token": FIRST_REFRESH_TOKEN,
+        "expires_in": 0,
+    }));
+    let login = h.login();
+    let mut claims = h.claims(&login);
+    edit(&mut claims);
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    let cookie = answer.identity_cookie().expect("signed in");
+    let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+    (h, cookie, login)
+}
+
+/// The claims the app's pages see for `cookie` (`None`: signed out).
+async fn claims_seen(h: &Harness, cookie: &str) -> Option<Value> {
+    let answer = h.get("/claims", Some(cookie)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    (answer.body != "nobody")
+        .then(|| serde_json::from_str(&answer.body).expect("the claims as JSON"))
+}
+
+/// Server code asks for the access token: the refresh happens (or not) here.
+async fn ask_tokens(h: &Harness, cookie: &str) -> StatusCode {
+    h.get("/access-token", Some(cookie)).await.status
+}
+
+/// An ID token for a refresh answer: `login`'s claims, issued now, as `edit` changes them.
+fn refreshed(h: &Harness, login: &Login, edit: impl FnOnce(&mut Value)) -> String {
+    let mut claims = h.claims(login);
+    claims["iat"] = json!(now());
+    claims["exp"] = json!(now() + 600);
+    edit(&mut claims);
+    Jwt::new(claims).sign(&*RSA_A)
+}
+
+/// Streamlit issue 13489: an account added to a group at the provider has it on the next
+/// page after a refresh, without signing in again.
+async fn a_group_added_at_the_provider_shows_on_the_next_page_after_a_refresh(store: &str) {
+    let (h, cookie, login) = app_signed_in(store, "", |auth| auth, |_| {}).await;
+    let before = claims_seen(&h, &cookie).await.expect("signed in");
+    assert_eq!(before["name"], "Alice Example");
+    assert!(before.get("groups").is_none(), "{before}");
+
+    h.idp
+        .set_refresh_id_token(Some(refreshed(&h, &login, |claims| {
+            claims["groups"] = json!(["staff"]);
+            claims.as_object_mut().expect("an object").remove("nonce");
+        })));
+    assert_eq!(ask_tokens(&h, &cookie).await, StatusCode::OK);
+    assert_eq!(h.idp.refresh_requests().len(), 1);
+
+    let after = claims_seen(&h, &cookie).await.expect("still signed in");
+    assert_eq!(after["groups"], json!(["staff"]), "{after}");
+    assert_eq!(after["sub"], SUBJECT);
+    assert!(
+        after.get("nonce").is_none(),
+        "no nonce, as at sign-in: {after}"
+    );
+    h.assert_log_keeps_secrets();
+}
+
+#[tokio::test]
+async fn a_group_added_at_the_provider_shows_on_the_next_page_after_a_refresh_in_memory() {
+    a_group_added_at_the_provider_shows_on_the_next_page_after_a_refresh("memory").await;
+}
+
+#[tokio::test]
+async fn a_group_added_at_the_provider_shows_on_the_next_page_after_a_refresh_in_sqlite() {
+    let file = TempFile::new("fresh-claims");
+    a_group_added_at_the_provider_shows_on_the_next_page_after_a_refresh(&format!(
+        "sqlite:{}",
+        file.0.display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn a_refresh_naming_another_subject_ends_the_session_and_its_claims() {
+    let (h, cookie, login) = app_signed_in("memory", "", |auth| auth, |_| {}).await;
+    h.idp
+        .set_refresh_id_token(Some(refreshed(&h, &login, |claims| {
+            claims["sub"] = json!("mallory-0002");
+            claims["groups"] = json!(["admin"]);
+        })));
+    assert_eq!(ask_tokens(&h, &cookie).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(claims_seen(&h, &cookie).await, None, "signed out");
+}
+
+#[tokio::test]
+async fn a_refresh_without_an_id_token_keeps_the_claims() {
+    let (h, cookie, _) = app_signed_in("memory", "", |auth| auth, |_| {}).await;
+    let before = claims_seen(&h, &cookie).await.expect("signed in");
+    // Userinfo would say more, but `userinfo = "auto"` does not ask it without an ID token.
+    h.idp
+        .set_userinfo(json!({ "sub": SUBJECT, "groups": ["staff"] }));
+    assert_eq!(ask_tokens(&h, &cookie).await, StatusCode::OK);
+    assert_eq!(h.idp.refresh_requests().len(), 1);
+    assert_eq!(claims_seen(&h, &cookie).await, Some(before));
+    assert_eq!(h.idp.hits(support::provider::Endpoint::Userinfo), 0);
+}
+
+#[tokio::test]
+async fn with_userinfo_always_a_refresh_without_an_id_token_reads_userinfo_again() {
+    let (h, cookie, _) = app_signed_in(
+        "memory",
+        "userinfo = \"always\"\n",
+        |auth| auth,
+        |claims| claims["sid"] = json!("op-session-1"),
+    )
+    .await;
+    let before = claims_seen(&h, &cookie).await.expect("signed in");
+    assert!(before.get("groups").is_none(), "{before}");
+
+    h.idp.set_userinfo(json!({
+        "sub": SUBJECT,
+        "groups": ["staff"],
+        "name": "Alice Renamed",
+        // Userinfo cannot change who issued the sign-in, or its provider session.
+        "iss": "https://elsewhere.example",
+        "sid": "another-session",
+    }));
+    assert_eq!(ask_tokens(&h, &cookie).await, StatusCode::OK);
+    let after = claims_seen(&h, &cookie).await.expect("still signed in");
+    assert_eq!(after["groups"], json!(["staff"]), "{after}");
+    assert_eq!(
+        after["name"], "Alice Renamed",
+        "userinfo's is newer: {after}"
+    );
+    assert_eq!(after["iss"], before["iss"]);
+    assert_eq!(after["sid"], "op-session-1");
+    assert!(after.get("nonce").is_none());
+}
+
+#[tokio::test]
+async fn fresh_claims_go_through_map_claims_which_may_end_the_session() {
+    let hooks = |auth: leptos_login::Auth| {
+        auth.map_claims(|claims, _provider| {
+            let groups = claims.get("groups").cloned().unwrap_or(json!([]));
+            if groups
+                .as_array()
+                .is_some_and(|groups| groups.iter().any(|group| group == "banned"))
+            {
+                return Err("This account is banned.".to_owned());
+            }
+            claims.insert("roles".to_owned(), groups);
+            claims.remove("email");
+            Ok(())
+        })
+    };
+    let (h, cookie, login) = app_signed_in("memory", "", hooks, |claims| {
+        claims["sid"] = json!("op-session-1")
+    })
+    .await;
+    let before = claims_seen(&h, &cookie).await.expect("signed in");
+    assert_eq!(before["roles"], json!([]));
+    assert!(before.get("email").is_none());
+
+    // A new ID token without `sid`: the sign-in's stays (back-channel logout names it).
+    h.idp
+        .set_refresh_id_token(Some(refreshed(&h, &login, |claims| {
+            claims["groups"] = json!(["staff"]);
+        })));
+    assert_eq!(ask_tokens(&h, &cookie).await, StatusCode::OK);
+    let after = claims_seen(&h, &cookie).await.expect("still signed in");
+    assert_eq!(after["roles"], json!(["staff"]), "{after}");
+    assert!(
+        after.get("email").is_none(),
+        "mapped as at sign-in: {after}"
+    );
+    assert_eq!(after["sid"], "op-session-1");
+
+    // The hook refuses the fresh claims: the session ends, as a refused refresh.
+    h.idp
+        .set_refresh_id_token(Some(refreshed(&h, &login, |claims| {
+            claims["groups"] = json!(["banned"]);
+        })));
+    assert_eq!(ask_tokens(&h, &cookie).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.idp.refresh_requests().len(), 2);
+    assert_eq!(claims_seen(&h, &cookie).await, None, "signed out");
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_must_keep_the_sign_ins_auth_time() {
+    let auth_time = now() - 100;
+    let (h, cookie, login) = app_signed_in(
+        "memory",
+        "",
+        |auth| auth,
+        |claims| claims["auth_time"] = json!(auth_time),
+    )
+    .await;
+    h.idp
+        .set_refresh_id_token(Some(refreshed(&h, &login, |claims| {
+            claims["groups"] = json!(["staff"]);
+        })));
+    assert_eq!(ask_tokens(&h, &cookie).await, StatusCode::OK);
+    let after = claims_seen(&h, &cookie).await.expect("the same auth_time");
+    assert_eq!(after["groups"], json!(["staff"]));
+
+    h.idp
+        .set_refresh_id_token(Some(refreshed(&h, &login, |claims| {
+            claims["auth_time"] = json!(now());
+        })));
+    assert_eq!(ask_tokens(&h, &cookie).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(claims_seen(&h, &cookie).await, None, "signed out");
+}
+
+// --- 9: claims_refresh_interval ----------------------------------------------------------
+
+/// How often sessions without a refresh token read userinfo again, in the tests below.
+const INTERVAL: i64 = 600;
+
+/// The app with `claims_refresh_interval` and a browser signed in with a refresh token.
+async fn signed_in_with_a_refresh_token() -> (Harness, String) {
+    let (h, cookie, _) = app_signed_in(
+        "memory",
+        &format!("claims_refresh_interval = {INTERVAL}\n"),
+        |auth| auth,
+        |_| {},
+    )
+    .await;
+    (h, cookie)
+}
+
+/// The app with `claims_refresh_interval` (no `expose_tokens`: the interval keeps the tokens
+/// itself) and a browser signed in without a refresh token: only userinfo can tell what
+/// changed.
+async fn signed_in_without_a_refresh_token() -> (Harness, String) {
+    let h = Harness::start_hooked(
+        "session_store = \"memory\"\nclaims_refresh_interval = \"10m\"\n",
+        |auth| auth,
+    )
+    .await;
+    assert_eq!(INTERVAL, 600, "10m");
+    h.idp
+        .set_token_members(json!({ "refresh_token": null, "expires_in": 3600 }));
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    let cookie = answer.identity_cookie().expect("signed in");
+    let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+    (h, cookie)
+}
+
+fn userinfo_hits(h: &Harness) -> usize {
+    h.idp.hits(support::provider::Endpoint::Userinfo)
+}
+
+#[tokio::test]
+async fn claims_refresh_interval_picks_up_a_change_from_userinfo_after_the_interval() {
+    let (h, cookie) = signed_in_without_a_refresh_token().await;
+    h.idp
+        .set_userinfo(json!({ "sub": SUBJECT, "groups": ["staff"] }));
+
+    let before = claims_seen(&h, &cookie).await.expect("signed in");
+    assert!(before.get("groups").is_none());
+    // (A few seconds short: the sign-in's second may have ended meanwhile.)
+    h.advance_sessions(INTERVAL - 5);
+    assert_eq!(claims_seen(&h, &cookie).await, Some(before.clone()));
+    assert_eq!(userinfo_hits(&h), 0, "not before the interval");
+
+    h.advance_sessions(5);
+    let after = claims_seen(&h, &cookie).await.expect("still signed in");
+    assert_eq!(after["groups"], json!(["staff"]), "{after}");
+    assert_eq!(after["name"], before["name"], "the ID token's claims stay");
+    assert_eq!(userinfo_hits(&h), 1);
+    // Read: not again until the next interval.
+    for _ in 0..3 {
+        assert_eq!(claims_seen(&h, &cookie).await, Some(after.clone()));
+    }
+    assert_eq!(userinfo_hits(&h), 1);
+    assert_eq!(h.idp.refresh_requests().len(), 0);
+    h.assert_log_keeps_secrets();
+}
+
+#[tokio::test]
+async fn claims_refresh_interval_leaves_sessions_with_a_refresh_token_to_their_refreshes() {
+    let (h, cookie) = signed_in_with_a_refresh_token().await;
+    h.idp
+        .set_userinfo(json!({ "sub": SUBJECT, "groups": ["staff"] }));
+    h.advance_sessions(INTERVAL * 2);
+    let claims = claims_seen(&h, &cookie).await.expect("signed in");
+    assert!(claims.get("groups").is_none(), "{claims}");
+    assert_eq!(userinfo_hits(&h), 0);
+}
+
+/// Signed in without a refresh token under `claims_refresh_interval`; userinfo will answer
+/// `status` with `body`, and the interval has passed.
+async fn userinfo_fails_after_the_interval(status: StatusCode, body: Value) -> (Harness, String) {
+    let (h, cookie) = signed_in_without_a_refresh_token().await;
+    h.idp.fail_userinfo(Some((status, body)));
+    h.advance_sessions(INTERVAL);
+    (h, cookie)
+}
+
+#[tokio::test]
+async fn a_userinfo_refusing_the_access_token_ends_the_session_as_a_refused_refresh() {
+    let (h, cookie) = userinfo_fails_after_the_interval(
+        StatusCode::UNAUTHORIZED,
+        json!({ "error": "invalid_token" }),
+    )
+    .await;
+    let answer = h.get("/claims", Some(&cookie)).await;
+    assert_eq!(answer.body, "nobody");
+    assert!(answer.removes("auth_user"), "{:?}", answer.set_cookies);
+    assert_eq!(userinfo_hits(&h), 1);
+    h.idp.fail_userinfo(None);
+    assert_eq!(claims_seen(&h, &cookie).await, None, "the session is over");
+}
+
+#[tokio::test]
+async fn a_userinfo_naming_another_subject_ends_the_session() {
+    let (h, cookie) = signed_in_without_a_refresh_token().await;
+    h.idp
+        .set_userinfo(json!({ "sub": "mallory-0002", "groups": ["admin"] }));
+    h.advance_sessions(INTERVAL);
+    assert_eq!(claims_seen(&h, &cookie).await, None);
+    assert_eq!(userinfo_hits(&h), 1);
+}
+
+#[tokio::test]
+async fn a_userinfo_that_is_down_keeps_the_claims_until_the_next_interval() {
+    let (h, cookie) = userinfo_fails_after_the_interval(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({ "error": "temporarily_unavailable" }),
+    )
+    .await;
+    let claims = claims_seen(&h, &cookie).await.expect("still signed in");
+    assert_eq!(claims["name"], "Alice Example");
+    assert_eq!(userinfo_hits(&h), 1);
+    // Not asked at every page while it is down: once per interval.
+    h.idp.fail_userinfo(None);
+    h.idp
+        .set_userinfo(json!({ "sub": SUBJECT, "groups": ["staff"] }));
+    assert_eq!(claims_seen(&h, &cookie).await, Some(claims.clone()));
+    assert_eq!(userinfo_hits(&h), 1);
+    h.advance_sessions(INTERVAL);
+    let after = claims_seen(&h, &cookie).await.expect("signed in");
+    assert_eq!(after["groups"], json!(["staff"]));
+    assert_eq!(userinfo_hits(&h), 2);
+}
+
 // --- helpers ---------------------------------------------------------------------------------
 
 /// A SQLite file of the test's own, removed at the end.

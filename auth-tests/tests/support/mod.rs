@@ -17,7 +17,7 @@ use std::{
     path::Path,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -32,7 +32,7 @@ use leptos_login::{
     Auth, User,
     testing::{
         Clock, Completion, CookieCodec, LoginState, OidcError, Provider, ProviderConfig,
-        RefreshPolicy, Secret,
+        RefreshPolicy, Secret, WallClock,
     },
 };
 use rand::{Rng as _, distributions::Alphanumeric};
@@ -137,6 +137,8 @@ pub struct Harness {
     provider_config: ProviderConfig,
     codec: CookieCodec,
     logs: Logs,
+    /// How far the sessions' clock is ahead of the system's (seconds).
+    sessions_ahead: Arc<AtomicI64>,
     /// Values that must never appear in the log.
     secrets: RefCell<Vec<String>>,
     /// How much of the log the previous assertion looked at.
@@ -157,6 +159,21 @@ impl Harness {
     /// [`Harness::start_with`] with `client` (TOML lines) in place of the client secret: the
     /// client authentication under test.
     pub async fn start_with_client(client: &str, more: &str) -> Self {
+        Self::start_configured(client, more, |auth| auth).await
+    }
+
+    /// [`Harness::start_with`], with the app's hooks (`hooks` adds them to the `Auth`).
+    #[allow(dead_code)]
+    pub async fn start_hooked(more: &str, hooks: impl FnOnce(Auth) -> Auth) -> Self {
+        Self::start_configured(
+            &format!("client_secret = \"{CLIENT_SECRET}\"\n"),
+            more,
+            hooks,
+        )
+        .await
+    }
+
+    async fn start_configured(client: &str, more: &str, hooks: impl FnOnce(Auth) -> Auth) -> Self {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -185,7 +202,16 @@ client_id = "{CLIENT_ID}"
                 .expect("configured");
         assert_eq!(config.providers[0].issuer, idp.issuer());
         let provider_config = config.providers[0].clone();
-        let auth = Auth::with_provider_timeout(config, PROVIDER_TIMEOUT).expect("auth");
+        let sessions_ahead = Arc::new(AtomicI64::new(0));
+        let ahead = sessions_ahead.clone();
+        let clock = WallClock::new(move || {
+            OffsetDateTime::now_utc() + time::Duration::seconds(ahead.load(Ordering::SeqCst))
+        });
+        let auth = hooks(
+            Auth::with_provider_timeout(config, PROVIDER_TIMEOUT)
+                .expect("auth")
+                .with_session_clock(clock),
+        );
         let app = auth.install(
             Router::new()
                 .route("/", get(|| async { "home page" }))
@@ -193,6 +219,14 @@ client_id = "{CLIENT_ID}"
                     "/whoami",
                     get(|user: Option<User>| async move {
                         user.and_then(|user| user.sub().map(str::to_owned))
+                            .unwrap_or_else(|| "nobody".to_owned())
+                    }),
+                )
+                // The signed-in user's claims, as a page would show them.
+                .route(
+                    "/claims",
+                    get(|user: Option<User>| async move {
+                        user.map(|user| Value::Object(user.claims().clone()).to_string())
                             .unwrap_or_else(|| "nobody".to_owned())
                     }),
                 )
@@ -230,11 +264,18 @@ client_id = "{CLIENT_ID}"
             app,
             provider_config,
             codec: CookieCodec::new(&Secret::new(COOKIE_SECRET), false),
+            sessions_ahead,
             logs,
             secrets: RefCell::new(secrets),
             log_seen: Cell::new(0),
             _log_guard: log_guard,
         }
+    }
+
+    /// Moves the app's sessions' clock on by `seconds` (the provider's stays).
+    #[allow(dead_code)]
+    pub fn advance_sessions(&self, seconds: i64) {
+        self.sessions_ahead.fetch_add(seconds, Ordering::SeqCst);
     }
 
     /// The provider as the app has it, but on its own (with `policy`): for the tests that

@@ -88,6 +88,8 @@ struct Script {
     /// When set, code exchanges get this status and JSON body (e.g. 401 `invalid_client`).
     token_error: Option<(StatusCode, Value)>,
     userinfo: Value,
+    /// When set, userinfo answers this status and JSON body (e.g. 401 `invalid_token`).
+    userinfo_error: Option<(StatusCode, Value)>,
     /// `Cache-Control` of the discovery and JWKS answers (none by default).
     cache_control: HashMap<Endpoint, String>,
     /// Members merged into every token answer, either grant (`null` removes one).
@@ -146,6 +148,7 @@ impl FakeProvider {
                 token_delay: Duration::ZERO,
                 token_error: None,
                 userinfo: json!({ "sub": super::SUBJECT }),
+                userinfo_error: None,
                 cache_control: HashMap::new(),
                 token_members: Map::new(),
                 refresh: RefreshScript::default(),
@@ -237,6 +240,13 @@ impl FakeProvider {
 
     pub fn set_userinfo(&self, claims: Value) {
         lock(&self.shared.script).userinfo = claims;
+    }
+
+    /// Userinfo answers `failure` (a status and JSON body) from now on; `None`: the claims.
+    // Only refresh.rs fails userinfo; hostile_provider.rs builds this module too.
+    #[allow(dead_code)]
+    pub fn fail_userinfo(&self, failure: Option<(StatusCode, Value)>) {
+        lock(&self.shared.script).userinfo_error = failure;
     }
 
     pub fn hits(&self, endpoint: Endpoint) -> usize {
@@ -568,6 +578,9 @@ async fn revoke(
 
 async fn userinfo(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     shared.record(Endpoint::Userinfo, &uri, &headers, &[]);
-    let claims = lock(&shared.script).userinfo.clone();
-    Json(claims).into_response()
+    let script = lock(&shared.script);
+    if let Some((status, body)) = &script.userinfo_error {
+        return (*status, Json(body.clone())).into_response();
+    }
+    Json(script.userinfo.clone()).into_response()
 }

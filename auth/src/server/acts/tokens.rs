@@ -120,15 +120,22 @@ async fn fresh(
         .tokens(|| {
             // On a task of its own: a visitor who leaves mid-refresh must not cancel it
             // between the provider rotating the refresh token and the store keeping the new.
+            // The refresh brings the claims the session holds from now on (`claims.rs`).
             let auth = request.auth.clone();
             let session = found.clone();
             async move {
                 tokio::spawn(async move {
                     let provider = auth.provider_named(session.user.provider());
+                    let (auth, user) = (&auth, &session.user);
                     auth.sessions()
                         .fresh_tokens(auth.codec(), &session, |current| async move {
                             match provider {
-                                Some(provider) => provider.refresh(&current).await,
+                                Some(provider) => {
+                                    crate::server::acts::claims::refresh(
+                                        auth, provider, user, &current,
+                                    )
+                                    .await
+                                }
                                 None => Err(crate::server::protocol::RefreshError::NoRefreshToken),
                             }
                         })

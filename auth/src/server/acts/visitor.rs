@@ -157,10 +157,11 @@ pub(crate) struct Visitor {
 }
 
 impl Visitor {
-    /// Who it is, asking the session mode the first time.
+    /// Who it is, asking the session mode the first time (and reading the claims again when
+    /// `claims_refresh_interval` says they are due).
     pub(crate) async fn found(&self, auth: &Auth, cookies: &Cookies) -> Found {
         self.found
-            .get_or_init(|| auth.sessions().identify(auth.codec(), cookies))
+            .get_or_init(|| crate::server::acts::claims::identify(auth, cookies))
             .await
             .clone()
     }

@@ -348,8 +348,8 @@ impl Auth {
     }
 
     /// This `Auth`'s sessions on `clock` (tests: time passes at once).
-    #[cfg(test)]
-    pub(crate) fn with_session_clock(mut self, clock: crate::server::session::WallClock) -> Self {
+    #[doc(hidden)]
+    pub fn with_session_clock(mut self, clock: crate::server::session::WallClock) -> Self {
         match std::sync::Arc::get_mut(&mut self.0) {
             Some(inner) => inner.sessions.set_clock(clock),
             None => panic!("with_session_clock before the Auth is shared"),

@@ -31,12 +31,13 @@ pub const DEFAULT_BACKCHANNEL_LOGOUT_PATH: &str = "/oauth2/backchannel-logout";
 /// Where sessions go when tokens must be kept and no `session_store` is set.
 pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
 /// Keys a named provider may set besides the client keys.
-const PER_PROVIDER: [&str; 6] = [
+const PER_PROVIDER: [&str; 7] = [
     "client_kwargs",
     "expose_tokens",
     "login_params",
     "logout_at_provider",
     "userinfo",
+    "claims_refresh_interval",
     "client_assertion_audience",
 ];
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
@@ -141,14 +142,20 @@ pub struct ProviderConfig {
     pub logout_at_provider: bool,
     /// `userinfo`: when a sign-in also asks the provider's userinfo endpoint.
     pub userinfo: Userinfo,
+    /// `claims_refresh_interval`: a session without a refresh token reads its claims again
+    /// from userinfo once they are this old (off when `None`).
+    pub claims_refresh_interval: Option<std::time::Duration>,
     /// `login_params`: the authorization parameters one login may add (`LoginParams`).
     pub login_params: Vec<String>,
 }
 
 impl ProviderConfig {
-    /// Whether sign-ins keep their tokens: for server code, or as the provider logout's hint.
+    /// Whether sign-ins keep their tokens: for server code, as the provider logout's hint, or
+    /// to read the claims again with the access token (`claims_refresh_interval`).
     pub fn keeps_tokens(&self) -> bool {
-        self.expose_tokens.any() || self.logout_at_provider
+        self.expose_tokens.any()
+            || self.logout_at_provider
+            || self.claims_refresh_interval.is_some()
     }
 }
 
@@ -361,7 +368,7 @@ impl Reader {
                      trusted_origins, client_id, client_secret, server_metadata_url, \
                      token_endpoint_auth_method, client_private_key, client_private_key_file, \
                      client_key_id, client_assertion_audience, client_kwargs, expose_tokens, \
-                     logout_at_provider, userinfo, session_store, session_lifetime, \
+                     logout_at_provider, userinfo, claims_refresh_interval, session_store, session_lifetime, \
                      session_idle_timeout, session_store_timeout, token_refresh_margin, \
                      backchannel_logout_path and [auth.NAME] tables",
                 ));
@@ -401,7 +408,7 @@ impl Reader {
                 return Err(self.error(
                     "auth.session_store",
                     "is \"cookie\", which cannot keep the tokens that expose_tokens (or \
-                     logout_at_provider) needs: choose \"sqlite:PATH\", \"redis://…\" or \
+                     logout_at_provider, or claims_refresh_interval) needs: choose \"sqlite:PATH\", \"redis://…\" or \
                      \"postgres://…\", or leave session_store out to keep them in SQLite beside this file",
                 ));
             }
@@ -603,7 +610,8 @@ impl Reader {
                 "unknown key; a provider takes client_id, client_secret, \
                      server_metadata_url, token_endpoint_auth_method, client_private_key, \
                      client_private_key_file, client_key_id, client_assertion_audience, \
-                     client_kwargs, expose_tokens, login_params, logout_at_provider and userinfo",
+                     client_kwargs, expose_tokens, login_params, logout_at_provider, userinfo and \
+                     claims_refresh_interval",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -672,6 +680,10 @@ impl Reader {
             let (table, at) = inherited("userinfo");
             self.userinfo(table, at)?
         };
+        let claims_refresh_interval = {
+            let (table, at) = inherited("claims_refresh_interval");
+            self.claims_refresh_interval(table, at)?
+        };
         let login_params = {
             let (table, at) = inherited("login_params");
             self.login_params(table, at)?
@@ -707,6 +719,7 @@ impl Reader {
             expose_tokens,
             logout_at_provider,
             userinfo,
+            claims_refresh_interval,
             login_params,
         })
     }

@@ -420,6 +420,63 @@ fn userinfo_is_auto_unless_a_provider_or_auth_says() {
 }
 
 #[test]
+fn claims_refresh_interval_is_off_unless_set_inherited_and_keeps_the_tokens() {
+    let config = parse(&single_provider())
+        .expect("valid")
+        .expect("configured");
+    assert_eq!(config.providers[0].claims_refresh_interval, None);
+    assert!(!config.providers[0].keeps_tokens());
+
+    let text = format!(
+        "{}claims_refresh_interval = \"15m\"\n[auth.google]\n[auth.okta]\nclaims_refresh_interval = 90\n",
+        single_provider()
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    let interval = |name: Option<&str>| {
+        config
+            .providers
+            .iter()
+            .find(|provider| provider.name.as_deref() == name)
+            .and_then(|provider| provider.claims_refresh_interval)
+    };
+    let minutes = |n: u64| Some(std::time::Duration::from_secs(60 * n));
+    assert_eq!(interval(None), minutes(15));
+    assert_eq!(interval(Some("google")), minutes(15), "from [auth]");
+    assert_eq!(
+        interval(Some("okta")),
+        Some(std::time::Duration::from_secs(90))
+    );
+    // It reads userinfo with the access token: the tokens are kept, so not in a cookie.
+    assert!(
+        config
+            .providers
+            .iter()
+            .all(|provider| provider.keeps_tokens())
+    );
+    let message = error(&format!(
+        "{}claims_refresh_interval = \"1h\"\nsession_store = \"cookie\"\n",
+        single_provider()
+    ));
+    assert!(
+        message.contains("auth.session_store") && message.contains("claims_refresh_interval"),
+        "{message}"
+    );
+
+    for value in ["0", "\"500ms\"", "\"soon\"", "true", "-5"] {
+        let message = error(&format!(
+            "{}[auth.okta]\nclaims_refresh_interval = {value}\n",
+            single_provider()
+        ));
+        assert!(
+            message.starts_with(
+                "secrets.toml: auth.okta.claims_refresh_interval: must be at least one second"
+            ),
+            "{value}: {message}"
+        );
+    }
+}
+
+#[test]
 fn a_wrong_userinfo_names_the_key_and_the_choices() {
     for value in ["\"sometimes\"", "true", "\"Always\""] {
         let text = format!("{}[auth.okta]\nuserinfo = {value}\n", single_provider());

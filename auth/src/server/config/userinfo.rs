@@ -1,6 +1,7 @@
 //! The `userinfo` key: whether a sign-in also asks the provider's userinfo endpoint, and the
 //! `claims` request parameter (OpenID Connect Core 5.5) that may ask for claims only
-//! userinfo gives.
+//! userinfo gives; `claims_refresh_interval`, how often a session without a refresh token
+//! reads userinfo again.
 use std::collections::BTreeMap;
 
 use toml::{Table, Value};
@@ -32,6 +33,31 @@ impl Reader {
                 format!("{path}.userinfo"),
                 "must be \"auto\" (ask userinfo only when the ID token lacks a claim the scopes \
                  promise), \"always\" or \"never\"",
+            )),
+        }
+    }
+
+    /// `claims_refresh_interval` of `table`, as `path.claims_refresh_interval` in errors: a
+    /// duration ("15m", or seconds as a number) of at least one second; `None` when absent.
+    pub(super) fn claims_refresh_interval(
+        &self,
+        table: &Table,
+        path: &str,
+    ) -> Result<Option<std::time::Duration>, ConfigError> {
+        let interval = match table.get("claims_refresh_interval") {
+            None => return Ok(None),
+            Some(Value::Integer(seconds)) => u64::try_from(*seconds)
+                .ok()
+                .map(std::time::Duration::from_secs),
+            Some(Value::String(text)) => super::session::parse_duration(text),
+            Some(_) => None,
+        };
+        match interval {
+            Some(interval) if interval >= std::time::Duration::from_secs(1) => Ok(Some(interval)),
+            _ => Err(self.error(
+                format!("{path}.claims_refresh_interval"),
+                "must be at least one second: a number of seconds, or a string like \"90s\", \
+                 \"15m\" or \"12h\"",
             )),
         }
     }

@@ -177,6 +177,7 @@ impl DevIdp {
                 },
                 logout_at_provider: false,
                 userinfo: Default::default(),
+                claims_refresh_interval: None,
                 login_params: crate::login_params::default_allowed(),
             }],
             backchannel_logout_path: crate::server::config::DEFAULT_BACKCHANNEL_LOGOUT_PATH

@@ -274,7 +274,36 @@ pub enum RefreshError {
     /// The provider could not be reached or answered nonsense: try again later.
     #[error("{0}")]
     Provider(OidcError),
+    /// The app's `map_claims` refused the fresh claims; the reason is the app's words.
+    #[error("the app refused the account's fresh claims: {}", crate::server::log::outside_field(.0))]
+    RefusedByApp(String),
 }
+
+/// What a refresh brought: the tokens, and the claims of the new ID token when it had one
+/// (checked as at sign-in; not yet merged with userinfo).
+pub struct RefreshedTokens {
+    pub tokens: TokenSet,
+    pub id_token_claims: Option<Map<String, Value>>,
+}
+
+/// The claims an ID token or userinfo may not change for the claims read again from
+/// userinfo: who issued it to whom, for which sign-in.
+const ID_TOKEN_OWN_CLAIMS: [&str; 14] = [
+    "iss",
+    "sub",
+    "aud",
+    "azp",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "sid",
+    "at_hash",
+];
 
 /// The nonce rule for a refreshed ID token: none, or the sign-in's.
 #[derive(Clone, Copy)]
@@ -722,6 +751,16 @@ impl Provider {
     /// first (signature, issuer, audience, expiry) and must name the same subject, audience
     /// and authorized party (OpenID Connect Core 12.2); without one the old is kept.
     pub async fn refresh(&self, tokens: &TokenSet) -> Result<TokenSet, RefreshError> {
+        self.refresh_with_claims(tokens)
+            .await
+            .map(|refreshed| refreshed.tokens)
+    }
+
+    /// As [`Provider::refresh`], with the new ID token's checked claims.
+    pub async fn refresh_with_claims(
+        &self,
+        tokens: &TokenSet,
+    ) -> Result<RefreshedTokens, RefreshError> {
         let refresh_token = tokens
             .refresh_token
             .as_ref()
@@ -755,7 +794,7 @@ impl Provider {
                 }
                 other => RefreshError::Provider(self.token_error(&authentication, other)),
             })?;
-        let mut fresh = match response.id_token() {
+        let (mut fresh, id_token_claims) = match response.id_token() {
             Some(id_token) => {
                 let nonce = RefreshNonce(tokens.nonce.as_deref());
                 let claims = self
@@ -766,9 +805,9 @@ impl Provider {
                 if !fresh.same_identity(tokens) {
                     return Err(RefreshError::IdentityChanged);
                 }
-                fresh
+                (fresh, Some(claims))
             }
-            None => TokenSet::issued_without_id_token(&response, tokens),
+            None => (TokenSet::issued_without_id_token(&response, tokens), None),
         };
         // A provider that does not rotate refresh tokens sends none back: keep the old one.
         if fresh.refresh_token.is_none() {
@@ -777,7 +816,105 @@ impl Provider {
         if fresh.scopes.is_empty() {
             fresh.scopes = tokens.scopes.clone();
         }
-        Ok(fresh)
+        // The sign-in's `auth_time` is what later ID tokens must keep, even after one that
+        // did not say it.
+        if fresh.auth_time.is_none() {
+            fresh.auth_time = tokens.auth_time.clone();
+        }
+        Ok(RefreshedTokens {
+            tokens: fresh,
+            id_token_claims,
+        })
+    }
+
+    /// The claims a session holds from now on, after a refresh that brought `refreshed`
+    /// (`tokens` as kept from now on): as at sign-in, a new ID token's claims with userinfo's
+    /// merged in when the `userinfo` setting asks for it (the ID token's winning); without a
+    /// new ID token, `None` (the claims stay), unless `userinfo = "always"`: then userinfo is
+    /// read again (see [`Provider::reread_claims`]). Without `nonce`, as at sign-in.
+    pub async fn refreshed_claims(
+        &self,
+        tokens: &TokenSet,
+        id_token_claims: Option<Map<String, Value>>,
+    ) -> Result<Option<Map<String, Value>>, RefreshError> {
+        let Some(mut claims) = id_token_claims else {
+            if self.config.userinfo != crate::server::config::Userinfo::Always {
+                return Ok(None);
+            }
+            return self.reread_claims(tokens).await.map(Some);
+        };
+        if userinfo::wanted(&self.config, &claims) {
+            let subject = claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            for (name, value) in self.userinfo_now(&tokens.access_token, subject).await? {
+                claims.entry(name).or_insert(value);
+            }
+        }
+        claims.remove("nonce");
+        Ok(Some(claims))
+    }
+
+    /// The session's claims read again: userinfo's, asked now with `tokens`' access token,
+    /// over those of the ID token `tokens` keeps (read back from it: it was checked when it
+    /// came), whose own claims (issuer, subject, audience, times, `sid`: who signed in where)
+    /// userinfo cannot change. Without `nonce`, as at sign-in.
+    pub async fn reread_claims(
+        &self,
+        tokens: &TokenSet,
+    ) -> Result<Map<String, Value>, RefreshError> {
+        let mut claims = tokens.id_token_claims().ok_or_else(|| {
+            RefreshError::Provider(OidcError::IdToken(
+                "the session's ID token does not read back".to_owned(),
+            ))
+        })?;
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        for (name, value) in self.userinfo_now(&tokens.access_token, &subject).await? {
+            if !ID_TOKEN_OWN_CLAIMS.contains(&name.as_str()) {
+                claims.insert(name, value);
+            }
+        }
+        claims.remove("nonce");
+        Ok(claims)
+    }
+
+    /// Userinfo for a session, now: refused (the access token is dead: 401, 403) and another
+    /// subject end the session; anything else is a passing trouble.
+    async fn userinfo_now(
+        &self,
+        access_token: &str,
+        subject: &str,
+    ) -> Result<Map<String, Value>, RefreshError> {
+        use openidconnect::{ClaimsVerificationError, UserInfoError};
+        let discovered = self.discovered().await.map_err(RefreshError::Provider)?;
+        let client = self.client(&discovered.metadata);
+        let passing = |reason: String| RefreshError::Provider(OidcError::UserInfo(reason));
+        let request = client
+            .user_info(
+                AccessToken::new(access_token.to_owned()),
+                Some(openidconnect::SubjectIdentifier::new(subject.to_owned())),
+            )
+            .map_err(|_| passing("the provider has no userinfo endpoint".to_owned()))?;
+        let claims: openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim> = request
+            .request_async(&self.http)
+            .await
+            .map_err(|error| match &error {
+                UserInfoError::Response(status, _, _)
+                    if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN =>
+                {
+                    RefreshError::Refused(format!("userinfo answered {status}"))
+                }
+                UserInfoError::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
+                    RefreshError::IdentityChanged
+                }
+                _ => passing(describe_error(&error)),
+            })?;
+        claims_map(claims).map_err(passing)
     }
 
     /// Checks signature, issuer, audience, expiry, issue time and nonce. On a failed

@@ -20,7 +20,8 @@ pub struct TokenSet {
     #[serde(default)]
     pub(crate) lifetime: Option<i64>,
     pub(crate) scopes: Vec<String>,
-    /// The ID token's `nonce`, `sub`, `aud` and `azp`: a refreshed ID token must keep them.
+    /// The ID token's `nonce`, `sub`, `aud`, `azp` and `auth_time`: a refreshed ID token must
+    /// keep them (`auth_time` if it has one: the time of the original authentication).
     #[serde(default)]
     pub(crate) nonce: Option<String>,
     #[serde(default)]
@@ -29,6 +30,13 @@ pub struct TokenSet {
     pub(crate) audience: Option<Value>,
     #[serde(default)]
     pub(crate) authorized_party: Option<Value>,
+    #[serde(default)]
+    pub(crate) auth_time: Option<Value>,
+    /// Unix seconds: when the session's claims were last read from the provider (sign-in, a
+    /// refresh that brought them, userinfo), or last tried; `None` for sessions from before
+    /// this was kept. Set by the session, on its clock.
+    #[serde(default)]
+    pub(crate) claims_at: Option<i64>,
 }
 
 impl TokenSet {
@@ -48,6 +56,7 @@ impl TokenSet {
             subject: claim("sub"),
             audience: claim("aud"),
             authorized_party: claim("azp"),
+            auth_time: claim("auth_time"),
             ..Self::issued_without_id_token(response, &Self::only(id_token))
         }
     }
@@ -67,6 +76,8 @@ impl TokenSet {
             subject: before.subject.clone(),
             audience: before.audience.clone(),
             authorized_party: before.authorized_party.clone(),
+            auth_time: before.auth_time.clone(),
+            claims_at: before.claims_at,
             access_token: response.access_token().secret().clone(),
             refresh_token: response.refresh_token().map(|token| token.secret().clone()),
             expires_at: lifetime.map(|seconds| now.saturating_add(seconds)),
@@ -90,6 +101,8 @@ impl TokenSet {
             subject: None,
             audience: None,
             authorized_party: None,
+            auth_time: None,
+            claims_at: None,
         }
     }
 
@@ -117,11 +130,38 @@ impl TokenSet {
         self.expires_at
     }
 
-    /// Whether `self` (refreshed) names the same subject, audience and authorized party.
+    /// Whether `self` (refreshed) names the same subject, audience and authorized party, and
+    /// the same `auth_time` when both say one (OpenID Connect Core 12.2: a refreshed ID token's
+    /// `auth_time` is the original authentication's).
     pub(crate) fn same_identity(&self, before: &TokenSet) -> bool {
+        let same_auth_time = match (&self.auth_time, &before.auth_time) {
+            (Some(now), Some(then)) => now == then,
+            _ => true,
+        };
         self.subject == before.subject
             && self.audience == before.audience
             && self.authorized_party == before.authorized_party
+            && same_auth_time
+    }
+
+    /// The claims of the kept ID token, read back without checks (it was checked when it came,
+    /// and has been sealed since): what userinfo is merged over when the claims are read again.
+    pub(crate) fn id_token_claims(&self) -> Option<serde_json::Map<String, Value>> {
+        use base64::Engine as _;
+        let payload = self.id_token.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        match serde_json::from_slice(&bytes).ok()? {
+            Value::Object(claims) => Some(claims),
+            _ => None,
+        }
+    }
+
+    /// Whether the claims were last read `interval` (seconds) or longer before `now`.
+    pub(crate) fn claims_due(&self, now: i64, interval: i64) -> bool {
+        self.claims_at
+            .is_none_or(|at| now.saturating_sub(at) >= interval)
     }
 
     /// Whether the access token expires within the margin in force ([`Self::margin`]) of

@@ -115,6 +115,26 @@ pub struct Found {
     unanswered: bool,
 }
 
+impl Found {
+    /// The same session, with the claims it holds from now on.
+    pub(crate) fn with_user(self, user: User) -> Self {
+        Self { user, ..self }
+    }
+}
+
+/// What a token refresh leaves a session: the tokens, and the user with fresh claims when
+/// the refresh brought any (`None`: the claims stay).
+pub struct Refreshed {
+    pub tokens: TokenSet,
+    pub user: Option<User>,
+}
+
+impl From<TokenSet> for Refreshed {
+    fn from(tokens: TokenSet) -> Self {
+        Self { tokens, user: None }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Stored {
     key: String,
@@ -311,6 +331,12 @@ impl Sessions {
         let now_s = now.unix_timestamp();
         let expires_at = now + self.lifetime;
         let seen_at = self.idle.map(|_| now_s);
+        // The claims were read from the provider now.
+        let tokens = tokens.map(|tokens| TokenSet {
+            claims_at: Some(now_s),
+            ..tokens.clone()
+        });
+        let tokens = tokens.as_ref();
         if let Some(tokens) = tokens {
             self.tell_of_short_tokens(tokens);
         }
@@ -358,7 +384,9 @@ impl Sessions {
     /// The session's tokens with an access token valid for at least `token_refresh_margin`:
     /// refreshed first through `refresh` when needed, once per session however many requests
     /// (and servers) ask at the same time. A refresh the provider refuses ends the session.
-    pub async fn fresh_tokens<F, Fut>(
+    /// When `refresh` brings a user (fresh claims), the session keeps them too, for the
+    /// requests after this one.
+    pub async fn fresh_tokens<F, Fut, R>(
         &self,
         codec: &CookieCodec,
         found: &Found,
@@ -366,7 +394,8 @@ impl Sessions {
     ) -> Result<TokenSet, AuthError>
     where
         F: FnOnce(TokenSet) -> Fut,
-        Fut: Future<Output = Result<TokenSet, crate::server::protocol::RefreshError>>,
+        Fut: Future<Output = Result<R, crate::server::protocol::RefreshError>>,
+        R: Into<Refreshed>,
     {
         let tokens = self.tokens(codec, found).ok_or_else(no_tokens)?;
         self.tell_of_short_tokens(&tokens);
@@ -416,13 +445,26 @@ impl Sessions {
             }
             tokio::time::sleep(REFRESH_POLL).await;
         };
-        let result = match refresh(current.clone()).await {
-            Ok(fresh) => {
-                let Ok(sealed) = codec.seal_value(&tokens_label(&stored.key), &fresh) else {
+        let result = match refresh(current.clone()).await.map(Into::into) {
+            Ok(Refreshed {
+                tokens: mut fresh,
+                user,
+            }) => {
+                if user.is_some() {
+                    fresh.claims_at = Some(self.clock.unix());
+                }
+                let sealed_user = user.map(|user| codec.seal_value(&stored.key, &user));
+                let (Ok(sealed), Ok(sealed_user)) = (
+                    codec.seal_value(&tokens_label(&stored.key), &fresh),
+                    sealed_user.transpose(),
+                ) else {
                     self.unlock(store, &lock, &holder).await;
                     return Err(AuthError::Internal);
                 };
                 record.sealed_tokens = Some(sealed);
+                if let Some(sealed_user) = sealed_user {
+                    record.sealed_user = sealed_user;
+                }
                 // Only if the session still exists: a logout meanwhile stays a logout.
                 match store.update(&stored.key, &record).await {
                     Ok(true) => Ok(fresh),
@@ -450,6 +492,86 @@ impl Sessions {
                 Err(AuthError::LoginEnded)
             }
         };
+        self.unlock(store, &lock, &holder).await;
+        result
+    }
+
+    /// Claims read again for a session without a refresh token (`claims_refresh_interval`):
+    /// once they are `interval` old, `read` makes the user from the session's tokens, and the
+    /// session keeps it. One server reads at a time (the refresh lock; the others keep the
+    /// claims they have meanwhile). A read the provider refuses (the access token is dead,
+    /// another subject, the app's `map_claims`) ends the session: [`AuthError::LoginEnded`];
+    /// a passing failure keeps the old claims, until the next interval. `Ok(None)`: nothing
+    /// read (not due, a refresh token keeps the claims fresh, no tokens, another server reads).
+    pub async fn reread_claims<F, Fut>(
+        &self,
+        codec: &CookieCodec,
+        found: &Found,
+        interval: std::time::Duration,
+        read: F,
+    ) -> Result<Option<User>, AuthError>
+    where
+        F: FnOnce(TokenSet) -> Fut,
+        Fut: Future<Output = Result<User, crate::server::protocol::RefreshError>>,
+    {
+        let interval = i64::try_from(interval.as_secs()).unwrap_or(i64::MAX);
+        let (Some(store), Some(stored)) = (&self.store, &found.stored) else {
+            return Ok(None);
+        };
+        let due = |tokens: &TokenSet| {
+            tokens.refresh_token.is_none() && tokens.claims_due(self.clock.unix(), interval)
+        };
+        if !self.tokens(codec, found).is_some_and(|tokens| due(&tokens)) {
+            return Ok(None);
+        }
+        let lock = format!("refresh:{}", stored.key);
+        let holder = new_session_id();
+        let locked = store
+            .try_lock(&lock, &holder, REFRESH_LOCK_TTL)
+            .await
+            .map_err(|_| AuthError::StoreUnavailable)?;
+        if !locked {
+            return Ok(None);
+        }
+        let result = async {
+            // Under the lock, as the store has it now: another server may have read them.
+            let (mut record, mut tokens) = self.stored_tokens(store, codec, &stored.key).await?;
+            if !due(&tokens) {
+                return Ok(None);
+            }
+            let user = match read(tokens.clone()).await {
+                Ok(user) => Some(user),
+                Err(crate::server::protocol::RefreshError::Provider(error)) => {
+                    tracing::warn!("could not read a session's claims again: {error}");
+                    None
+                }
+                Err(refused) => {
+                    tracing::info!(
+                        "signed out a session whose claims could not be read again: {refused}"
+                    );
+                    self.forget(store, &stored.key).await;
+                    return Err(AuthError::LoginEnded);
+                }
+            };
+            // Read or tried: not again before the next interval.
+            tokens.claims_at = Some(self.clock.unix());
+            record.sealed_tokens = Some(
+                codec
+                    .seal_value(&tokens_label(&stored.key), &tokens)
+                    .map_err(|_| AuthError::Internal)?,
+            );
+            if let Some(user) = &user {
+                record.sealed_user = codec
+                    .seal_value(&stored.key, user)
+                    .map_err(|_| AuthError::Internal)?;
+            }
+            match store.update(&stored.key, &record).await {
+                Ok(true) => Ok(user),
+                Ok(false) => Err(AuthError::LoginEnded),
+                Err(_) => Err(AuthError::StoreUnavailable),
+            }
+        }
+        .await;
         self.unlock(store, &lock, &holder).await;
         result
     }
