@@ -20,9 +20,13 @@ pub struct TokenSet {
     #[serde(default)]
     pub(crate) lifetime: Option<i64>,
     pub(crate) scopes: Vec<String>,
-    /// The ID token's `nonce`, `sub`, `aud` and `azp`: a refreshed ID token must keep them.
+    /// The ID token's `nonce`, `iss`, `sub`, `aud` and `azp`: a refreshed ID token must keep
+    /// them (`iss` matters for a multi-tenant provider: the same tenant).
     #[serde(default)]
     pub(crate) nonce: Option<String>,
+    /// `None` in sessions stored before it was kept.
+    #[serde(default)]
+    pub(crate) issuer: Option<Value>,
     #[serde(default)]
     pub(crate) subject: Option<Value>,
     #[serde(default)]
@@ -45,6 +49,7 @@ impl TokenSet {
                 .get("nonce")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            issuer: claim("iss"),
             subject: claim("sub"),
             audience: claim("aud"),
             authorized_party: claim("azp"),
@@ -64,6 +69,7 @@ impl TokenSet {
         Self {
             id_token: before.id_token.clone(),
             nonce: before.nonce.clone(),
+            issuer: before.issuer.clone(),
             subject: before.subject.clone(),
             audience: before.audience.clone(),
             authorized_party: before.authorized_party.clone(),
@@ -87,6 +93,7 @@ impl TokenSet {
             lifetime: None,
             scopes: Vec::new(),
             nonce: None,
+            issuer: None,
             subject: None,
             audience: None,
             authorized_party: None,
@@ -117,9 +124,11 @@ impl TokenSet {
         self.expires_at
     }
 
-    /// Whether `self` (refreshed) names the same subject, audience and authorized party.
+    /// Whether `self` (refreshed) names the same issuer (when `before` kept one), subject,
+    /// audience and authorized party.
     pub(crate) fn same_identity(&self, before: &TokenSet) -> bool {
-        self.subject == before.subject
+        (before.issuer.is_none() || self.issuer == before.issuer)
+            && self.subject == before.subject
             && self.audience == before.audience
             && self.authorized_party == before.authorized_party
     }
