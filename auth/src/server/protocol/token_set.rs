@@ -165,3 +165,31 @@ impl fmt::Debug for TokenSet {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn named(iss: Option<&str>) -> TokenSet {
+        TokenSet {
+            issuer: iss.map(Value::from),
+            subject: Some(json!("alice")),
+            audience: Some(json!("app")),
+            ..TokenSet::only("id".to_owned())
+        }
+    }
+
+    /// A multi-tenant provider's refreshed ID token must come from the same tenant's issuer.
+    #[test]
+    fn a_refreshed_id_token_keeps_the_issuer() {
+        let tenant_a = Some("https://op.example/tenant-a");
+        let tenant_b = Some("https://op.example/tenant-b");
+        assert!(named(tenant_a).same_identity(&named(tenant_a)));
+        assert!(!named(tenant_b).same_identity(&named(tenant_a)));
+        assert!(!named(None).same_identity(&named(tenant_a)));
+        // A session stored before the issuer was kept.
+        assert!(named(tenant_b).same_identity(&named(None)));
+    }
+}
