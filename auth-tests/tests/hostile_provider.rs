@@ -288,6 +288,277 @@ async fn a_login_begun_at_one_provider_refuses_a_callback_from_another() {
     assert_eq!(other.hits(Endpoint::Token), 0, "the code went nowhere");
 }
 
+// --- multi-tenant issuers (Entra's `common`: the issuer `…/{tenantid}/v2.0`) --------------------
+
+/// Two tenants the app lets in, and one it does not.
+const TENANT_A: &str = "6f1a2b3c-0000-4000-8000-00000000000a";
+const TENANT_B: &str = "6f1a2b3c-0000-4000-8000-00000000000b";
+const TENANT_C: &str = "6f1a2b3c-0000-4000-8000-00000000000c";
+
+/// `tenants`: the allow-list of the tests below.
+fn listed_tenants() -> String {
+    format!("tenants = [\"{TENANT_A}\", \"{TENANT_B}\"]\n")
+}
+
+/// `login`'s claims as tenant `tid`'s user: `iss` the template's with `iss_tenant`.
+fn tenant_claims(h: &Harness, login: &Login, iss_tenant: &str, tid: Option<&str>) -> Value {
+    let claims = with(
+        h.claims(login),
+        "iss",
+        json!(h.idp.tenant_issuer(iss_tenant)),
+    );
+    match tid {
+        Some(tid) => with(claims, "tid", json!(tid)),
+        None => claims,
+    }
+}
+
+#[tokio::test]
+async fn a_listed_tenants_user_signs_in_with_the_claims_of_their_tenant() {
+    let h = Harness::start_multi_tenant(&listed_tenants()).await;
+    let login = h.login();
+    let claims = tenant_claims(&h, &login, TENANT_B, Some(TENANT_B));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    let user = h.assert_signed_in(&answer, &login);
+    assert_eq!(user.sub(), Some(SUBJECT));
+    assert_eq!(user.name(), Some("Alice Example"));
+    assert_eq!(user.get_str("tid"), Some(TENANT_B));
+    assert_eq!(
+        user.get_str("iss"),
+        Some(h.idp.tenant_issuer(TENANT_B).as_str())
+    );
+}
+
+#[tokio::test]
+async fn with_tenants_any_every_tenant_signs_in() {
+    let h = Harness::start_multi_tenant("tenants = \"any\"\n").await;
+    let login = h.login();
+    let claims = tenant_claims(&h, &login, TENANT_C, Some(TENANT_C));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_signed_in(&answer, &login);
+}
+
+#[tokio::test]
+async fn a_token_of_a_tenant_not_listed_is_refused() {
+    let h = Harness::start_multi_tenant(&listed_tenants()).await;
+    let login = h.login();
+    let claims = tenant_claims(&h, &login, TENANT_C, Some(TENANT_C));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        &format!("tenant {TENANT_C} is not among the provider's tenants"),
+    );
+}
+
+#[tokio::test]
+async fn a_token_whose_iss_and_tid_disagree_is_refused() {
+    let h = Harness::start_multi_tenant("tenants = \"any\"\n").await;
+    let template = format!("{}/{{tenantid}}/v2.0", h.idp.issuer());
+    for (iss, tid) in [
+        // Another (even listed) tenant's issuer, or the other way round.
+        (h.idp.tenant_issuer(TENANT_A), TENANT_B),
+        (h.idp.tenant_issuer(TENANT_B), TENANT_A),
+        // The template itself, the configured `common` issuer, a look-alike.
+        (template, TENANT_A),
+        (format!("{}/common/v2.0", h.idp.issuer()), TENANT_A),
+        (format!("{}/", h.idp.tenant_issuer(TENANT_A)), TENANT_A),
+        (h.idp.tenant_issuer(&TENANT_A.to_uppercase()), TENANT_A),
+    ] {
+        let login = h.login();
+        let claims = with(with(h.claims(&login), "iss", json!(iss)), "tid", json!(tid));
+        let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_REQUEST,
+            SECURITY_CHECKS,
+            &format!("its iss is not the issuer of its own tenant (tid {tid})"),
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_without_a_plain_tid_is_refused() {
+    let h = Harness::start_multi_tenant("tenants = \"any\"\n").await;
+    for (tid, reason) in [
+        (None, "no tid claim"),
+        (Some(json!("")), "not a tenant id"),
+        (Some(json!(format!("{TENANT_A}/v2.0/x"))), "not a tenant id"),
+        (Some(json!([TENANT_A])), "not a tenant id"),
+    ] {
+        let login = h.login();
+        let mut claims = tenant_claims(&h, &login, TENANT_A, None);
+        if let Some(tid) = tid {
+            claims = with(claims, "tid", tid);
+        }
+        let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_REQUEST,
+            SECURITY_CHECKS,
+            reason,
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_multi_tenant_token_still_passes_every_other_check() {
+    let h = Harness::start_multi_tenant("tenants = \"any\"\n").await;
+    type Spoil = fn(Value) -> Value;
+    let cases: [(Spoil, &str); 3] = [
+        (
+            |claims| with(claims, "aud", json!("someone-else")),
+            "Invalid audiences",
+        ),
+        (
+            |claims| with(claims, "nonce", json!("another")),
+            "nonce mismatch",
+        ),
+        (
+            |claims| with(claims, "exp", json!(now() - 600)),
+            "ID token expired",
+        ),
+    ];
+    for (spoil, reason) in cases {
+        let login = h.login();
+        let claims = spoil(tenant_claims(&h, &login, TENANT_A, Some(TENANT_A)));
+        let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_REQUEST,
+            SECURITY_CHECKS,
+            reason,
+        );
+    }
+    // Signed by a key not the provider's.
+    let login = h.login();
+    let claims = tenant_claims(&h, &login, TENANT_A, Some(TENANT_A));
+    let answer = h
+        .return_with(&login, Jwt::new(claims).sign(&*RSA_FORGER))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "Signature verification failed",
+    );
+}
+
+#[tokio::test]
+async fn without_tenants_a_templated_issuer_is_refused_and_the_log_says_what_to_set() {
+    let h = Harness::start_multi_tenant("").await;
+    let login = h.login();
+    let claims = tenant_claims(&h, &login, TENANT_A, Some(TENANT_A));
+    let answer = h.return_with(&login, Jwt::new(claims).sign(&*RSA_A)).await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        "does not match this site",
+        "set tenants",
+    );
+    assert_eq!(h.idp.hits(Endpoint::Token), 0);
+}
+
+#[tokio::test]
+async fn tenants_on_a_provider_whose_issuer_is_no_template_is_refused() {
+    let h = Harness::start_multi_tenant("tenants = \"any\"\n").await;
+    h.idp
+        .advertise("issuer", json!(format!("{}/common/v2.0", h.idp.issuer())));
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        "does not match this site",
+        "is not a template with {tenantid}",
+    );
+}
+
+#[tokio::test]
+async fn a_template_on_another_host_is_refused() {
+    let h = Harness::start_multi_tenant("tenants = \"any\"\n").await;
+    h.idp
+        .advertise("issuer", json!("https://impostor.example/{tenantid}/v2.0"));
+    let login = h.login();
+    let answer = h
+        .return_with(&login, Jwt::new(h.claims(&login)).sign(&*RSA_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_GATEWAY,
+        "does not match this site",
+        "unexpected issuer URI `https://impostor.example/{tenantid}/v2.0`",
+    );
+}
+
+#[tokio::test]
+async fn a_multi_tenant_callback_must_name_a_listed_tenant_and_the_tokens_own() {
+    let h = Harness::start_multi_tenant(&listed_tenants()).await;
+    h.idp.advertise(
+        "authorization_response_iss_parameter_supported",
+        json!(true),
+    );
+    // The control: the redirect and the token name tenant A.
+    let login = h.login();
+    h.idp
+        .set_id_token(Jwt::new(tenant_claims(&h, &login, TENANT_A, Some(TENANT_A))).sign(&*RSA_A));
+    let answer = h
+        .callback_from(&login, &h.idp.tenant_issuer(TENANT_A))
+        .await;
+    h.assert_signed_in(&answer, &login);
+
+    // A tenant not listed, the template itself, the configured `common`: refused before the
+    // code is used.
+    let exchanged = h.idp.hits(Endpoint::Token);
+    for iss in [
+        h.idp.tenant_issuer(TENANT_C),
+        format!("{}/{{tenantid}}/v2.0", h.idp.issuer()),
+        format!("{}/common/v2.0", h.idp.issuer()),
+        "https://impostor.example/6f1a2b3c-0000-4000-8000-00000000000a/v2.0".to_owned(),
+    ] {
+        let login = h.login();
+        let answer = h.callback_from(&login, &iss).await;
+        h.assert_rejected(
+            &answer,
+            &login,
+            StatusCode::BAD_REQUEST,
+            NOT_VALID,
+            "not the provider this login went to",
+        );
+    }
+    assert_eq!(
+        h.idp.hits(Endpoint::Token),
+        exchanged,
+        "the codes went nowhere"
+    );
+
+    // The redirect names tenant A, the token (valid for tenant B) another: refused.
+    let login = h.login();
+    h.idp
+        .set_id_token(Jwt::new(tenant_claims(&h, &login, TENANT_B, Some(TENANT_B))).sign(&*RSA_A));
+    let answer = h
+        .callback_from(&login, &h.idp.tenant_issuer(TENANT_A))
+        .await;
+    h.assert_rejected(
+        &answer,
+        &login,
+        StatusCode::BAD_REQUEST,
+        SECURITY_CHECKS,
+        "not the one the redirect named",
+    );
+}
+
 // --- claims ----------------------------------------------------------------------------------
 
 #[tokio::test]

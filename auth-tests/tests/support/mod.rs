@@ -156,24 +156,43 @@ impl Harness {
         Self::start_with_client(&format!("client_secret = \"{CLIENT_SECRET}\"\n"), more).await
     }
 
+    /// [`Harness::start_with`] configured with the fake provider's multi-tenant discovery
+    /// document (as Entra's `common`), whose issuer is a template.
+    #[allow(dead_code)]
+    pub async fn start_multi_tenant(more: &str) -> Self {
+        Self::start_at(
+            &format!("client_secret = \"{CLIENT_SECRET}\"\n"),
+            more,
+            Discovery::MultiTenant,
+            |auth| auth,
+        )
+        .await
+    }
+
     /// [`Harness::start_with`] with `client` (TOML lines) in place of the client secret: the
     /// client authentication under test.
     pub async fn start_with_client(client: &str, more: &str) -> Self {
-        Self::start_configured(client, more, |auth| auth).await
+        Self::start_at(client, more, Discovery::Single, |auth| auth).await
     }
 
     /// [`Harness::start_with`], with the app's hooks (`hooks` adds them to the `Auth`).
     #[allow(dead_code)]
     pub async fn start_hooked(more: &str, hooks: impl FnOnce(Auth) -> Auth) -> Self {
-        Self::start_configured(
+        Self::start_at(
             &format!("client_secret = \"{CLIENT_SECRET}\"\n"),
             more,
+            Discovery::Single,
             hooks,
         )
         .await
     }
 
-    async fn start_configured(client: &str, more: &str, hooks: impl FnOnce(Auth) -> Auth) -> Self {
+    async fn start_at(
+        client: &str,
+        more: &str,
+        discovery: Discovery,
+        hooks: impl FnOnce(Auth) -> Auth,
+    ) -> Self {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -185,6 +204,13 @@ impl Harness {
         let log_guard = tracing::subscriber::set_default(subscriber);
 
         let idp = FakeProvider::start().await;
+        let (discovery_url, issuer) = match discovery {
+            Discovery::Single => (idp.discovery_url(), idp.issuer().to_owned()),
+            Discovery::MultiTenant => (
+                idp.multi_tenant_discovery_url(),
+                format!("{}/common/v2.0", idp.issuer()),
+            ),
+        };
         let toml = format!(
             r#"
 [auth]
@@ -194,13 +220,13 @@ client_id = "{CLIENT_ID}"
 {client}server_metadata_url = "{}"
 {more}
 "#,
-            idp.discovery_url()
+            discovery_url
         );
         let config =
             leptos_login::testing::from_sources(Path::new("test.toml"), Some(&toml), |_| None)
                 .expect("a valid configuration")
                 .expect("configured");
-        assert_eq!(config.providers[0].issuer, idp.issuer());
+        assert_eq!(config.providers[0].issuer, issuer);
         let provider_config = config.providers[0].clone();
         let sessions_ahead = Arc::new(AtomicI64::new(0));
         let ahead = sessions_ahead.clone();
@@ -582,6 +608,14 @@ client_id = "{CLIENT_ID}"
         self.log_seen.set(log.len());
         fresh
     }
+}
+
+/// Which of the fake provider's discovery documents the app is configured with.
+enum Discovery {
+    /// Its own issuer, exactly.
+    Single,
+    /// The multi-tenant one, with a templated issuer.
+    MultiTenant,
 }
 
 /// The test's log output, shared with the subscriber's writer.

@@ -161,6 +161,10 @@ impl FakeProvider {
         });
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
+            .route(
+                "/common/v2.0/.well-known/openid-configuration",
+                get(multi_tenant_discovery),
+            )
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
@@ -180,6 +184,22 @@ impl FakeProvider {
 
     pub fn discovery_url(&self) -> String {
         format!("{}/.well-known/openid-configuration", self.shared.issuer)
+    }
+
+    /// A multi-tenant discovery document, as Entra's `common`: the same endpoints and keys,
+    /// with the issuer `{issuer}/{tenantid}/v2.0` (a template).
+    #[allow(dead_code)]
+    pub fn multi_tenant_discovery_url(&self) -> String {
+        format!(
+            "{}/common/v2.0/.well-known/openid-configuration",
+            self.shared.issuer
+        )
+    }
+
+    /// The issuer of tenant `tid` at the multi-tenant document's template.
+    #[allow(dead_code)]
+    pub fn tenant_issuer(&self, tid: &str) -> String {
+        format!("{}/{tid}/v2.0", self.shared.issuer)
     }
 
     /// The access token the token endpoint hands out.
@@ -377,10 +397,11 @@ impl Shared {
         });
     }
 
-    fn discovery_document(&self) -> Value {
+    /// The discovery document naming `issuer` (overrides win, `issuer` among them).
+    fn discovery_document(&self, named_issuer: &str) -> Value {
         let issuer = &self.issuer;
         let mut document = json!({
-            "issuer": issuer,
+            "issuer": named_issuer,
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
@@ -404,7 +425,21 @@ impl Shared {
 }
 
 async fn discovery(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
-    shared.record(Endpoint::Discovery, &uri, &headers, &[]);
+    let issuer = shared.issuer.clone();
+    discovery_naming(&shared, &issuer, &uri, &headers)
+}
+
+async fn multi_tenant_discovery(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let template = format!("{}/{{tenantid}}/v2.0", shared.issuer);
+    discovery_naming(&shared, &template, &uri, &headers)
+}
+
+fn discovery_naming(shared: &Shared, issuer: &str, uri: &Uri, headers: &HeaderMap) -> Response {
+    shared.record(Endpoint::Discovery, uri, headers, &[]);
     let (failure, cache_control) = {
         let script = lock(&shared.script);
         let cache_control = script.cache_control.get(&Endpoint::Discovery).cloned();
@@ -412,7 +447,7 @@ async fn discovery(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderM
     };
     match failure {
         Some(status) => (status, "unavailable").into_response(),
-        None => with_cache_control(cache_control, Json(shared.discovery_document())),
+        None => with_cache_control(cache_control, Json(shared.discovery_document(issuer))),
     }
 }
 

@@ -306,12 +306,13 @@ pub(crate) async fn finish_login(
     let provider = auth
         .provider_named(login.provider.as_deref())
         .ok_or(CallbackFailure::ProviderGone)?;
-    // RFC 9207 against mix-up: a present `iss` names this login's provider; an absent one
-    // is refused where the provider promised to always send it. (Where it did not, the code
-    // goes only to this login's provider, whose ID token must name it as issuer.)
-    match params.iss {
-        Some(iss) if iss != provider.config().issuer => {
-            return Err(CallbackFailure::WrongIssuer(iss));
+    // RFC 9207 against mix-up: a present `iss` names this login's provider (for a
+    // multi-tenant one, the issuer of a tenant it accepts); an absent one is refused where the
+    // provider promised to always send it. (Where it did not, the code goes only to this
+    // login's provider, whose ID token must name it as issuer.)
+    match &params.iss {
+        Some(iss) if !provider.names_issuer(iss).await? => {
+            return Err(CallbackFailure::WrongIssuer(iss.clone()));
         }
         None if provider.promises_iss().await? => return Err(CallbackFailure::MissingIssuer),
         _ => {}
@@ -330,9 +331,20 @@ pub(crate) async fn finish_login(
     if let Some(acr_values) = &login.acr_values {
         crate::server::protocol::strong_enough(&claims, acr_values)?;
     }
+    let verified_iss = claims.get("iss").and_then(serde_json::Value::as_str);
+    // The redirect and the ID token name the same issuer: for a multi-tenant provider, the
+    // same tenant. (For any other, both are its one issuer already.)
+    if let Some(iss) = &params.iss
+        && verified_iss != Some(iss.as_str())
+    {
+        return Err(CallbackFailure::Oidc(OidcError::IdToken(
+            "the ID token's issuer is not the one the redirect named (iss)".to_owned(),
+        )));
+    }
     // The account, named before the app's hook may change the claims.
-    let account = crate::server::session::Account::of(&provider.config().issuer, &claims)
-        .ok_or(CallbackFailure::NoSubject)?;
+    let account =
+        crate::server::session::Account::of(provider.account_issuer(verified_iss), &claims)
+            .ok_or(CallbackFailure::NoSubject)?;
     auth.hooks()
         .map_claims(&mut claims, login.provider.as_deref())
         .map_err(CallbackFailure::RefusedByApp)?;

@@ -188,7 +188,8 @@ async fn end_sessions_of(auth: &Auth, token: &str) -> Result<u64, String> {
                 continue;
             }
         };
-        let issuer = &provider.config().issuer;
+        // For a multi-tenant provider, the issuer of the token's own tenant, as at sign-in.
+        let issuer = provider.account_issuer(Some(&claims.iss));
         let seen = format!(
             "logout-token:{}",
             crate::server::session::owner_of(issuer, &claims.jti)

@@ -12,9 +12,11 @@ use url::Url;
 
 mod client_auth;
 mod session;
+mod tenants;
 mod userinfo;
 pub use client_auth::{AssertionAudience, AuthMethod, ClientAuth, ClientKey};
 pub use session::{SessionConfig, StoreConfig};
+pub use tenants::{Tenants, is_tenant_id};
 pub use userinfo::Userinfo;
 
 /// Where the secrets file is read from unless [`SECRETS_FILE_ENV`] names another.
@@ -31,7 +33,7 @@ pub const DEFAULT_BACKCHANNEL_LOGOUT_PATH: &str = "/oauth2/backchannel-logout";
 /// Where sessions go when tokens must be kept and no `session_store` is set.
 pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
 /// Keys a named provider may set besides the client keys.
-const PER_PROVIDER: [&str; 7] = [
+const PER_PROVIDER: [&str; 8] = [
     "client_kwargs",
     "expose_tokens",
     "login_params",
@@ -39,6 +41,7 @@ const PER_PROVIDER: [&str; 7] = [
     "userinfo",
     "claims_refresh_interval",
     "client_assertion_audience",
+    "tenants",
 ];
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
@@ -133,7 +136,11 @@ pub struct ProviderConfig {
     pub server_metadata_url: Url,
     /// The issuer the discovery document must name: `server_metadata_url` without
     /// `/.well-known/openid-configuration`, exactly as written (a trailing `/` matters).
+    /// With `tenants` set, the document names it with one path segment as `{tenantid}`.
     pub issuer: String,
+    /// `tenants`: a multi-tenant provider (a templated issuer), and which tenants may sign
+    /// in; `None`: the issuer is exact.
+    pub tenants: Option<Tenants>,
     /// Extra authorization parameters (`client_kwargs`), `scope` always among them.
     pub auth_params: BTreeMap<String, String>,
     /// `expose_tokens`: which tokens server code may read (they are then kept in the store).
@@ -368,7 +375,8 @@ impl Reader {
                      trusted_origins, client_id, client_secret, server_metadata_url, \
                      token_endpoint_auth_method, client_private_key, client_private_key_file, \
                      client_key_id, client_assertion_audience, client_kwargs, expose_tokens, \
-                     logout_at_provider, userinfo, claims_refresh_interval, session_store, session_lifetime, \
+                     logout_at_provider, userinfo, claims_refresh_interval, tenants, session_store, \
+                     session_lifetime, \
                      session_idle_timeout, session_store_timeout, token_refresh_margin, \
                      backchannel_logout_path and [auth.NAME] tables",
                 ));
@@ -610,8 +618,8 @@ impl Reader {
                 "unknown key; a provider takes client_id, client_secret, \
                      server_metadata_url, token_endpoint_auth_method, client_private_key, \
                      client_private_key_file, client_key_id, client_assertion_audience, \
-                     client_kwargs, expose_tokens, login_params, logout_at_provider, userinfo and \
-                     claims_refresh_interval",
+                     client_kwargs, expose_tokens, login_params, logout_at_provider, userinfo, \
+                     claims_refresh_interval and tenants",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -688,6 +696,10 @@ impl Reader {
             let (table, at) = inherited("login_params");
             self.login_params(table, at)?
         };
+        let tenants = {
+            let (table, at) = inherited("tenants");
+            self.tenants(table, at, &issuer)?
+        };
         let client_auth = {
             let (table, at) = inherited("client_assertion_audience");
             ClientAuth {
@@ -715,6 +727,7 @@ impl Reader {
             client_auth,
             server_metadata_url,
             issuer,
+            tenants,
             auth_params,
             expose_tokens,
             logout_at_provider,

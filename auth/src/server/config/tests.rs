@@ -787,3 +787,121 @@ fn named_providers_inherit_the_client_authentication_and_may_use_their_own() {
         ]
     );
 }
+
+/// `[auth]` at Entra's `organizations` metadata, then `more`.
+fn multi_tenant(more: &str) -> String {
+    single_provider().replace(
+        "https://accounts.example.com/.well-known/openid-configuration",
+        "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+    ) + more
+}
+
+#[test]
+fn tenants_is_any_or_a_list_of_tenant_ids() {
+    assert_eq!(provider_of(&multi_tenant("")).tenants, None);
+    assert_eq!(
+        provider_of(&multi_tenant("tenants = \"any\"\n")).tenants,
+        Some(Tenants::Any)
+    );
+    let listed = provider_of(&multi_tenant(
+        "tenants = [\"72F988BF-86f1-41af-91ab-2d7cd011db47\", \"contoso_2\"]\n",
+    ));
+    assert_eq!(
+        listed.tenants,
+        Some(Tenants::Only(vec![
+            "72f988bf-86f1-41af-91ab-2d7cd011db47".to_owned(),
+            "contoso_2".to_owned()
+        ]))
+    );
+    let tenants = listed.tenants.expect("listed");
+    assert!(tenants.allows("72F988BF-86F1-41AF-91AB-2D7CD011DB47"));
+    assert!(!tenants.allows("9188040d-6c67-4c5b-b112-36a304b66dad"));
+    assert_eq!(
+        listed.issuer,
+        "https://login.microsoftonline.com/organizations/v2.0"
+    );
+}
+
+#[test]
+fn a_named_provider_has_tenants_of_its_own() {
+    let text = format!(
+        r#"
+[auth]
+redirect_uri = "https://app.example/oauth2callback"
+cookie_secret = "{SECRET}"
+
+[auth.google]
+client_id = "g"
+client_secret = "s"
+server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"
+
+[auth.entra]
+client_id = "m"
+client_secret = "s"
+server_metadata_url = "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+tenants = ["72f988bf-86f1-41af-91ab-2d7cd011db47"]
+"#
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    let named = |name: &str| {
+        config
+            .providers
+            .iter()
+            .find(|provider| provider.name.as_deref() == Some(name))
+            .expect("configured")
+    };
+    assert_eq!(named("google").tenants, None);
+    assert!(matches!(named("entra").tenants, Some(Tenants::Only(_))));
+}
+
+#[test]
+fn bad_tenants_name_the_key_and_the_file() {
+    for (value, key, expected) in [
+        ("\"all\"", "auth.tenants", "must be \"any\""),
+        ("[]", "auth.tenants", "non-empty list"),
+        ("true", "auth.tenants", "must be \"any\""),
+        ("[\"ok\", 7]", "auth.tenants[1]", "must be a tenant id"),
+        ("[\"\"]", "auth.tenants[0]", "must be a tenant id"),
+        ("[\"a/b\"]", "auth.tenants[0]", "must be a tenant id"),
+        (
+            "[\"any\", \"{tenantid}\"]",
+            "auth.tenants[1]",
+            "must be a tenant id",
+        ),
+        (
+            &format!("[\"{}\"]", "x".repeat(65)),
+            "auth.tenants[0]",
+            "at most 64",
+        ),
+    ] {
+        let message = error(&multi_tenant(&format!("tenants = {value}\n")));
+        assert!(
+            message.starts_with(&format!("secrets.toml: {key}: ")) && message.contains(expected),
+            "{value}: {message}"
+        );
+    }
+    // A provider without a path segment for the tenant is not a multi-tenant one.
+    let message = error(&format!("{}tenants = \"any\"\n", single_provider()));
+    assert!(
+        message.starts_with("secrets.toml: auth.tenants: ")
+            && message.contains("multi-tenant provider"),
+        "{message}"
+    );
+    let message = error(&format!(
+        r#"
+[auth]
+redirect_uri = "https://app.example/oauth2callback"
+cookie_secret = "{SECRET}"
+
+[auth.entra]
+client_id = "m"
+client_secret = "s"
+server_metadata_url = "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+tenants = "*"
+"#
+    ));
+    assert!(
+        message.starts_with("secrets.toml: auth.entra.tenants: "),
+        "{message}"
+    );
+}

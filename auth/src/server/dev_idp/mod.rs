@@ -169,6 +169,7 @@ impl DevIdp {
                     "{issuer}/.well-known/openid-configuration"
                 ))?,
                 issuer: issuer.clone(),
+                tenants: None,
                 auth_params: Default::default(),
                 // Its tokens are there for server code to try `leptos_login::tokens()` with.
                 expose_tokens: crate::server::config::ExposedTokens {

@@ -19,7 +19,7 @@ use jsonwebtoken::{
 use openidconnect::core::CoreJsonWebKey;
 use serde_json::{Map, Value};
 
-use super::{Discovered, OidcError, Provider, asymmetric_algs};
+use super::{Discovered, IssuerTemplate, OidcError, Provider, asymmetric_algs};
 
 /// The member of the `events` claim that makes a JWT a back-channel logout token.
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -109,7 +109,8 @@ impl Provider {
     /// - a JWS signed with one of the provider's keys (its cached JWKS, fetched once more
     ///   after a failed signature check, under the cool-down ID tokens use), with an algorithm
     ///   the provider advertises and never `none` or HMAC; `typ` absent, `JWT` or `logout+jwt`;
-    /// - `iss` exactly the provider's issuer; `aud` our client id, alone (a string, or an
+    /// - `iss` exactly the provider's issuer (for a multi-tenant provider, its template's with
+    ///   the token's own `tid`, a tenant `tenants` allows); `aud` our client id, alone (a string, or an
     ///   array holding it and nothing else, as ID tokens without trusted extra audiences);
     /// - `iat` present, at most [`LOGOUT_TOKEN_CLOCK_SKEW`] ahead and at most
     ///   [`LOGOUT_TOKEN_MAX_AGE`] old; `exp` and `nbf`, when present, respected with the skew;
@@ -143,6 +144,7 @@ impl Provider {
         check_claims(
             claims,
             discovered.metadata.issuer().as_str(),
+            discovered.template.as_ref(),
             &self.config.client_id,
             now(),
         )
@@ -159,7 +161,10 @@ impl Provider {
     ) -> Result<Map<String, Value>, LogoutTokenError> {
         let issuer = discovered.metadata.issuer().as_str();
         let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[issuer]);
+        // A multi-tenant provider's `iss` is checked in `check_claims`, with the token's `tid`.
+        if discovered.template.is_none() {
+            validation.set_issuer(&[issuer]);
+        }
         validation.set_audience(&[&self.config.client_id]);
         // `iat`, `jti`, `events` and the rest are checked in `check_claims`; `exp` is optional.
         validation.set_required_spec_claims(&["iss", "aud"]);
@@ -307,18 +312,26 @@ fn known_claim(name: &str) -> &'static str {
 }
 
 /// The checks only a logout token has, on claims whose signature, `iss` and `aud` (as a
-/// set), `exp` and `nbf` verified. `now` is in seconds since the epoch.
+/// set), `exp` and `nbf` verified; for a multi-tenant provider (`template`), `iss` against
+/// the template with the token's own `tid`. `now` is in seconds since the epoch.
 fn check_claims(
     claims: Map<String, Value>,
     issuer: &str,
+    template: Option<&IssuerTemplate>,
     client_id: &str,
     now: i64,
 ) -> Result<LogoutClaims, LogoutTokenError> {
     // `jsonwebtoken` also takes an array of issuers; a logout token's is one string.
-    let iss = match claims.get("iss") {
-        Some(Value::String(iss)) if iss == issuer => iss.clone(),
-        Some(_) => return Err(LogoutTokenError::Issuer(format!("expected {issuer}"))),
-        None => return Err(LogoutTokenError::MissingClaim("iss")),
+    let iss = match (claims.get("iss"), template) {
+        (Some(Value::String(iss)), None) if iss == issuer => iss.clone(),
+        (Some(Value::String(iss)), Some(template)) => {
+            template
+                .check(iss, claims.get("tid"))
+                .map_err(|refusal| LogoutTokenError::Issuer(refusal.to_string()))?;
+            iss.clone()
+        }
+        (Some(_), _) => return Err(LogoutTokenError::Issuer(format!("expected {issuer}"))),
+        (None, _) => return Err(LogoutTokenError::MissingClaim("iss")),
     };
     // As for ID tokens (OpenID Connect Core 3.1.3.7): no audience we do not trust, and we
     // trust none but ourselves.
@@ -493,13 +506,59 @@ mod tests {
     }
 
     fn check(claims: Map<String, Value>) -> Result<LogoutClaims, LogoutTokenError> {
-        check_claims(claims, ISSUER, CLIENT, NOW)
+        check_claims(claims, ISSUER, None, CLIENT, NOW)
     }
 
     fn with(name: &str, value: Value) -> Map<String, Value> {
         let mut claims = valid();
         claims.insert(name.to_owned(), value);
         claims
+    }
+
+    /// A multi-tenant provider's logout token: `iss` the template's with its own `tid`.
+    #[test]
+    fn a_multi_tenant_providers_logout_token_names_its_own_tenant() {
+        let tenant = "tenant-a";
+        let template = IssuerTemplate::of(
+            "https://op.example/common",
+            "https://op.example/{tenantid}",
+            &crate::server::config::Tenants::Only(vec![tenant.to_owned(), "tenant-b".to_owned()]),
+        )
+        .expect("a template");
+        let claims = |iss: &str, tid: Option<&str>| {
+            let mut claims = with("iss", Value::from(iss));
+            if let Some(tid) = tid {
+                claims.insert("tid".to_owned(), Value::from(tid));
+            }
+            check_claims(
+                claims,
+                "https://op.example/{tenantid}",
+                Some(&template),
+                CLIENT,
+                NOW,
+            )
+        };
+        let ok = claims("https://op.example/tenant-a", Some(tenant)).expect("its own tenant");
+        assert_eq!(ok.iss, "https://op.example/tenant-a");
+        for (iss, tid, reason) in [
+            ("https://op.example/tenant-a", None, "no tid"),
+            (
+                "https://op.example/tenant-a",
+                Some("tenant-b"),
+                "not the issuer of its own",
+            ),
+            ("https://op.example/tenant-c", Some("tenant-c"), "not among"),
+            (
+                "https://op.example/{tenantid}",
+                Some(tenant),
+                "not the issuer of its own",
+            ),
+        ] {
+            match claims(iss, tid) {
+                Err(LogoutTokenError::Issuer(text)) => assert!(text.contains(reason), "{text}"),
+                other => panic!("{iss} {tid:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

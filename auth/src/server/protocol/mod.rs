@@ -32,6 +32,7 @@ use crate::{
 
 mod client_auth;
 mod logout_token;
+mod tenant;
 mod token_set;
 mod userinfo;
 use client_auth::ClientAuthentication;
@@ -39,6 +40,8 @@ pub use client_auth::{ASSERTION_LIFETIME, ASSERTION_TYPE};
 pub use logout_token::{
     LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
 };
+use tenant::IssuerTemplate;
+pub use tenant::TENANT_PLACEHOLDER;
 pub use token_set::TokenSet;
 
 /// How long any one call to a provider may take before the visitor sees an error page.
@@ -269,7 +272,7 @@ pub enum RefreshError {
     #[error("the refreshed ID token is not acceptable: {0}")]
     IdToken(OidcError),
     /// The new ID token names someone else, or another audience or authorized party.
-    #[error("the refreshed ID token changed the subject, audience or authorized party")]
+    #[error("the refreshed ID token changed the issuer, subject, audience or authorized party")]
     IdentityChanged,
     /// The provider could not be reached or answered nonsense: try again later.
     #[error("{0}")]
@@ -418,6 +421,8 @@ struct Discovered {
     jwks_expires: Instant,
     /// Counts the JWKS fetches, so that a login waiting for a refetch sees one happened.
     jwks_generation: u64,
+    /// A multi-tenant provider's issuer template (`tenants`); `None`: the issuer is exact.
+    template: Option<IssuerTemplate>,
 }
 
 impl Discovered {
@@ -682,6 +687,30 @@ impl Provider {
         Some(request.http_get_url())
     }
 
+    /// Whether `iss`, a redirect's issuer parameter (RFC 9207), names this provider: its
+    /// issuer exactly; for a multi-tenant provider (`tenants`), its template's issuer of a
+    /// tenant that may sign in (the ID token must then name the same, see the callback).
+    pub async fn names_issuer(&self, iss: &str) -> Result<bool, OidcError> {
+        if self.config.tenants.is_none() {
+            return Ok(iss == self.config.issuer);
+        }
+        let discovered = self.discovered().await?;
+        Ok(discovered
+            .template
+            .as_ref()
+            .is_some_and(|template| template.admits_issuer(iss)))
+    }
+
+    /// The issuer that, with the subject, names an account: the configured one; for a
+    /// multi-tenant provider, `verified_iss`, the issuer of the user's own tenant (a subject
+    /// is unique only within its issuer).
+    pub fn account_issuer<'a>(&'a self, verified_iss: Option<&'a str>) -> &'a str {
+        match (&self.config.tenants, verified_iss) {
+            (Some(_), Some(iss)) => iss,
+            _ => &self.config.issuer,
+        }
+    }
+
     /// Whether the provider puts `iss` on every redirect back to this app (RFC 9207): then a
     /// redirect without it did not come from this provider.
     pub async fn promises_iss(&self) -> Result<bool, OidcError> {
@@ -864,7 +893,7 @@ impl Provider {
         &self,
         tokens: &TokenSet,
     ) -> Result<Map<String, Value>, RefreshError> {
-        let mut claims = tokens.id_token_claims().ok_or_else(|| {
+        let mut claims = kept_id_token_claims(tokens).ok_or_else(|| {
             RefreshError::Provider(OidcError::IdToken(
                 "the session's ID token does not read back".to_owned(),
             ))
@@ -950,14 +979,15 @@ impl Provider {
         nonce: impl NonceVerifier + Copy,
     ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
         use openidconnect::{ClaimsVerificationError as Claims, SignatureVerificationError as Sig};
-        match self.verify_against(&discovered.metadata, id_token, nonce) {
+        let template = discovered.template.as_ref();
+        match self.verify_against(&discovered.metadata, template, id_token, nonce) {
             Err(Claims::SignatureVerification(Sig::AmbiguousKeyId(_))) => {
                 for key in discovered.metadata.jwks().keys() {
                     let one_key = discovered
                         .metadata
                         .clone()
                         .set_jwks(JsonWebKeySet::new(vec![key.clone()]));
-                    match self.verify_against(&one_key, id_token, nonce) {
+                    match self.verify_against(&one_key, template, id_token, nonce) {
                         Err(Claims::SignatureVerification(_)) => continue,
                         other => return other,
                     }
@@ -970,17 +1000,34 @@ impl Provider {
         }
     }
 
+    /// Every check through `openidconnect`; for a multi-tenant provider (`template`), its
+    /// exact issuer comparison is skipped and, on the verified claims, `iss` must be the
+    /// template's with the token's own `tid`, a tenant `tenants` allows.
     fn verify_against(
         &self,
         metadata: &Metadata,
+        template: Option<&IssuerTemplate>,
         id_token: &ProviderIdToken,
         nonce: impl NonceVerifier + Copy,
     ) -> Result<Map<String, Value>, openidconnect::ClaimsVerificationError> {
         let client = self.client(metadata);
         let verifier = client
             .id_token_verifier()
-            .set_allowed_algs(asymmetric_algs(metadata));
+            .set_allowed_algs(asymmetric_algs(metadata))
+            .require_issuer_match(template.is_none());
         let claims = id_token.claims(&verifier, nonce)?;
+        if let Some(template) = template {
+            template
+                .check(
+                    claims.issuer().as_str(),
+                    claims.additional_claims().claims.get("tid"),
+                )
+                .map_err(|refusal| {
+                    openidconnect::ClaimsVerificationError::InvalidIssuer(format!(
+                        "the ID token's issuer is refused: {refusal}"
+                    ))
+                })?;
+        }
         claims_map(claims).map_err(openidconnect::ClaimsVerificationError::Other)
     }
 
@@ -1080,6 +1127,7 @@ impl Provider {
                     discovery_expires: current.discovery_expires,
                     jwks_expires: expires,
                     jwks_generation: current.jwks_generation + 1,
+                    template: current.template.clone(),
                 })
         };
         let label = self.config.label();
@@ -1116,17 +1164,52 @@ impl Provider {
             })?;
         let http = Recording::new(&self.http);
         let now = self.policy.clock.now();
-        let metadata = Metadata::discover_async(issuer, &http)
-            .await
-            .map_err(|error| {
-                let reason = describe_error(&error);
-                match error {
-                    openidconnect::DiscoveryError::Validation(_) => {
-                        OidcError::BadDiscovery { url, reason }
-                    }
-                    _ => OidcError::Discovery { url, reason },
-                }
-            })?;
+        let (metadata, template) = match &self.config.tenants {
+            None => {
+                let metadata = Metadata::discover_async(issuer, &http)
+                    .await
+                    .map_err(|error| {
+                        let mut reason = describe_error(&error);
+                        match error {
+                            openidconnect::DiscoveryError::Validation(_) => {
+                                if reason.contains(TENANT_PLACEHOLDER) {
+                                    reason.push_str(
+                                        ": a multi-tenant provider, whose tokens name the issuer \
+                                         of each user's tenant; to accept them, set tenants \
+                                         (\"any\" or a list of tenant ids) for this provider",
+                                    );
+                                }
+                                OidcError::BadDiscovery { url, reason }
+                            }
+                            _ => OidcError::Discovery { url, reason },
+                        }
+                    })?;
+                (metadata, None)
+            }
+            Some(tenants) => {
+                let metadata = self.discover_templated(&url, &http).await?;
+                let discovered = metadata.issuer().as_str();
+                let template = IssuerTemplate::of(&self.config.issuer, discovered, tenants)
+                    .ok_or_else(|| OidcError::BadDiscovery {
+                        url: url.clone(),
+                        reason: if discovered == self.config.issuer {
+                            format!(
+                                "tenants is set, but the issuer {discovered} is not a template \
+                                 with {TENANT_PLACEHOLDER}: leave tenants out for a \
+                                 single-tenant provider"
+                            )
+                        } else {
+                            format!(
+                                "unexpected issuer URI `{}` (expected `{}` with one path \
+                                 segment as {TENANT_PLACEHOLDER}, as tenants says)",
+                                crate::server::log::one_line(discovered),
+                                self.config.issuer
+                            )
+                        },
+                    })?;
+                (metadata, Some(template))
+            }
+        };
         let jwks_url = metadata.jwks_uri().to_string();
         // Two answers: the discovery document's, then the JWKS's.
         let discovery_max_age = http.max_age(|url| url != jwks_url);
@@ -1136,7 +1219,54 @@ impl Provider {
             jwks_expires: now + self.policy.lifetime(jwks_max_age),
             jwks_generation,
             metadata,
+            template,
         })
+    }
+
+    /// A multi-tenant provider's discovery document and JWKS: as
+    /// [`Metadata::discover_async`] fetches them, but without its exact issuer comparison
+    /// (the document names a template; the caller checks it).
+    async fn discover_templated(&self, url: &str, http: &Recording) -> Result<Metadata, OidcError> {
+        use openidconnect::http::{Method, Request, header};
+        let failed = |reason: String| OidcError::Discovery {
+            url: url.to_owned(),
+            reason,
+        };
+        let request = Request::builder()
+            .uri(url)
+            .method(Method::GET)
+            .header(header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|error| failed(format!("failed to prepare request: {error}")))?;
+        let response = http
+            .call(request)
+            .await
+            .map_err(|error| failed(describe_error(&error)))?;
+        if response.status() != StatusCode::OK {
+            return Err(failed(format!(
+                "HTTP status code {} at {url}",
+                response.status()
+            )));
+        }
+        let json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(failed("the answer is not application/json".to_owned()));
+        }
+        let metadata: Metadata = serde_json::from_slice(response.body()).map_err(|error| {
+            failed(format!(
+                "Failed to parse server response: {}",
+                crate::server::log::one_line(&error.to_string())
+            ))
+        })?;
+        let jwks = JsonWebKeySet::fetch_async(metadata.jwks_uri(), http)
+            .await
+            .map_err(|error| failed(describe_error(&error)))?;
+        Ok(metadata.set_jwks(jwks))
     }
 
     /// Fetches the JWKS alone; returns it with when it expires.
@@ -1198,6 +1328,7 @@ impl Provider {
             discovery_expires: current.discovery_expires,
             jwks_expires: expires,
             jwks_generation: current.jwks_generation + 1,
+            template: current.template.clone(),
         });
         *self.discovered.write().await = Some(refreshed.clone());
         Ok(changed.then_some(refreshed))
@@ -1291,6 +1422,18 @@ fn max_age(headers: &openidconnect::http::HeaderMap) -> Option<Duration> {
 }
 
 /// Verified claims (the ID token's, userinfo's) as the JSON object a [`crate::User`] holds.
+/// The claims of the ID token `tokens` keeps, read back through openidconnect with its checks
+/// off: the token passed them when it came, has been sealed since, and may have expired by now.
+fn kept_id_token_claims(tokens: &TokenSet) -> Option<Map<String, Value>> {
+    let id_token: ProviderIdToken = tokens.id_token.parse().ok()?;
+    let read_back = openidconnect::IdTokenVerifier::<openidconnect::core::CoreJsonWebKey>::new_insecure_without_verification()
+        .set_time_fn(|| chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+    let claims = id_token
+        .claims(&read_back, |_: Option<&Nonce>| Ok(()))
+        .ok()?;
+    claims_map(claims).ok()
+}
+
 fn claims_map(claims: impl serde::Serialize) -> Result<Map<String, Value>, String> {
     match serde_json::to_value(claims) {
         Ok(Value::Object(map)) => Ok(map),

@@ -20,10 +20,14 @@ pub struct TokenSet {
     #[serde(default)]
     pub(crate) lifetime: Option<i64>,
     pub(crate) scopes: Vec<String>,
-    /// The ID token's `nonce`, `sub`, `aud`, `azp` and `auth_time`: a refreshed ID token must
-    /// keep them (`auth_time` if it has one: the time of the original authentication).
+    /// The ID token's `nonce`, `iss`, `sub`, `aud`, `azp` and `auth_time`: a refreshed ID
+    /// token must keep them (`iss` matters for a multi-tenant provider: the same tenant;
+    /// `auth_time` if it has one: the time of the original authentication).
     #[serde(default)]
     pub(crate) nonce: Option<String>,
+    /// `None` in sessions stored before it was kept.
+    #[serde(default)]
+    pub(crate) issuer: Option<Value>,
     #[serde(default)]
     pub(crate) subject: Option<Value>,
     #[serde(default)]
@@ -53,6 +57,7 @@ impl TokenSet {
                 .get("nonce")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            issuer: claim("iss"),
             subject: claim("sub"),
             audience: claim("aud"),
             authorized_party: claim("azp"),
@@ -73,6 +78,7 @@ impl TokenSet {
         Self {
             id_token: before.id_token.clone(),
             nonce: before.nonce.clone(),
+            issuer: before.issuer.clone(),
             subject: before.subject.clone(),
             audience: before.audience.clone(),
             authorized_party: before.authorized_party.clone(),
@@ -98,6 +104,7 @@ impl TokenSet {
             lifetime: None,
             scopes: Vec::new(),
             nonce: None,
+            issuer: None,
             subject: None,
             audience: None,
             authorized_party: None,
@@ -130,32 +137,19 @@ impl TokenSet {
         self.expires_at
     }
 
-    /// Whether `self` (refreshed) names the same subject, audience and authorized party, and
-    /// the same `auth_time` when both say one (OpenID Connect Core 12.2: a refreshed ID token's
-    /// `auth_time` is the original authentication's).
+    /// Whether `self` (refreshed) names the same issuer (when `before` kept one), subject,
+    /// audience and authorized party, and the same `auth_time` when both say one (OpenID
+    /// Connect Core 12.2: a refreshed ID token's `auth_time` is the original authentication's).
     pub(crate) fn same_identity(&self, before: &TokenSet) -> bool {
         let same_auth_time = match (&self.auth_time, &before.auth_time) {
             (Some(now), Some(then)) => now == then,
             _ => true,
         };
-        self.subject == before.subject
+        (before.issuer.is_none() || self.issuer == before.issuer)
+            && self.subject == before.subject
             && self.audience == before.audience
             && self.authorized_party == before.authorized_party
             && same_auth_time
-    }
-
-    /// The claims of the kept ID token, read back without checks (it was checked when it came,
-    /// and has been sealed since): what userinfo is merged over when the claims are read again.
-    pub(crate) fn id_token_claims(&self) -> Option<serde_json::Map<String, Value>> {
-        use base64::Engine as _;
-        let payload = self.id_token.split('.').nth(1)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload.trim_end_matches('='))
-            .ok()?;
-        match serde_json::from_slice(&bytes).ok()? {
-            Value::Object(claims) => Some(claims),
-            _ => None,
-        }
     }
 
     /// Whether the claims were last read `interval` (seconds) or longer before `now`.
@@ -194,5 +188,33 @@ impl fmt::Debug for TokenSet {
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn named(iss: Option<&str>) -> TokenSet {
+        TokenSet {
+            issuer: iss.map(Value::from),
+            subject: Some(json!("alice")),
+            audience: Some(json!("app")),
+            ..TokenSet::only("id".to_owned())
+        }
+    }
+
+    /// A multi-tenant provider's refreshed ID token must come from the same tenant's issuer.
+    #[test]
+    fn a_refreshed_id_token_keeps_the_issuer() {
+        let tenant_a = Some("https://op.example/tenant-a");
+        let tenant_b = Some("https://op.example/tenant-b");
+        assert!(named(tenant_a).same_identity(&named(tenant_a)));
+        assert!(!named(tenant_b).same_identity(&named(tenant_a)));
+        assert!(!named(None).same_identity(&named(tenant_a)));
+        // A session stored before the issuer was kept.
+        assert!(named(tenant_b).same_identity(&named(None)));
     }
 }
