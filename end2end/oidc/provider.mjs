@@ -46,6 +46,8 @@
 // - leptos-public: none, a public client (PKCE alone protects its codes).
 //
 // With OIDC_ADMIN=1, for tokens.spec.ts:
+//   POST /__admin/groups?login=L&groups=a,b   gives L those groups (claim `groups`,
+//                                scope profile) in the tokens and userinfo issued from now on.
 //   GET /__admin/issued-tokens   every token the token endpoint issued, in order:
 //                                { tokens: [{ seq, at, clientId, grantType, kind
 //                                ("access" | "refresh" | "id"), value, expiresAt }],
@@ -133,6 +135,9 @@ function profileFor(login) {
   };
 }
 
+/** Groups given at the provider since it started (POST /__admin/groups), by login. */
+const groupsOf = {};
+
 async function findAccount(_ctx, sub) {
   const login = normalizeLogin(sub);
   if (!login) return undefined;
@@ -140,7 +145,8 @@ async function findAccount(_ctx, sub) {
   return {
     accountId: login,
     async claims() {
-      return { sub: login, preferred_username: login, ...profile };
+      const groups = groupsOf[login] ? { groups: groupsOf[login] } : {};
+      return { sub: login, preferred_username: login, ...profile, ...groups };
     },
   };
 }
@@ -306,7 +312,7 @@ const configuration = {
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
-    profile: ['name', 'given_name', 'family_name', 'preferred_username', 'picture'],
+    profile: ['name', 'given_name', 'family_name', 'preferred_username', 'picture', 'groups'],
   },
   conformIdTokenClaims: false,
   findAccount,
@@ -534,6 +540,10 @@ const server = http.createServer(async (req, res) => {
       await handleInteraction(req, res, parts);
     } else if (ADMIN && pathname === '/__admin/rotate-key' && req.method === 'POST') {
       send(res, 200, 'application/json', JSON.stringify(rotateKey()));
+    } else if (ADMIN && pathname === '/__admin/groups' && req.method === 'POST') {
+      const params = new URL(req.url, ISSUER).searchParams;
+      groupsOf[normalizeLogin(params.get('login'))] = (params.get('groups') || '').split(',').filter(Boolean);
+      send(res, 200, 'application/json', '{}');
     } else if (ADMIN && pathname === '/__admin/issued-tokens' && req.method === 'GET') {
       const revocations = requests['POST /token/revocation'] || 0;
       send(res, 200, 'application/json', JSON.stringify({

@@ -104,6 +104,34 @@ test('the tokens page shows the expiry and the userinfo asked with the access to
   expect((await issuedSince(mark)).length).toBe(3);
 });
 
+// Claims kept fresh (#20.4): a refresh's new ID token replaces the claims the session holds.
+test('a group added at the provider shows on the next page after a refresh', async ({ page }) => {
+  const mark = await issuedMark();
+  await page.goto('/');
+  await hydrated(page);
+  await logIn(page, 'grace');
+  await expect(greeting(page)).toHaveText('Hello, Grace!');
+  const claims = page.locator('#claims');
+  await page.goto('/claims');
+  await expect(claims.getByRole('row', { name: /^email / })).toContainText('grace@example.com');
+  await expect(claims.getByRole('row', { name: /^groups / })).toHaveCount(0);
+
+  const given = await fetch(`${ISSUER}/__admin/groups?login=grace&groups=admins`, { method: 'POST' });
+  expect(given.ok).toBe(true);
+  // Until a refresh, the session keeps the claims it signed in with.
+  await page.reload();
+  await expect(claims.getByRole('row', { name: /^groups / })).toHaveCount(0);
+
+  await waitForMargin(page, await issuedSince(mark));
+  const refreshesBefore = await refreshGrants();
+  await page.goto('/tokens');
+  await expect(page.locator('#token-error')).toHaveCount(0);
+  expect(await refreshGrants()).toBe(refreshesBefore + 1);
+  await page.goto('/claims');
+  await expect(claims.getByRole('row', { name: /^groups / })).toContainText('admins');
+  await expect(claims.getByRole('row', { name: /^sub / })).toContainText('grace');
+});
+
 test('two requests at once within the margin refresh once', async ({ context, page }) => {
   test.setTimeout(60_000);
   const mark = await issuedMark();
