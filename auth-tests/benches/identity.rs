@@ -9,6 +9,17 @@ use leptos_login::{
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+// The tests' harnesses, of which the bench needs only the start.
+#[allow(dead_code)]
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
+#[allow(dead_code)]
+#[path = "../tests/support/redis.rs"]
+mod redis_server;
+
+use postgres::PostgresServer;
+use redis_server::RedisServer;
+
 fn main() {
     divan::main();
 }
@@ -120,43 +131,145 @@ fn part_json(bencher: divan::Bencher) {
 
 /// `use_user()`'s cost per request in each session mode: the identity cookie to a `User`,
 /// through the session store when there is one (the `Sessions::identify` every request runs).
-/// Redis is Debian's `redis-server`, started here on a free loopback port.
-#[divan::bench(args = ["cookie", "sqlite", "redis"])]
+/// Redis and Postgres are Debian's, started here on free loopback ports.
+#[divan::bench(args = ["cookie", "sqlite", "redis", "postgres"])]
 fn use_user_by_mode(bencher: divan::Bencher, mode: &str) {
-    use leptos_login::testing::{Account, SessionConfig, Sessions, StoreConfig};
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = runtime();
+    let (store, _server) = store_for(mode);
+    let (sessions, request) = runtime.block_on(signed_in_session(store));
+    let codec = setup().codec;
+    let found = runtime.block_on(sessions.identify(&codec, &request));
+    assert_eq!(found.user.name(), alice().name(), "{mode}");
+    bencher.bench_local(|| runtime.block_on(sessions.identify(&codec, divan::black_box(&request))));
+}
+
+/// The floor under the store modes: the same session's record read bare, by its key, on one
+/// connection of the store's client (a `GET`; a prepared `SELECT` by primary key), with
+/// nothing done with it. `use_user_by_mode` in that mode less this is what the crate adds.
+#[divan::bench(args = ["redis GET", "postgres SELECT"])]
+fn bare_store_read(bencher: divan::Bencher, read: &str) {
+    let runtime = runtime();
+    let mode = if read.starts_with("redis") {
+        "redis"
+    } else {
+        "postgres"
+    };
+    let (store, server) = store_for(mode);
+    let _signed_in = runtime.block_on(signed_in_session(store));
+    match server {
+        Server::Redis(redis) => {
+            use redis::AsyncCommands as _;
+            let mut connection = runtime
+                .block_on(async {
+                    redis::Client::open(redis.url())?
+                        .get_connection_manager()
+                        .await
+                })
+                .expect("a connection");
+            let keys: Vec<String> = runtime
+                .block_on(connection.keys("leptos-auth:session:*"))
+                .expect("the session's key");
+            let key = keys.first().expect("one session").clone();
+            bencher.bench_local(|| {
+                runtime.block_on(connection.get::<_, Option<String>>(divan::black_box(&key)))
+            });
+        }
+        Server::Postgres(postgres) => {
+            let client = runtime
+                .block_on(async {
+                    let (client, connection) =
+                        tokio_postgres::connect(&postgres.url(""), tokio_postgres::NoTls).await?;
+                    tokio::spawn(connection);
+                    Ok::<_, tokio_postgres::Error>(client)
+                })
+                .expect("a connection");
+            let key: String = runtime
+                .block_on(client.query_one("SELECT key FROM leptos_login.sessions LIMIT 1", &[]))
+                .expect("one session")
+                .get(0);
+            let select = runtime
+                .block_on(client.prepare("SELECT record FROM leptos_login.sessions WHERE key = $1"))
+                .expect("prepared");
+            bencher.bench_local(|| {
+                runtime.block_on(client.query_opt(&select, &[divan::black_box(&key)]))
+            });
+        }
+        Server::None | Server::Sqlite(_) => unreachable!("Redis or Postgres"),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("a runtime");
-    let dir = std::env::temp_dir().join(format!("leptos-auth-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let mut redis = None;
-    let store = match mode {
-        "sqlite" => StoreConfig::Sqlite(dir.join("sessions.sqlite3")),
-        "redis" => {
-            let (child, url) = start_redis(&dir);
-            redis = Some(child);
-            StoreConfig::Redis(Secret::new(url))
+        .expect("a runtime")
+}
+
+/// What keeps a store's server running while its bench does (held, never read: its drop
+/// stops the server or removes the folder).
+#[allow(dead_code)]
+enum Server {
+    None,
+    Sqlite(TempDir),
+    Redis(RedisServer),
+    Postgres(PostgresServer),
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn store_for(mode: &str) -> (leptos_login::testing::StoreConfig, Server) {
+    use leptos_login::testing::StoreConfig;
+    match mode {
+        "sqlite" => {
+            let dir =
+                std::env::temp_dir().join(format!("leptos-auth-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("a folder");
+            (
+                StoreConfig::Sqlite(dir.join("sessions.sqlite3")),
+                Server::Sqlite(TempDir(dir)),
+            )
         }
-        _ => StoreConfig::Cookie,
-    };
-    let sessions = runtime.block_on(async {
-        Sessions::new(&SessionConfig {
-            store,
-            ..Default::default()
-        })
-    });
-    let sessions = sessions.expect("the store opens");
+        "redis" => {
+            let redis =
+                RedisServer::start().expect("redis-server (scripts/setup.sh bench installs it)");
+            (redis.config(), Server::Redis(redis))
+        }
+        "postgres" => {
+            let postgres =
+                PostgresServer::start().expect("Postgres (scripts/setup.sh bench installs it)");
+            (postgres.config(), Server::Postgres(postgres))
+        }
+        _ => (StoreConfig::Cookie, Server::None),
+    }
+}
+
+/// Alice signed in with `store`: the sessions and a request carrying her identity cookie.
+async fn signed_in_session(
+    store: leptos_login::testing::StoreConfig,
+) -> (leptos_login::testing::Sessions, tower_cookies::Cookies) {
+    use leptos_login::testing::{Account, SessionConfig, Sessions};
+    let sessions = Sessions::new(&SessionConfig {
+        store,
+        ..Default::default()
+    })
+    .expect("the store opens");
     let codec = setup().codec;
     let signed_in = tower_cookies::Cookies::default();
-    runtime
-        .block_on(sessions.begin(
+    sessions
+        .begin(
             &codec,
             &signed_in,
             &alice(),
             &Account::of("http://127.0.0.1:9210", alice().claims()).expect("a subject"),
             None,
-        ))
+        )
+        .await
         .expect("a session");
     let cookie = signed_in
         .get(&codec.identity_name())
@@ -164,34 +277,5 @@ fn use_user_by_mode(bencher: divan::Bencher, mode: &str) {
         .into_owned();
     let request = tower_cookies::Cookies::default();
     request.add(cookie);
-    let found = runtime.block_on(sessions.identify(&codec, &request));
-    assert_eq!(found.user.name(), alice().name(), "{mode}");
-    bencher.bench_local(|| runtime.block_on(sessions.identify(&codec, divan::black_box(&request))));
-    if let Some(mut child) = redis {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn start_redis(dir: &std::path::Path) -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let child = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server (scripts/setup.sh bench installs it)");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    (child, format!("redis://127.0.0.1:{port}/0"))
+    (sessions, request)
 }

@@ -52,8 +52,12 @@ impl RedisServer {
         panic!("redis-server did not start on port {port}");
     }
 
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
     pub fn config(&self) -> StoreConfig {
-        StoreConfig::Redis(Secret::new(format!("redis://127.0.0.1:{}/0", self.port)))
+        StoreConfig::Redis(Secret::new(self.url()))
     }
 }
 

@@ -3,7 +3,7 @@
 //! Postgres (`tests/postgres.rs`).
 use std::{
     net::TcpListener,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -368,6 +368,55 @@ async fn sqlite_passes_the_store_suite() {
     let file = TempFile::new("suite");
     let store = store::sqlite::SqliteStore::open(&file.0, Duration::from_secs(1)).expect("opens");
     conformance(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_passes_the_store_suite() {
+    // One connection only: a second (the fast reader) would open a database of its own.
+    let store = store::sqlite::SqliteStore::open(Path::new(":memory:"), Duration::from_secs(1))
+        .expect("opens");
+    conformance(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_reads_at_once_what_another_process_wrote_or_ended() {
+    // Two stores on one file, as two server processes: the fast read on the request's own
+    // thread keeps nothing of its own, so an ending by the other is seen at the next request.
+    let file = TempFile::new("shared");
+    let here = store::sqlite::SqliteStore::open(&file.0, Duration::from_secs(1)).expect("opens");
+    let there = store::sqlite::SqliteStore::open(&file.0, Duration::from_secs(1)).expect("opens");
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let key = new_session_id();
+    there
+        .save(&key, &record("someone", now + 60))
+        .await
+        .expect("save");
+    let loaded = here.load(&key).await.expect("load");
+    assert_eq!(
+        loaded.map(|record| record.owner),
+        Some("someone".to_owned())
+    );
+    there.remove(&key).await.expect("remove");
+    assert!(
+        here.load(&key).await.expect("load").is_none(),
+        "ended elsewhere"
+    );
+    // While the other holds the write lock (a long write), reads still answer.
+    let blocker = rusqlite::Connection::open(&file.0).expect("opens");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE;")
+        .expect("the write lock");
+    there
+        .save(&key, &record("again", now + 60))
+        .await
+        .expect_err("the file is locked");
+    assert!(
+        here.load(&key)
+            .await
+            .expect("a read while locked")
+            .is_none()
+    );
+    blocker.execute_batch("ROLLBACK;").expect("released");
 }
 
 #[tokio::test]

@@ -49,6 +49,15 @@ pub struct SqliteStore {
     /// An async lock, taken before going to a blocking thread: with a hung disk, requests
     /// wait here (bounded by the timeout) instead of each parking a blocking thread.
     db: Arc<tokio::sync::Mutex<Db>>,
+    /// A second connection, for the one read every signed-in request makes ([`Self::load`]),
+    /// run on the request's own thread whenever it is free: a read by primary key in a WAL
+    /// file takes a few µs, the hop to a blocking thread and back ten times that. In WAL mode
+    /// a reader does not wait for writers, and this one has no busy timeout: anything but an
+    /// answer (busy, an error) sends the read the long way, which reports it. A hung disk
+    /// could hold the one thread that has this connection; every other request goes the
+    /// long way, bounded by the store timeout. None for a database in memory (`:memory:`, or
+    /// a `file:` URI, which may be one), which a second connection would not see.
+    reader: Option<std::sync::Mutex<Connection>>,
 }
 
 struct Db {
@@ -90,9 +99,50 @@ impl SqliteStore {
             swept_at: Instant::now(),
         };
         db.sweep().map_err(|error| error.to_string())?;
+        let in_memory = path
+            .to_str()
+            .is_some_and(|path| path == ":memory:" || path.starts_with("file:"));
+        let reader = if in_memory {
+            None
+        } else {
+            let reader = Connection::open(path).map_err(|error| error.to_string())?;
+            reader
+                .busy_timeout(Duration::ZERO)
+                .and_then(|()| reader.execute_batch("PRAGMA query_only = true;"))
+                .map_err(|error| error.to_string())?;
+            Some(std::sync::Mutex::new(reader))
+        };
         Ok(Self {
             db: Arc::new(tokio::sync::Mutex::new(db)),
+            reader,
         })
+    }
+
+    /// [`Self::load`]'s read on this thread, if the reader is free and answers at once.
+    fn read_here(&self, key: &str) -> Option<Option<String>> {
+        let reader = self.reader.as_ref()?.try_lock().ok()?;
+        let mut statement = reader
+            .prepare_cached("SELECT record FROM auth_sessions WHERE key = ?1")
+            .ok()?;
+        statement
+            .query_row([key], |row| row.get::<_, String>(0))
+            .optional()
+            .ok()
+    }
+
+    /// [`Self::load`]'s read the long way: on a blocking thread, after the writer's lock.
+    async fn read_on_blocking_thread(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
+        self.run(move |db| {
+            db.connection
+                .query_row(
+                    "SELECT record FROM auth_sessions WHERE key = ?1",
+                    [key],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()
+        })
+        .await
     }
 
     /// `work` on a blocking thread, after the connection's lock (the caller bounds the time).
@@ -111,18 +161,10 @@ impl SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
-        let key = key.to_owned();
-        let text = self
-            .run(move |db| {
-                db.connection
-                    .query_row(
-                        "SELECT record FROM auth_sessions WHERE key = ?1",
-                        [key],
-                        |row| row.get::<_, String>(0),
-                    )
-                    .optional()
-            })
-            .await?;
+        let text = match self.read_here(key) {
+            Some(text) => text,
+            None => self.read_on_blocking_thread(key).await?,
+        };
         // A row this code did not write is no session.
         Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
     }
