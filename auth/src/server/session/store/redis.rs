@@ -37,6 +37,8 @@ pub struct RedisStore {
 }
 
 /// Where the commands go.
+// One per store, made once and never moved: the size of a variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Target {
     /// One server at a fixed address: the connection manager reconnects to it by itself.
     Direct {
