@@ -64,6 +64,8 @@ others() {
     [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing="$missing chromium"
     [ -x "${NGINX:-/usr/sbin/nginx}" ] || missing="$missing nginx"
     [ -x "${REDIS_SERVER:-/usr/bin/redis-server}" ] || missing="$missing redis-server"
+    # The TLS tests (Redis, Postgres) make their authority and certificates with it.
+    command -v openssl >/dev/null || missing="$missing openssl"
     # The tests find Postgres's programs in the newest /usr/lib/postgresql/*/bin (or in
     # POSTGRES_BIN_DIR), where Debian puts them.
     if [ -n "${POSTGRES_BIN_DIR:-}" ]; then

@@ -32,7 +32,8 @@
 //!    `AUTH_*` variables), then `auth.install(router)` adds the callback route and the layers.
 //!
 //! Sessions live where `session_store` says: in the identity cookie alone (the default, as
-//! Streamlit), or in a SQLite file, Redis or Postgres (`"sqlite:PATH"`, `"redis://HOST:PORT/DB"`,
+//! Streamlit), or in a SQLite file, Redis or Postgres (`"sqlite:PATH"`, `"redis://HOST:PORT/DB"`
+//! (`rediss://` for TLS, `redis+sentinel://` behind Sentinels),
 //! `"postgres://USER:PASSWORD@HOST:PORT/DB"` with the feature `postgres`), where
 //! [`logout`] ends them for every copy of the cookie and [`logout_everywhere`] for every
 //! browser of the account. The code above is the same in every mode. A store of the app's

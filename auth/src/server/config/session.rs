@@ -50,8 +50,8 @@ impl Default for SessionConfig {
     }
 }
 
-/// `session_store`: `"cookie"`, `"memory"`, `"sqlite:PATH"`, `"redis://…"` / `"rediss://…"` or
-/// `"postgres://…"` / `"postgresql://…"`.
+/// `session_store`: `"cookie"`, `"memory"`, `"sqlite:PATH"`, `"redis://…"` / `"rediss://…"` /
+/// `"redis+sentinel://…"` / `"rediss+sentinel://…"` or `"postgres://…"` / `"postgresql://…"`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreConfig {
     /// The whole session in the sealed identity cookie: nothing on the server.
@@ -60,7 +60,8 @@ pub enum StoreConfig {
     Memory,
     /// An embedded SQLite file (relative paths from the working directory).
     Sqlite(PathBuf),
-    /// A Redis server; the URL may hold a password, so it is never printed whole.
+    /// A Redis server, or the master its Sentinels name; the URL may hold a password, so it
+    /// is never printed whole.
     Redis(Secret),
     /// A Postgres database; its URL, likewise, is never printed whole.
     Postgres(Secret),
@@ -73,6 +74,12 @@ impl StoreConfig {
             Self::Cookie => "the identity cookie".to_owned(),
             Self::Memory => "this process's memory".to_owned(),
             Self::Sqlite(path) => format!("SQLite file {}", path.display()),
+            Self::Redis(url) if is_sentinel_url(url.expose()) => {
+                format!(
+                    "Redis through the Sentinels at {}",
+                    sentinel_place(url.expose())
+                )
+            }
             Self::Redis(url) => match url::Url::parse(url.expose()) {
                 Ok(url) => format!(
                     "Redis at {}://{}:{}{}",
@@ -88,6 +95,42 @@ impl StoreConfig {
     }
 }
 
+/// `redis+sentinel://…` or `rediss+sentinel://…` (TLS).
+fn is_sentinel_url(url: &str) -> bool {
+    url.starts_with("redis+sentinel://") || url.starts_with("rediss+sentinel://")
+}
+
+/// `HOST:PORT,…/SERVICE/DB` of a Sentinel URL, from what follows its credentials (each host
+/// with its port, Sentinel's 26379 unless written; database 0 unless written).
+fn sentinel_place(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let hosts = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts);
+    let hosts: Vec<String> = hosts
+        .split(',')
+        .map(|host| with_port(host, 26379))
+        .collect();
+    let (service, db) = path.split_once('/').unwrap_or((path, ""));
+    let db = if db.is_empty() { "0" } else { db };
+    format!("{}, master {service}/{db}", hosts.join(","))
+}
+
+/// `host`, with `port` unless it names one (`[IPv6]:PORT` too).
+fn with_port(host: &str, port: u16) -> String {
+    let has_port = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.contains("]:"),
+        None => host.contains(':'),
+    };
+    if has_port {
+        host.to_owned()
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// `HOST:PORT/DB` of a Postgres URL, from what follows its credentials (hosts, as libpq allows
 /// several, each with its port, 5432 unless written).
 fn postgres_place(url: &str) -> String {
@@ -99,18 +142,7 @@ fn postgres_place(url: &str) -> String {
         .map_or(authority, |(_, hosts)| hosts);
     let hosts: Vec<String> = hosts
         .split(',')
-        .map(|host| {
-            let host = if host.is_empty() { "localhost" } else { host };
-            let has_port = match host.strip_prefix('[') {
-                Some(bracketed) => bracketed.contains("]:"),
-                None => host.contains(':'),
-            };
-            if has_port {
-                host.to_owned()
-            } else {
-                format!("{host}:5432")
-            }
-        })
+        .map(|host| with_port(if host.is_empty() { "localhost" } else { host }, 5432))
         .collect();
     format!("{}/{database}", hosts.join(","))
 }
@@ -172,6 +204,27 @@ impl Reader {
             }
             return Ok(StoreConfig::Redis(Secret::new(text)));
         }
+        // Several hosts, which the url crate does not read: the rest is checked (without
+        // echoing it) when the store is opened.
+        if is_sentinel_url(text) {
+            let rest = text.split_once("://").map_or("", |(_, rest)| rest);
+            let (hosts, service) = rest.split_once('/').unwrap_or((rest, ""));
+            let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, hosts)| hosts);
+            if hosts.is_empty()
+                || service
+                    .split(['/', '?', '#'])
+                    .next()
+                    .unwrap_or("")
+                    .is_empty()
+            {
+                return Err(self.error(
+                    key,
+                    "is not a valid Sentinel URL: write \
+                     \"redis+sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT…]/SERVICE[/DB]\"",
+                ));
+            }
+            return Ok(StoreConfig::Redis(Secret::new(text)));
+        }
         // The rest is checked (without echoing it) when the store is opened: what libpq reads
         // in a URL is more than the url crate does (several hosts, a socket folder).
         if let Some(rest) = text
@@ -189,7 +242,7 @@ impl Reader {
         Err(self.error(
             key,
             "must be \"cookie\", \"memory\", \"sqlite:PATH\", \"redis://HOST:PORT/DB\" \
-             (rediss:// for TLS) or \"postgres://USER:PASSWORD@HOST:PORT/DB\"",
+             (rediss:// for TLS), \"redis+sentinel://HOST:PORT[,HOST:PORT…]/SERVICE[/DB]\" or \"postgres://USER:PASSWORD@HOST:PORT/DB\"",
         ))
     }
 
@@ -304,6 +357,22 @@ mod tests {
         );
         for (written, described) in [
             (
+                "redis+sentinel://:hunter2@s1:26380,s2/mymaster/3",
+                "Redis through the Sentinels at s1:26380,s2:26379, master mymaster/3",
+            ),
+            (
+                "rediss+sentinel://app:hunter2@[::1]/m?sslrootcert=/etc/ca.pem",
+                "Redis through the Sentinels at [::1]:26379, master m/0",
+            ),
+        ] {
+            let store = read(&format!("session_store = \"{written}\""))
+                .map(|c| c.store)
+                .expect("valid");
+            assert!(matches!(store, StoreConfig::Redis(_)), "{written}");
+            assert_eq!(store.describe(), described, "no password");
+        }
+        for (written, described) in [
+            (
                 "postgres://app:hunter2@db.internal:6543/web?sslmode=require",
                 "Postgres at db.internal:6543/web",
             ),
@@ -339,6 +408,15 @@ mod tests {
         let error = read("session_store = \"redis://:hunter2@\"").expect_err("refused");
         assert_eq!(error.key, "auth.session_store");
         assert!(!error.to_string().contains("hunter2"), "{error}");
+        for bad in [
+            "redis+sentinel://:hunter2@s1:26379",
+            "redis+sentinel://:hunter2@/m",
+        ] {
+            let error = read(&format!("session_store = \"{bad}\"")).expect_err(bad);
+            assert_eq!(error.key, "auth.session_store");
+            assert!(error.problem.contains("Sentinel URL"), "{error}");
+            assert!(!error.to_string().contains("hunter2"), "{error}");
+        }
         let error = read("session_store = \"sqlite:\"").expect_err("refused");
         assert!(error.problem.contains("names no file"), "{error}");
         for bad in ["0", "\"1 week\"", "-3", "true"] {

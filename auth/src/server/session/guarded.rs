@@ -217,7 +217,10 @@ fn redis(
 
 #[cfg(not(feature = "redis"))]
 fn redis(_: &crate::server::config::Secret, _: Duration) -> Result<Arc<dyn SessionStore>, String> {
-    Err(missing_feature("redis", "\"redis://…\""))
+    Err(missing_feature(
+        "redis",
+        "\"redis://…\" (or rediss://, redis+sentinel://)",
+    ))
 }
 
 #[cfg(feature = "postgres")]

@@ -516,10 +516,17 @@ struct RedisServer {
     child: Child,
     port: u16,
     dir: PathBuf,
+    /// Given to every start after the port and files: TLS, replication, Sentinel.
+    args: Vec<String>,
 }
 
 impl RedisServer {
     fn start() -> Option<Self> {
+        Self::start_with(|_, _| Vec::new())
+    }
+
+    /// With the arguments `args` makes for its port and folder (`tests/redis.rs`).
+    fn start_with(args: impl FnOnce(u16, &std::path::Path) -> Vec<String>) -> Option<Self> {
         let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         if Command::new(&binary).arg("--version").output().is_err() {
             assert!(
@@ -535,22 +542,30 @@ impl RedisServer {
             .port();
         let dir = std::env::temp_dir().join(format!("leptos-auth-redis-{port}"));
         std::fs::create_dir_all(&dir).expect("a folder");
+        let args = args(port, &dir);
         let mut server = Self {
-            child: Self::spawn(port, &dir),
+            child: Self::spawn(port, &dir, &args),
             port,
             dir,
+            args,
         };
         server.wait_until_ready();
         Some(server)
     }
 
-    fn spawn(port: u16, dir: &std::path::Path) -> Child {
+    fn spawn(port: u16, dir: &std::path::Path, args: &[String]) -> Child {
         let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        Command::new(binary)
+        let mut command = Command::new(binary);
+        // A Sentinel's configuration file comes first (`redis-server FILE --sentinel`).
+        if let Some(file) = args.first().filter(|arg| arg.ends_with(".conf")) {
+            command.arg(file);
+        }
+        command
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir)
+            .args(args.iter().filter(|arg| !arg.ends_with(".conf")))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -558,7 +573,7 @@ impl RedisServer {
     }
 
     fn restart(&mut self) {
-        self.child = Self::spawn(self.port, &self.dir);
+        self.child = Self::spawn(self.port, &self.dir, &self.args);
         self.wait_until_ready();
     }
 
@@ -623,6 +638,8 @@ async fn the_store_url_s_password_never_reaches_the_log() {
 mod outage;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "redis")]
+mod redis_modes;
 // auth-tests/tests/support/postgres.rs uses it too.
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres_server;
