@@ -681,10 +681,9 @@ impl Reader {
             match table.get(key) {
                 None => Ok(false),
                 Some(Value::Boolean(on)) => Ok(*on),
-                Some(_) => Err(self.error(
-                    format!("{at}.{key}"),
-                    "must be true or false (no quotes)",
-                )),
+                Some(_) => {
+                    Err(self.error(format!("{at}.{key}"), "must be true or false (no quotes)"))
+                }
             }
         };
         let logout_at_provider = flag("logout_at_provider")?;

@@ -925,7 +925,10 @@ fn use_par_is_off_unless_a_provider_or_auth_says() {
     assert_eq!(par(Some("okta")), Some(false));
     assert!(!provider_of(&single_provider()).use_par);
     assert_eq!(
-        error(&format!("{}[auth.okta]\nuse_par = \"yes\"\n", single_provider())),
+        error(&format!(
+            "{}[auth.okta]\nuse_par = \"yes\"\n",
+            single_provider()
+        )),
         "secrets.toml: auth.okta.use_par: must be true or false (no quotes)"
     );
 }
@@ -935,7 +938,10 @@ fn use_par_is_off_unless_a_provider_or_auth_says() {
 #[test]
 fn unknown_key_messages_list_every_per_provider_key() {
     let in_auth = error(&format!("{}use_parr = true\n", single_provider()));
-    let in_provider = error(&format!("{}[auth.okta]\nuse_parr = true\n", single_provider()));
+    let in_provider = error(&format!(
+        "{}[auth.okta]\nuse_parr = true\n",
+        single_provider()
+    ));
     for key in PER_PROVIDER.iter().chain(PROVIDER_KEYS.iter()) {
         assert!(in_auth.contains(key), "{key} missing in: {in_auth}");
         assert!(in_provider.contains(key), "{key} missing in: {in_provider}");

@@ -231,7 +231,7 @@ pub enum OidcError {
     )]
     PushRefused {
         url: String,
-        status: u16,
+        status: StatusCode,
         error: String,
         description: Option<String>,
     },

@@ -172,18 +172,25 @@ pub(super) async fn push(
         ))
     })?;
     let request_uri = pushed.request_uri;
-    if request_uri.is_empty()
-        || request_uri.len() > MAX_REQUEST_URI_BYTES
-        || request_uri
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace())
-    {
-        // Not the value itself: it may be long, and it is a login's key at the provider.
-        return Err(failed(format!(
-            "the request_uri it answered is empty, longer than {MAX_REQUEST_URI_BYTES} bytes \
-             or holds spaces or control characters ({} bytes)",
+    // The value itself is never logged: it may be long, and it is a login's key at the
+    // provider until it expires.
+    let unfit = if request_uri.is_empty() {
+        Some("is empty".to_owned())
+    } else if request_uri.len() > MAX_REQUEST_URI_BYTES {
+        Some(format!(
+            "is {} bytes, more than {MAX_REQUEST_URI_BYTES}",
             request_uri.len()
-        )));
+        ))
+    } else if request_uri
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
+        Some("holds spaces or control characters".to_owned())
+    } else {
+        None
+    };
+    if let Some(why) = unfit {
+        return Err(failed(format!("the request_uri it answered {why}")));
     }
     if pushed.expires_in == 0 {
         return Err(failed(
@@ -228,7 +235,7 @@ fn refusal(
         },
         Ok(refusal) if !refusal.error.is_empty() => OidcError::PushRefused {
             url: at.to_owned(),
-            status: status.as_u16(),
+            status,
             error: refusal.error,
             description: refusal.error_description,
         },
@@ -289,7 +296,10 @@ mod tests {
             shown_refusal("invalid_request", Some("bad\nscope")),
             "invalid_request: bad\\nscope"
         );
-        assert_eq!(shown_refusal("invalid_request", Some(" ")), "invalid_request");
+        assert_eq!(
+            shown_refusal("invalid_request", Some(" ")),
+            "invalid_request"
+        );
         let long = shown_refusal("invalid_request", Some(&"x".repeat(5000)));
         assert_eq!(long.chars().count(), MAX_SHOWN_REFUSAL_CHARS + 1);
         assert!(long.ends_with('…'), "{long}");
