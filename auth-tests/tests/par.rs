@@ -479,3 +479,35 @@ async fn a_required_push_to_a_clear_text_endpoint_is_refused() {
         "its pushed_authorization_request_endpoint http://par.example/par is not an https URL",
     );
 }
+
+/// end2end/secrets.tokens.e2e.toml, which par.spec.ts's server reads: its `par` provider
+/// pushes and its control does not (a typo there would only show in the browser run).
+#[test]
+fn the_end_to_end_configuration_pushes_for_the_par_client_only() {
+    let path = format!(
+        "{}/../end2end/secrets.tokens.e2e.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let end2end = format!("{}/../end2end/", env!("CARGO_MANIFEST_DIR"));
+    // Its key files are named from end2end/, where the server runs.
+    let text = std::fs::read_to_string(&path)
+        .expect("the end-to-end secrets")
+        .replace(
+            "\"oidc/client-keys/",
+            &format!("\"{end2end}oidc/client-keys/"),
+        );
+    let config =
+        leptos_login::testing::from_sources(std::path::Path::new(&path), Some(&text), |_| None)
+            .expect("a valid configuration")
+            .expect("configured");
+    let use_par = |name: &str| {
+        config
+            .providers
+            .iter()
+            .find(|provider| provider.name.as_deref() == Some(name))
+            .map(|provider| (provider.client_id.as_str(), provider.use_par))
+    };
+    assert_eq!(use_par("par"), Some(("leptos-par", true)));
+    assert_eq!(use_par("par-unpushed"), Some(("leptos-par", false)));
+    assert_eq!(use_par("post").map(|(_, on)| on), Some(false));
+}
