@@ -168,7 +168,8 @@ pub(super) async fn push(
     let pushed: Pushed = serde_json::from_slice(&body).map_err(|error| {
         failed(format!(
             "the answer is not {{\"request_uri\": string, \"expires_in\": seconds}}: {}",
-            crate::server::log::one_line(&error.to_string())
+            // Cut: serde's message may quote a value of the answer.
+            outside_field(&error.to_string())
         ))
     })?;
     let request_uri = pushed.request_uri;
