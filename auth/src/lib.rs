@@ -180,6 +180,9 @@ pub mod testing {
         DISCOVERY_RETRY_AFTER, JWKS_REFETCH_COOLDOWN, OidcError, Provider, RefreshPolicy,
     };
     pub use crate::server::protocol::{LOGOUT_TOKEN_MAX_AGE, LogoutClaims, LogoutTokenError};
+    pub use crate::server::protocol::{
+        MAX_PAR_ANSWER_BYTES, MAX_REQUEST_URI_BYTES, MAX_SHOWN_REFUSAL_CHARS,
+    };
     pub use crate::server::protocol::{RefreshError, TokenSet};
     pub use crate::server::sealing::{CookieCodec, LoginState, MAX_COOKIE_BYTES, SealError};
     pub use crate::server::session::{Account, Found, Sessions, WallClock};

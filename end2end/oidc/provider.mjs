@@ -44,6 +44,12 @@
 // - leptos-jwt: private_key_jwt, with the public halves of oidc/client-keys/rsa.pem and
 //   ec.pem (test-only keys) as its JWKS;
 // - leptos-public: none, a public client (PKCE alone protects its codes).
+// For par.spec.ts, on the same redirect URIs:
+// - leptos-par / leptos-par-secret: client_secret_basic, and pushed authorization requests
+//   (RFC 9126) required for this client only (require_pushed_authorization_requests): its
+//   authorization endpoint refuses a login that was not pushed to /request first. The
+//   provider's pushedAuthorizationRequests feature is on (oidc-provider's default), so
+//   discovery names the endpoint without requiring it of every client.
 //
 // With OIDC_ADMIN=1, for tokens.spec.ts:
 //   POST /__admin/groups?login=L&groups=a,b   gives L those groups (claim `groups`,
@@ -219,7 +225,10 @@ function clientPublicKey(file) {
   return { ...jwk, kid: createHash('sha256').update(canonical).digest('base64url') };
 }
 
-/** The clients of client-auth.spec.ts, one per client authentication method. */
+/**
+ * The clients of client-auth.spec.ts, one per client authentication method, and par.spec.ts's
+ * client that must push its logins.
+ */
 function clientAuthClients() {
   const common = {
     redirect_uris: TOKENS_REDIRECT_URIS,
@@ -245,6 +254,13 @@ function clientAuthClients() {
     client_id: 'leptos-public',
     client_name: 'Leptos app, public client (e2e)',
     token_endpoint_auth_method: 'none',
+  }, {
+    ...common,
+    client_id: 'leptos-par',
+    client_secret: 'leptos-par-secret',
+    client_name: 'Leptos app, pushed authorization requests (e2e)',
+    token_endpoint_auth_method: 'client_secret_basic',
+    require_pushed_authorization_requests: true,
   }];
 }
 
@@ -339,6 +355,9 @@ const configuration = {
   rotateRefreshToken: true,
   features: {
     devInteractions: { enabled: false },
+    // Said although it is oidc-provider's default: par.spec.ts's client needs it. Not
+    // required of every client (discovery then says require_pushed_authorization_requests).
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
     backchannelLogout: { enabled: true },
     revocation: { enabled: true },
     rpInitiatedLogout: {

@@ -27,6 +27,9 @@ pub enum Endpoint {
     Token,
     Userinfo,
     Revocation,
+    /// The pushed authorization request endpoint (RFC 9126), `/par`: advertised only when a
+    /// test says (`advertise_par`).
+    Par,
 }
 
 /// One request the provider received.
@@ -95,6 +98,11 @@ struct Script {
     /// Members merged into every token answer, either grant (`null` removes one).
     token_members: Map<String, Value>,
     refresh: RefreshScript,
+    /// When set, pushed authorization requests get this status and body as it is; otherwise
+    /// 201 with a fresh `request_uri` good for 60 s.
+    par_answer: Option<(StatusCode, String)>,
+    /// Each pushed authorization request waits this long first.
+    par_delay: Duration,
 }
 
 struct Shared {
@@ -152,6 +160,8 @@ impl FakeProvider {
                 cache_control: HashMap::new(),
                 token_members: Map::new(),
                 refresh: RefreshScript::default(),
+                par_answer: None,
+                par_delay: Duration::ZERO,
             }),
             hits: Mutex::new(Vec::new()),
             refreshes: AtomicUsize::new(0),
@@ -170,6 +180,7 @@ impl FakeProvider {
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
             .route("/revoke", post(revoke))
+            .route("/par", post(par))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             // Ends when the test drops the provider (abort) or the runtime stops.
@@ -317,6 +328,45 @@ impl FakeProvider {
         }
         counts
     }
+}
+
+/// Pushed authorization requests (RFC 9126).
+#[allow(dead_code)]
+impl FakeProvider {
+    /// Where the fake takes pushed authorization requests.
+    pub fn par_endpoint(&self) -> String {
+        format!("{}/par", self.shared.issuer)
+    }
+
+    /// Discovery names the PAR endpoint, and with `required` says every login must use it
+    /// (`require_pushed_authorization_requests`).
+    pub fn advertise_par(&self, required: bool) {
+        self.advertise(
+            "pushed_authorization_request_endpoint",
+            Value::from(self.par_endpoint()),
+        );
+        self.advertise(
+            "require_pushed_authorization_requests",
+            Value::from(required),
+        );
+    }
+
+    /// Pushed authorization requests are answered `status` with `body` as it is (`None`: 201
+    /// with a fresh `request_uri` again).
+    pub fn set_par_answer(&self, answer: Option<(StatusCode, &str)>) {
+        lock(&self.shared.script).par_answer =
+            answer.map(|(status, body)| (status, body.to_owned()));
+    }
+
+    /// Each pushed authorization request waits this long first.
+    pub fn set_par_delay(&self, delay: Duration) {
+        lock(&self.shared.script).par_delay = delay;
+    }
+}
+
+/// The `request_uri` the N-th pushed authorization request (from 1) is answered with.
+pub fn request_uri(n: usize) -> String {
+    format!("urn:ietf:params:oauth:request_uri:fake-{n}")
 }
 
 /// The refresh grant (`grant_type=refresh_token`): answered with `{access}-refreshed-N`
@@ -609,6 +659,45 @@ async fn revoke(
     let _ = open.wait_for(|open| *open).await;
     shared.revocations_answered.fetch_add(1, Ordering::SeqCst);
     StatusCode::OK.into_response()
+}
+
+/// RFC 9126 §2.2: 201 with `request_uri` (numbered by request) and `expires_in`, unless the
+/// test scripted another answer. Tests read what was pushed from the hits.
+async fn par(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.record(Endpoint::Par, &uri, &headers, &body);
+    let n = lock(&shared.hits)
+        .iter()
+        .filter(|hit| hit.endpoint == Endpoint::Par)
+        .count();
+    let (answer, delay) = {
+        let script = lock(&shared.script);
+        (script.par_answer.clone(), script.par_delay)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match answer {
+        Some((status, body)) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => (
+            StatusCode::CREATED,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({ "request_uri": request_uri(n), "expires_in": 60 })),
+        )
+            .into_response(),
+    }
 }
 
 async fn userinfo(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {

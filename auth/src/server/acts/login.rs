@@ -56,7 +56,7 @@ impl Auth {
                     provider.config().label(),
                     crate::server::log::one_line(&error.to_string())
                 );
-                AuthError::ProviderUnavailable(error.public_message().to_owned())
+                AuthError::ProviderUnavailable(error.public_message())
             })?;
         let login = LoginState {
             state: authorization.state,
@@ -267,7 +267,7 @@ impl CallbackFailure {
             }
             Self::ProviderGone => "This sign-in provider is no longer available.".to_owned(),
             Self::RefusedByApp(reason) => reason.clone(),
-            Self::Oidc(error) => error.public_message().to_owned(),
+            Self::Oidc(error) => error.public_message(),
             Self::TooLarge(_) => {
                 "Your account's profile is too large for this app's sign-in cookie.".to_owned()
             }

@@ -99,7 +99,7 @@ pub async fn userinfo() -> Result<crate::user::Claims, AuthError> {
         .await
         .map_err(|error| {
             tracing::warn!("userinfo failed: {error}");
-            AuthError::ProviderUnavailable(error.public_message().to_owned())
+            AuthError::ProviderUnavailable(error.public_message())
         })
 }
 

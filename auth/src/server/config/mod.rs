@@ -33,7 +33,7 @@ pub const DEFAULT_BACKCHANNEL_LOGOUT_PATH: &str = "/oauth2/backchannel-logout";
 /// Where sessions go when tokens must be kept and no `session_store` is set.
 pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
 /// Keys a named provider may set besides the client keys.
-const PER_PROVIDER: [&str; 8] = [
+const PER_PROVIDER: [&str; 9] = [
     "client_kwargs",
     "expose_tokens",
     "login_params",
@@ -42,6 +42,7 @@ const PER_PROVIDER: [&str; 8] = [
     "claims_refresh_interval",
     "client_assertion_audience",
     "tenants",
+    "use_par",
 ];
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
@@ -154,6 +155,10 @@ pub struct ProviderConfig {
     pub claims_refresh_interval: Option<std::time::Duration>,
     /// `login_params`: the authorization parameters one login may add (`LoginParams`).
     pub login_params: Vec<String>,
+    /// `use_par`: logins push their parameters to the provider first (RFC 9126) and the
+    /// browser carries only a reference to them. Also on, whatever this says, when the
+    /// provider's discovery requires it (`require_pushed_authorization_requests`).
+    pub use_par: bool,
 }
 
 impl ProviderConfig {
@@ -375,8 +380,8 @@ impl Reader {
                      trusted_origins, client_id, client_secret, server_metadata_url, \
                      token_endpoint_auth_method, client_private_key, client_private_key_file, \
                      client_key_id, client_assertion_audience, client_kwargs, expose_tokens, \
-                     logout_at_provider, userinfo, claims_refresh_interval, tenants, session_store, \
-                     session_lifetime, \
+                     login_params, logout_at_provider, userinfo, claims_refresh_interval, tenants, \
+                     use_par, session_store, session_lifetime, \
                      session_idle_timeout, session_store_timeout, token_refresh_margin, \
                      backchannel_logout_path and [auth.NAME] tables",
                 ));
@@ -619,7 +624,7 @@ impl Reader {
                      server_metadata_url, token_endpoint_auth_method, client_private_key, \
                      client_private_key_file, client_key_id, client_assertion_audience, \
                      client_kwargs, expose_tokens, login_params, logout_at_provider, userinfo, \
-                     claims_refresh_interval and tenants",
+                     claims_refresh_interval, tenants and use_par",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -671,19 +676,18 @@ impl Reader {
             let (table, at) = inherited("expose_tokens");
             self.expose_tokens(table, at)?
         };
-        let logout_at_provider = {
-            let (table, at) = inherited("logout_at_provider");
-            match table.get("logout_at_provider") {
-                None => false,
-                Some(Value::Boolean(on)) => *on,
+        let flag = |key: &str| {
+            let (table, at) = inherited(key);
+            match table.get(key) {
+                None => Ok(false),
+                Some(Value::Boolean(on)) => Ok(*on),
                 Some(_) => {
-                    return Err(self.error(
-                        format!("{at}.logout_at_provider"),
-                        "must be true or false (no quotes)",
-                    ));
+                    Err(self.error(format!("{at}.{key}"), "must be true or false (no quotes)"))
                 }
             }
         };
+        let logout_at_provider = flag("logout_at_provider")?;
+        let use_par = flag("use_par")?;
         let userinfo = {
             let (table, at) = inherited("userinfo");
             self.userinfo(table, at)?
@@ -734,6 +738,7 @@ impl Reader {
             userinfo,
             claims_refresh_interval,
             login_params,
+            use_par,
         })
     }
 

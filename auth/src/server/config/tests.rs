@@ -905,3 +905,45 @@ tenants = "*"
         "{message}"
     );
 }
+
+#[test]
+fn use_par_is_off_unless_a_provider_or_auth_says() {
+    let text = format!(
+        "{}use_par = true\n[auth.google]\n[auth.okta]\nuse_par = false\n",
+        single_provider()
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    let par = |name: Option<&str>| {
+        config
+            .providers
+            .iter()
+            .find(|provider| provider.name.as_deref() == name)
+            .map(|provider| provider.use_par)
+    };
+    assert_eq!(par(None), Some(true));
+    assert_eq!(par(Some("google")), Some(true), "from [auth]");
+    assert_eq!(par(Some("okta")), Some(false));
+    assert!(!provider_of(&single_provider()).use_par);
+    assert_eq!(
+        error(&format!(
+            "{}[auth.okta]\nuse_par = \"yes\"\n",
+            single_provider()
+        )),
+        "secrets.toml: auth.okta.use_par: must be true or false (no quotes)"
+    );
+}
+
+/// The unknown-key messages are the reference a typo meets: each names every key it could
+/// have meant.
+#[test]
+fn unknown_key_messages_list_every_per_provider_key() {
+    let in_auth = error(&format!("{}use_parr = true\n", single_provider()));
+    let in_provider = error(&format!(
+        "{}[auth.okta]\nuse_parr = true\n",
+        single_provider()
+    ));
+    for key in PER_PROVIDER.iter().chain(PROVIDER_KEYS.iter()) {
+        assert!(in_auth.contains(key), "{key} missing in: {in_auth}");
+        assert!(in_provider.contains(key), "{key} missing in: {in_provider}");
+    }
+}

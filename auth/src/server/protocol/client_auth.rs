@@ -1,6 +1,7 @@
-//! Client authentication at the provider's token endpoint (code exchange, refresh) and its
-//! revocation endpoint: one method per provider for all three, chosen from the configuration
-//! and the provider's discovery document.
+//! Client authentication at the provider's token endpoint (code exchange, refresh), its
+//! revocation endpoint and its pushed authorization request endpoint (RFC 9126 §2: as at the
+//! token endpoint): one method per provider for all, chosen from the configuration and the
+//! provider's discovery document.
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openidconnect::{AuthType, ClientSecret, CsrfToken};
@@ -130,11 +131,12 @@ impl<'a> ClientAuthentication<'a> {
         ])
     }
 
-    /// The revocation request (made without openidconnect): the same method, by hand.
-    pub(super) fn revocation(
+    /// The requests made without openidconnect (revocation, pushed authorization): the same
+    /// method, by hand, on `request` and its `form`.
+    pub(super) fn by_hand(
         &self,
         request: openidconnect::reqwest::RequestBuilder,
-        form: &mut Vec<(&'static str, String)>,
+        form: &mut Vec<(String, String)>,
     ) -> Result<openidconnect::reqwest::RequestBuilder, OidcError> {
         let client_id = self.config.client_id.clone();
         let secret = self.config.client_secret.as_ref().map(|s| s.expose());
@@ -147,12 +149,16 @@ impl<'a> ClientAuthentication<'a> {
                 return Ok(request.basic_auth(encode(&client_id), Some(encode(secret))));
             }
             (AuthMethod::ClientSecretPost, Some(secret)) => {
-                form.push(("client_id", client_id));
-                form.push(("client_secret", secret.to_owned()));
+                form.push(("client_id".to_owned(), client_id));
+                form.push(("client_secret".to_owned(), secret.to_owned()));
             }
             _ => {
-                form.push(("client_id", client_id));
-                form.extend(self.extra_params()?);
+                form.push(("client_id".to_owned(), client_id));
+                form.extend(
+                    self.extra_params()?
+                        .into_iter()
+                        .map(|(name, value)| (name.to_owned(), value)),
+                );
             }
         }
         Ok(request)

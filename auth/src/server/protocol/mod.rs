@@ -27,11 +27,15 @@ use url::Url;
 
 use crate::{
     login_params::LoginParams,
-    server::config::{AuthMethod, ProviderConfig},
+    server::{
+        config::{AuthMethod, ProviderConfig},
+        log::outside_field,
+    },
 };
 
 mod client_auth;
 mod logout_token;
+mod par;
 mod tenant;
 mod token_set;
 mod userinfo;
@@ -40,6 +44,7 @@ pub use client_auth::{ASSERTION_LIFETIME, ASSERTION_TYPE};
 pub use logout_token::{
     LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
 };
+pub use par::{MAX_PAR_ANSWER_BYTES, MAX_REQUEST_URI_BYTES, MAX_SHOWN_REFUSAL_CHARS};
 use tenant::IssuerTemplate;
 pub use tenant::TENANT_PLACEHOLDER;
 pub use token_set::TokenSet;
@@ -166,12 +171,17 @@ type ProviderClient = Client<
 >;
 
 /// What discovery says beyond OpenID Connect Core: where to end the provider's session
-/// (RP-Initiated Logout 1.0), where to revoke tokens (RFC 7009, RFC 8414's member), and
-/// whether every authorization response names its issuer (RFC 9207).
+/// (RP-Initiated Logout 1.0), where to revoke tokens (RFC 7009, RFC 8414's member),
+/// whether every authorization response names its issuer (RFC 9207), and where to push
+/// authorization requests and whether the provider takes only pushed ones (RFC 9126).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub struct MoreMetadata {
     pub revocation_endpoint: Option<openidconnect::RevocationUrl>,
     pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// Kept as text and checked only where a login pushes (see `par::endpoint`): a malformed
+    /// value must not fail the discovery of a provider whose logins do not use it.
+    pub pushed_authorization_request_endpoint: Option<String>,
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 impl openidconnect::AdditionalProviderMetadata for MoreMetadata {}
@@ -204,6 +214,27 @@ pub enum OidcError {
     BadDiscovery { url: String, reason: String },
     #[error("the code exchange at the token endpoint failed: {0}")]
     TokenExchange(String),
+    /// A pushed authorization request (RFC 9126) did not reach the provider: it is down, or
+    /// did not answer in time.
+    #[error("the pushed authorization request to {url} failed: {reason}")]
+    PushUnreachable { url: String, reason: String },
+    /// The provider answered a pushed authorization request with nothing usable: no OAuth
+    /// error, or a 201 without a sound `request_uri` and `expires_in`.
+    #[error("the pushed authorization request to {url} failed: {reason}")]
+    PushFailed { url: String, reason: String },
+    /// The provider refused a pushed authorization request with an OAuth error (RFC 9126
+    /// §2.3), which the visitor is shown (cut short): it says what the provider disliked.
+    #[error(
+        "the pushed authorization request to {url} was refused ({status}): error={} error_description={}",
+        outside_field(error),
+        description.as_deref().map(outside_field).unwrap_or_default()
+    )]
+    PushRefused {
+        url: String,
+        status: StatusCode,
+        error: String,
+        description: Option<String>,
+    },
     /// This app could not prove who it is at the token endpoint: no method fits, the
     /// assertion could not be signed, or the provider refused it (`invalid_client`).
     #[error(
@@ -227,17 +258,32 @@ impl OidcError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Discovery { .. } | Self::BadDiscovery { .. } => StatusCode::BAD_GATEWAY,
-            Self::TokenExchange(_) | Self::ClientAuthentication { .. } | Self::UserInfo(_) => {
-                StatusCode::BAD_GATEWAY
-            }
+            Self::TokenExchange(_)
+            | Self::PushUnreachable { .. }
+            | Self::PushFailed { .. }
+            | Self::PushRefused { .. }
+            | Self::ClientAuthentication { .. }
+            | Self::UserInfo(_) => StatusCode::BAD_GATEWAY,
             Self::NoIdToken | Self::IdToken(_) => StatusCode::BAD_REQUEST,
         }
     }
 
-    pub fn public_message(&self) -> &'static str {
-        match self {
-            Self::Discovery { .. } => {
+    pub fn public_message(&self) -> String {
+        let fixed = match self {
+            Self::Discovery { .. } | Self::PushUnreachable { .. } => {
                 "The sign-in provider cannot be reached right now. Please try again later."
+            }
+            Self::PushFailed { .. } => {
+                "The sign-in provider did not start the sign-in properly. Please try again \
+                 later; the site's administrator can find the details in its log."
+            }
+            Self::PushRefused {
+                error, description, ..
+            } => {
+                return format!(
+                    "The sign-in provider refused to start the sign-in: {}",
+                    par::shown_refusal(error, description.as_deref())
+                );
             }
             Self::BadDiscovery { .. } => {
                 "The sign-in provider's configuration does not match this site's, so sign-in is \
@@ -256,7 +302,8 @@ impl OidcError {
             Self::UserInfo(_) => {
                 "The sign-in provider did not confirm your profile. Please start again."
             }
-        }
+        };
+        fixed.to_owned()
     }
 }
 
@@ -522,7 +569,12 @@ impl Provider {
     ) -> Result<Authorization, OidcError> {
         let discovered = self.discovered().await?;
         // Not worth a trip to the provider if the code could not be exchanged afterwards.
-        ClientAuthentication::new(&self.config, &discovered.metadata)?;
+        let authentication = ClientAuthentication::new(&self.config, &discovered.metadata)?;
+        let more = &discovered
+            .metadata
+            .additional_metadata()
+            .additional_metadata;
+        let push_to = par::endpoint(&self.config, more)?;
         let client = self.client_to(&discovered.metadata, redirect_uri);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client.authorize_url(
@@ -548,7 +600,18 @@ impl Provider {
         for (name, value) in extra.into_iter().filter(|(name, _)| name != "scope") {
             request = request.add_extra_param(name, value);
         }
-        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        let (mut url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        if let Some(endpoint) = push_to {
+            url = par::push(
+                &self.http,
+                &endpoint,
+                &authentication,
+                &self.config,
+                discovered.metadata.authorization_endpoint().url(),
+                &url,
+            )
+            .await?;
+        }
         Ok(Authorization {
             url,
             state: state.into_secret(),
@@ -747,11 +810,11 @@ impl Provider {
             let authentication = ClientAuthentication::new(&self.config, &discovered.metadata)
                 .map_err(|error| error.to_string())?;
             let mut form = vec![
-                ("token", refresh_token.clone()),
-                ("token_type_hint", "refresh_token".to_owned()),
+                ("token".to_owned(), refresh_token.clone()),
+                ("token_type_hint".to_owned(), "refresh_token".to_owned()),
             ];
             let request = authentication
-                .revocation(self.http.post(url.url().clone()), &mut form)
+                .by_hand(self.http.post(url.url().clone()), &mut form)
                 .map_err(|error| error.to_string())?;
             let answer = request
                 .form(&form)
@@ -1091,6 +1154,15 @@ impl Provider {
                 *self.discovered.write().await = Some(found.clone());
                 *last_failure = None;
                 tracing::info!(provider = %self.config.label(), "discovered {}", self.config.issuer);
+                // Said when first discovered, not only at each login that then fails.
+                let more = &found.metadata.additional_metadata().additional_metadata;
+                if let Err(error) = par::endpoint(&self.config, more) {
+                    crate::server::log::tell_developer!(
+                        warn,
+                        "logins with {} cannot start: {error}",
+                        self.config.label()
+                    );
+                }
                 Ok(found)
             }
             Err(error) => {
