@@ -115,11 +115,10 @@ impl Auth {
     ) -> Result<String, AuthError> {
         match self.sessions().end_one(self.codec(), found, id).await? {
             Ended::ThisBrowser => self.log_out(cookies, found, false).await,
-            Ended::Other { user, tokens } => {
+            Ended::Other { provider, tokens } => {
                 tracing::info!("signed out another browser of the account");
                 if let Some(tokens) = tokens {
-                    let provider = user.as_ref().and_then(crate::User::provider);
-                    self.revoke_later(provider, tokens);
+                    self.revoke_later(provider.as_deref(), *tokens);
                 }
                 Ok(back)
             }

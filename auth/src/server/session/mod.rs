@@ -152,11 +152,11 @@ struct Stored {
 pub enum Ended {
     /// Nothing: the session named is this browser's own, which a logout ends.
     ThisBrowser,
-    /// Ended the session of another browser; its user (to name its provider) and tokens (to
-    /// revoke), as far as they still open.
+    /// Ended the session of another browser; its provider and tokens (to revoke), as far as
+    /// they still open.
     Other {
-        user: Option<User>,
-        tokens: Option<TokenSet>,
+        provider: Option<String>,
+        tokens: Option<Box<TokenSet>>,
     },
 }
 
@@ -788,12 +788,16 @@ impl Sessions {
             .sealed_tokens
             .as_ref()
             .and_then(|sealed| codec.open_value(&tokens_label(&key), sealed));
-        let user = codec.open_value(&key, &record.sealed_user);
+        let user: Option<User> = codec.open_value(&key, &record.sealed_user);
+        let provider = user.and_then(|user| user.provider().map(str::to_owned));
         store.remove(&key).await.map_err(|error| {
             self.store_failed("end a session in", &error);
             AuthError::StoreUnavailable
         })?;
-        Ok(Ended::Other { user, tokens })
+        Ok(Ended::Other {
+            provider,
+            tokens: tokens.map(Box::new),
+        })
     }
 
     /// The store and the visitor's stored session, or why there are none.

@@ -204,13 +204,12 @@ impl SessionStore for SqliteStore {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let rows = self
             .run(move |db| {
-                let mut statement = db.connection.prepare_cached(sql)?;
-                let rows = statement
+                db.connection
+                    .prepare_cached(sql)?
                     .query_map(params![id, now], |row| {
                         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
                     })?
-                    .collect::<rusqlite::Result<Vec<_>>>();
-                rows
+                    .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await?;
         // A row this code did not write is no session.
