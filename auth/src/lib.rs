@@ -35,7 +35,8 @@
 //! Streamlit), or in a SQLite file, Redis or Postgres (`"sqlite:PATH"`, `"redis://HOST:PORT/DB"`,
 //! `"postgres://USER:PASSWORD@HOST:PORT/DB"` with the feature `postgres`), where
 //! [`logout`] ends them for every copy of the cookie and [`logout_everywhere`] for every
-//! browser of the account. The code above is the same in every mode. A store of the app's
+//! browser of the account, [`ui::sessions`] lists them ("Where you're signed in") and
+//! [`ui::end_session`] ends one. The code above is the same in every mode. A store of the app's
 //! own implements [`store::SessionStore`].
 //!
 //! The root holds what most apps name; the rest of the Leptos side is in [`ui`] (the
