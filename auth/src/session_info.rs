@@ -3,13 +3,13 @@
 //! that shows the list carries only its fields' decoding.
 use serde::{Deserialize, Serialize};
 
-/// One session of the signed-in account, as [`crate::ui::sessions`] lists it. Nothing in it
-/// lets anyone in: `id` only names the session to [`crate::ui::end_session`], for the same
+/// One session of the signed-in account, as `ui::sessions()` lists it. Nothing in it
+/// lets anyone in: `id` only names the session to `ui::end_session`, for the same
 /// account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// The session's public handle: neither the cookie's session id nor the store's key (a
-    /// keyed hash of the key), meaningful only to [`crate::ui::end_session`] of this account.
+    /// keyed hash of the key), meaningful only to `ui::end_session` of this account.
     pub id: String,
     /// Unix seconds: when it signed in.
     pub began_at: i64,
