@@ -4,11 +4,11 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
-use pages::{AccountPage, ClaimsPage, HomePage, PrivatePage, TokensPage};
+use pages::{AccountPage, ClaimsPage, HomePage, PrivatePage, SessionsPage, TokensPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,6 +49,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("claims") view=ClaimsPage />
                     <Route path=StaticSegment("login") view=leptos_login::LoginPage />
                     <Route path=StaticSegment("private") view=PrivatePage />
+                    // Rendered whole once its list is read: its "End" forms work without
+                    // JavaScript, which streamed Suspense content would need to show.
+                    <Route path=StaticSegment("sessions") view=SessionsPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("tokens") view=TokensPage />
                 </Routes>
             </main>

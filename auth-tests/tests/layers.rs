@@ -46,6 +46,7 @@ const LAYERS: &[&str] = &[
     "server::log",
     "login_params",
     "return_to",
+    "session_info",
     "error",
     "user",
 ];

@@ -38,13 +38,18 @@ pub enum AuthError {
     /// The provider cannot be reached or is misconfigured; the text says which.
     #[error("{0}")]
     ProviderUnavailable(String),
-    /// Ending sessions elsewhere needs a session store; with the stateless cookie there is no
-    /// list of sessions to end.
+    /// Listing or ending sessions elsewhere needs a session store; with the stateless cookie
+    /// there is no list of sessions to end.
     #[error(
-        "Signing out everywhere needs sessions kept on the server (session_store in [auth]); \
-         this site keeps them only in each browser's cookie, so nothing was changed."
+        "Seeing and ending your sessions in other browsers needs sessions kept on the server \
+         (session_store in [auth]); this site keeps them only in each browser's cookie, so \
+         nothing was changed."
     )]
     NeedsSessionStore,
+    /// `end_session` named no session of the signed-in account: unknown, ended already, or
+    /// another account's (one answer for all, so it tells nothing about other accounts).
+    #[error("There is no such session of yours: it may have ended already.")]
+    NoSuchSession,
     /// Server code asked for tokens this sign-in does not keep; the text says why.
     #[error("{0}")]
     NoTokens(String),
@@ -83,6 +88,7 @@ impl AuthError {
             Self::CrossSite => "cross_site",
             Self::ProviderUnavailable(_) => "provider",
             Self::NeedsSessionStore => "needs_session_store",
+            Self::NoSuchSession => "no_such_session",
             Self::NoTokens(_) => "no_tokens",
             Self::LoginEnded => "sign_in_ended",
             Self::FreshLoginNeeded(_) => "fresh_login_needed",
@@ -118,6 +124,7 @@ impl AuthError {
                     .to_owned(),
             ),
             "needs_session_store" => Self::NeedsSessionStore,
+            "no_such_session" => Self::NoSuchSession,
             "no_tokens" => Self::NoTokens("This sign-in holds no tokens.".to_owned()),
             "sign_in_ended" => Self::LoginEnded,
             "store_unavailable" => Self::StoreUnavailable,
@@ -139,6 +146,7 @@ impl AuthError {
                 StatusCode::BAD_REQUEST
             }
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NoSuchSession => StatusCode::NOT_FOUND,
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NeedsSessionStore | Self::NoTokens(_) => StatusCode::CONFLICT,
@@ -182,7 +190,7 @@ impl FromServerFnError for AuthError {
 mod tests {
     use super::*;
 
-    fn every_kind() -> [AuthError; 15] {
+    fn every_kind() -> [AuthError; 16] {
         [
             AuthError::NotLoggedIn,
             AuthError::NotConfigured,
@@ -193,6 +201,7 @@ mod tests {
             AuthError::CrossSite,
             AuthError::ProviderUnavailable("details".to_owned()),
             AuthError::NeedsSessionStore,
+            AuthError::NoSuchSession,
             AuthError::NoTokens("details".to_owned()),
             AuthError::LoginEnded,
             AuthError::FreshLoginNeeded("details".to_owned()),
@@ -237,6 +246,7 @@ mod tests {
             StatusCode::BAD_GATEWAY
         );
         assert_eq!(status(AuthError::NeedsSessionStore), StatusCode::CONFLICT);
+        assert_eq!(status(AuthError::NoSuchSession), StatusCode::NOT_FOUND);
         assert_eq!(
             status(AuthError::StoreUnavailable),
             StatusCode::SERVICE_UNAVAILABLE

@@ -36,7 +36,8 @@
 //! (`rediss://` for TLS, `redis+sentinel://` behind Sentinels),
 //! `"postgres://USER:PASSWORD@HOST:PORT/DB"` with the feature `postgres`), where
 //! [`logout`] ends them for every copy of the cookie and [`logout_everywhere`] for every
-//! browser of the account. The code above is the same in every mode. A store of the app's
+//! browser of the account, [`ui::sessions`] lists them ("Where you're signed in") and
+//! [`ui::end_session`] ends one. The code above is the same in every mode. A store of the app's
 //! own implements [`store::SessionStore`].
 //!
 //! The root holds what most apps name; the rest of the Leptos side is in [`ui`] (the
@@ -102,7 +103,8 @@
 //! - `server/`, behind one `ssr` gate:
 //!   - `http/`: `install.rs` (`auth.install`) → `routes.rs` (the callback, logout) →
 //!     `middleware.rs` (the rules every request meets, and finding its visitor);
-//!   - `acts/`: `login.rs`, `logout.rs` (every kind), `tokens.rs` (tokens for server code),
+//!   - `acts/`: `login.rs`, `logout.rs` (every kind, and the list of sessions it ends one
+//!     of), `tokens.rs` (tokens for server code),
 //!     and `visitor.rs` (who sent the request being handled, as each act asks it);
 //!   - `auth/`: `Auth`, what one server process knows (configuration, keys, providers,
 //!     sessions, hooks);
@@ -115,7 +117,8 @@
 //!     `config/` (the `[auth]` table), and what they all share (`body.rs`, `html.rs`,
 //!     `log.rs`);
 //! - shared by both sides: `login_params.rs` (what one login may ask of the provider),
-//!   `return_to.rs`, `error.rs`, `user.rs`.
+//!   `return_to.rs`, `session_info.rs` (a line of "Where you're signed in"), `error.rs`,
+//!   `user.rs`.
 //!
 //! Four read paths, each in four files (`auth-tests/tests/layers.rs` checks that each file holds
 //! what it is named for):
@@ -137,6 +140,7 @@
 mod error;
 mod login_params;
 mod return_to;
+mod session_info;
 pub mod ui;
 mod user;
 

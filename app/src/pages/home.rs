@@ -38,6 +38,8 @@ pub fn HomePage() -> impl IntoView {
             <A href="/tokens">"Your tokens"</A>
             " · "
             <A href="/account">"Your account"</A>
+            " · "
+            <A href="/sessions">"Where you're signed in"</A>
         </nav>
         <Counter />
     }

@@ -1,12 +1,14 @@
 //! `login(provider)` and `logout()`: Streamlit's `st.login()` and `st.logout()`.
 use leptos::prelude::*;
 
-use crate::{AuthError, ui::LoginParams};
+use crate::{AuthError, session_info::SessionInfo, ui::LoginParams};
 
 /// The `auth_form` a sign-out post that failed comes back with (a login's has none), for the
 /// button that sent it to show.
 pub(crate) const LOGOUT_FORM: &str = "logout";
 pub(crate) const LOGOUT_EVERYWHERE_FORM: &str = "logout_everywhere";
+/// The `auth_form` a failed [`end_session`] post comes back with.
+pub const END_SESSION_FORM: &str = "end_session";
 
 /// Starts a login and returns the provider's authorization URL to send the visitor to.
 /// `provider` picks an `[auth.NAME]` table (`None`: the unnamed one); `next` is the path to
@@ -118,6 +120,53 @@ pub async fn logout() -> Result<String, AuthError> {
 #[server(prefix = "/api/auth", endpoint = "logout_everywhere")]
 pub async fn logout_everywhere() -> Result<String, AuthError> {
     sign_out(true).await
+}
+
+/// "Where you're signed in": the sessions of the signed-in account, in every browser, this
+/// browser's first and then the most recently seen, each with when it began and was last
+/// seen, its provider, a coarse name of its browser and a handle for [`end_session`] (see
+/// [`SessionInfo`]). It needs a session store: in cookie mode it answers
+/// [`AuthError::NeedsSessionStore`]; signed out, [`AuthError::NotLoggedIn`].
+#[server(prefix = "/api/auth", endpoint = "sessions")]
+pub async fn sessions() -> Result<Vec<SessionInfo>, AuthError> {
+    let request = crate::server::acts::visitor::request_auth().ok_or(AuthError::NotConfigured)?;
+    let found = request.found().await;
+    request.auth.list_sessions(&found).await
+}
+
+/// Signs out the browser whose session `id` ([`SessionInfo::id`], from [`sessions`]) names:
+/// its next request finds itself signed out, and the session's refresh token is revoked at the
+/// provider. Only a session of the signed-in account: any other `id` (another account's, made
+/// up, ended already) is [`AuthError::NoSuchSession`], the same for each. This browser's own
+/// `id` signs this browser out, as [`logout`]. Needs a session store, as [`sessions`].
+///
+/// Returns where the browser goes next: back to the page the request came from (home after
+/// ending its own session, as [`logout`]). A plain form post with a field `id` (a page
+/// without JavaScript) is redirected there, and one that fails back to its page with
+/// `?auth_error=CODE&auth_form=end_session`.
+#[server(prefix = "/api/auth", endpoint = "end_session")]
+pub async fn end_session(
+    /// The session's [`SessionInfo::id`].
+    id: String,
+) -> Result<String, AuthError> {
+    let request = crate::server::acts::visitor::request_auth().ok_or(AuthError::NotConfigured)?;
+    let found = request.found().await;
+    let back = request.auth.return_path(None, referer().as_deref(), None);
+    let back = without_returned_error(&back);
+    let result = request
+        .auth
+        .end_session(&request.cookies, &found, &id, back.clone())
+        .await;
+    // The middleware gives an error its status (404 for NoSuchSession, not server_fn's 500).
+    if is_plain_form_post() {
+        match &result {
+            Ok(next) => leptos_axum::redirect(next),
+            Err(error) => {
+                leptos_axum::redirect(&back_with_error(&back, error, Some(END_SESSION_FORM)));
+            }
+        }
+    }
+    result
 }
 
 #[cfg(feature = "ssr")]

@@ -282,11 +282,14 @@ impl CallbackFailure {
 }
 
 /// Checks the callback against the login-state cookie, finishes the login with the provider
-/// and writes the identity cookie. Returns the path to send the visitor back to.
+/// and writes the identity cookie. Returns the path to send the visitor back to. Of the
+/// browser's `user_agent` only a coarse name is kept ("Chrome on Linux"), for the list of
+/// where one is signed in.
 pub(crate) async fn finish_login(
     auth: &Auth,
     cookies: &Cookies,
     params: Result<Query<CallbackParams>, QueryRejection>,
+    user_agent: Option<&str>,
 ) -> Result<String, CallbackFailure> {
     let Query(params) =
         params.map_err(|rejection| CallbackFailure::BadQuery(rejection.body_text()))?;
@@ -353,13 +356,15 @@ pub(crate) async fn finish_login(
     }
     let keep_tokens = provider.config().keeps_tokens();
     let user = User::signed_in(claims, login.provider);
+    let device = user_agent.and_then(crate::server::session::device_of);
     auth.sessions()
-        .begin(
+        .begin_on(
             auth.codec(),
             cookies,
             &user,
             &account,
             keep_tokens.then_some(&tokens),
+            device.as_deref(),
         )
         .await?;
     tracing::info!(provider = %provider.config().label(), "signed in");

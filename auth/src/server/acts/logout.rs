@@ -22,7 +22,9 @@ use crate::{
     Auth, AuthError,
     server::html::NO_STORE,
     server::protocol::LOGOUT_TOKEN_REPLAY_WINDOW,
-    server::session::{Found, Group},
+    server::protocol::TokenSet,
+    server::session::{Ended, Found, Group},
+    session_info::SessionInfo,
 };
 
 /// A logout token is a few kilobytes at most.
@@ -54,19 +56,8 @@ impl Auth {
         let Some(provider) = self.provider_named(found.user.provider()) else {
             return Ok("/".to_owned());
         };
-        if let Some(tokens) = tokens
-            .clone()
-            .filter(|tokens| tokens.refresh_token.is_some())
-        {
-            // A round trip to a provider far away, for nothing the visitor sees: the session
-            // is over here whatever it answers. On a task of its own, so the page goes now.
-            let auth = self.clone();
-            let name = found.user.provider().map(str::to_owned);
-            tokio::spawn(async move {
-                if let Some(provider) = auth.provider_named(name.as_deref()) {
-                    provider.revoke(&tokens).await;
-                }
-            });
+        if let Some(tokens) = tokens.clone() {
+            self.revoke_later(found.user.provider(), tokens);
         }
         if !provider.config().logout_at_provider {
             return Ok("/".to_owned());
@@ -84,6 +75,53 @@ impl Auth {
                 Ok(url.to_string())
             }
             None => Ok("/".to_owned()),
+        }
+    }
+}
+
+impl Auth {
+    /// Revokes the refresh token of `tokens` (if any) at `provider`, after the answer: a round
+    /// trip to a provider far away, for nothing the visitor sees; the session is over here
+    /// whatever it answers. On a task of its own, so the page goes now.
+    fn revoke_later(&self, provider: Option<&str>, tokens: TokenSet) {
+        if tokens.refresh_token.is_none() {
+            return;
+        }
+        let auth = self.clone();
+        let name = provider.map(str::to_owned);
+        tokio::spawn(async move {
+            if let Some(provider) = auth.provider_named(name.as_deref()) {
+                provider.revoke(&tokens).await;
+            }
+        });
+    }
+
+    /// The sessions of the visitor's account, for "Where you're signed in".
+    pub(crate) async fn list_sessions(&self, found: &Found) -> Result<Vec<SessionInfo>, AuthError> {
+        self.sessions().list(self.codec(), found).await
+    }
+
+    /// Signs out the browser of the visitor's account whose session `id` names: at its next
+    /// request it is signed out, and its refresh token is revoked. Returns where this browser
+    /// goes next: `back`, or where a logout goes when `id` names this browser's own session
+    /// (ending it is a logout). An `id` of no session of this account is
+    /// [`AuthError::NoSuchSession`], whatever it is.
+    pub(crate) async fn end_session(
+        &self,
+        cookies: &Cookies,
+        found: &Found,
+        id: &str,
+        back: String,
+    ) -> Result<String, AuthError> {
+        match self.sessions().end_one(self.codec(), found, id).await? {
+            Ended::ThisBrowser => self.log_out(cookies, found, false).await,
+            Ended::Other { provider, tokens } => {
+                tracing::info!("signed out another browser of the account");
+                if let Some(tokens) = tokens {
+                    self.revoke_later(provider.as_deref(), *tokens);
+                }
+                Ok(back)
+            }
         }
     }
 }

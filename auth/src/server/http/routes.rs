@@ -25,9 +25,14 @@ async fn callback(
     State(auth): State<Auth>,
     cookies: Cookies,
     signed_in: Option<crate::User>,
+    headers: axum::http::HeaderMap,
     params: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Response {
-    let mut response = match finish_login(&auth, &cookies, params).await {
+    // For the list of where one is signed in: the browser is named from it, coarsely.
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    let mut response = match finish_login(&auth, &cookies, params, user_agent).await {
         Ok(return_to) => Redirect::to(&return_to).into_response(),
         // The back button to a used callback, by someone signed in: nothing is wrong.
         Err(CallbackFailure::UnknownState) if signed_in.is_some() => {

@@ -321,6 +321,26 @@ impl CookieCodec {
         serde_json::from_str(&plain).ok()
     }
 
+    /// A public name for the stored session `key`, for the page that lists an account's
+    /// sessions: an HMAC-SHA256 of the key under the current key's signing half, so it can be
+    /// handed out without handing out the key (or, through it, anything a dump of the store
+    /// could be matched with), and nobody without the cookie secret can make one. 128 bits,
+    /// base64url. (A new secret names the same session anew: a page listed before a rotation
+    /// ends nothing after it, and is listed again.)
+    pub(crate) fn handle_of(&self, key: &str) -> String {
+        use hmac::{Hmac, Mac};
+        // HMAC takes a key of any length: this cannot fail.
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.key.signing())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+        mac.update(b"leptos-login session handle\n");
+        mac.update(key.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &digest[..16],
+        )
+    }
+
     /// The login-state cookie for `login`; an error when its `state` could not be a name.
     pub fn login_state_cookie(
         &self,

@@ -105,7 +105,8 @@ impl Store {
         }
         let result = bounded(self.0.timeout, operation(&*self.0.backend)).await;
         match &result {
-            Ok(_) => self.0.outage.answered(),
+            // A store that says it cannot do something has answered: it is not down.
+            Ok(_) | Err(StoreError::Unsupported(_)) => self.0.outage.answered(),
             Err(error) => self.0.outage.failed(error, Instant::now()),
         }
         result
@@ -140,6 +141,19 @@ impl Store {
     /// [`SessionStore::remove_group`].
     pub async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
         self.call(|backend| backend.remove_group(group, id)).await
+    }
+
+    /// The sessions of a group that have not ended by `now`, with their keys
+    /// ([`SessionStore::list_group`]; ended ones the store still holds are left out here too).
+    pub async fn list_group(
+        &self,
+        group: Group,
+        id: &str,
+        now: i64,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        let mut listed = self.call(|backend| backend.list_group(group, id)).await?;
+        listed.retain(|(_, record)| now < record.until && group.id_of(record) == Some(id));
+        Ok(listed)
     }
 
     /// [`SessionStore::try_lock`].

@@ -24,9 +24,11 @@ use crate::{
     server::sealing::{CookieCodec, SealError},
 };
 
+mod device;
 mod guarded;
 mod outage;
 mod store;
+pub use device::device_of;
 pub use guarded::Store;
 #[cfg(feature = "conformance")]
 pub use store::conformance::conformance;
@@ -34,6 +36,9 @@ pub use store::{Group, MemoryStore, Record, SessionStore, StoreError};
 
 /// With an idle timeout, a session's last-seen time is written at most this often (seconds).
 const TOUCH_INTERVAL: i64 = 60;
+/// Without one, only the list of where one is signed in reads it: written at most this often
+/// (seconds), so that an active session costs the store one write in five minutes.
+const LAST_SEEN_INTERVAL: i64 = 300;
 /// A session id's random bytes (256 bits).
 const SESSION_ID_BYTES: usize = 32;
 
@@ -141,6 +146,18 @@ struct Stored {
     owner: String,
     /// The sign-in's tokens, sealed, when it kept any.
     sealed_tokens: Option<String>,
+}
+
+/// What [`Sessions::end_one`] did.
+pub enum Ended {
+    /// Nothing: the session named is this browser's own, which a logout ends.
+    ThisBrowser,
+    /// Ended the session of another browser; its provider and tokens (to revoke), as far as
+    /// they still open.
+    Other {
+        provider: Option<String>,
+        tokens: Option<Box<TokenSet>>,
+    },
 }
 
 /// Why a session could not begin.
@@ -305,6 +322,8 @@ impl Sessions {
             if let Err(error) = store.update(&key, &record).await {
                 self.store_failed("update", &error);
             }
+        } else if self.idle.is_none() && now_s - record.seen_at >= LAST_SEEN_INTERVAL {
+            self.note_seen(store, &key, now_s).await;
         }
         Some(Found {
             user,
@@ -317,6 +336,32 @@ impl Sessions {
         })
     }
 
+    /// Writes down that the session under `key` was seen at `now`, for the list of where one
+    /// is signed in (without an idle timeout, where nothing else needs it). Under the
+    /// session's refresh lock and from the record as it is now: a refresh finishing meanwhile
+    /// keeps its new tokens. Busy or failing, it waits for the next request.
+    async fn note_seen(&self, store: &Store, key: &str, now: i64) {
+        let lock = format!("refresh:{key}");
+        let holder = new_session_id();
+        match store.try_lock(&lock, &holder, REFRESH_LOCK_TTL).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => return self.store_failed("lock", &error),
+        }
+        match store.load(key, now).await {
+            Ok(Some(mut record)) => {
+                record.seen_at = now;
+                // Only if it still exists: a logout meanwhile stays a logout.
+                if let Err(error) = store.update(key, &record).await {
+                    self.store_failed("update", &error);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => self.store_failed("read", &error),
+        }
+        self.unlock(store, &lock, &holder).await;
+    }
+
     /// Signs `user` of `account` in: the identity cookie, and with a store the session behind
     /// it, with `tokens` if given (without a store they are dropped: never in a cookie).
     pub async fn begin(
@@ -326,6 +371,21 @@ impl Sessions {
         user: &User,
         account: &Account,
         tokens: Option<&TokenSet>,
+    ) -> Result<(), BeginError> {
+        self.begin_on(codec, cookies, user, account, tokens, None)
+            .await
+    }
+
+    /// [`Sessions::begin`] in the browser `device` names ([`device_of`] its User-Agent), for
+    /// the list of where one is signed in (with a store; the cookie alone keeps no list).
+    pub async fn begin_on(
+        &self,
+        codec: &CookieCodec,
+        cookies: &Cookies,
+        user: &User,
+        account: &Account,
+        tokens: Option<&TokenSet>,
+        device: Option<&str>,
     ) -> Result<(), BeginError> {
         let now = self.clock.now();
         let now_s = now.unix_timestamp();
@@ -367,6 +427,9 @@ impl Sessions {
             seen_at: now_s,
             expires_at: expires_at.unix_timestamp(),
             until: self.until(expires_at.unix_timestamp(), now_s),
+            sealed_device: device
+                .map(|device| codec.seal_value(&device_label(&key), &device))
+                .transpose()?,
         };
         // Sealed before it is saved: no session in the store without a cookie to name it.
         let cookie = codec.seal_identity(&SessionRef { sid }, now, expires_at, None)?;
@@ -664,6 +727,115 @@ impl Sessions {
         Ok(ended)
     }
 
+    /// The live sessions of the visitor's account, this browser's first, then the most
+    /// recently seen. Needs a store ([`AuthError::NeedsSessionStore`]).
+    pub async fn list(
+        &self,
+        codec: &CookieCodec,
+        found: &Found,
+    ) -> Result<Vec<crate::session_info::SessionInfo>, AuthError> {
+        let (store, stored) = self.signed_in_with_store(found)?;
+        let mut listed: Vec<_> = self
+            .sessions_of(store, &stored.owner)
+            .await?
+            .into_iter()
+            .map(|(key, record)| {
+                let user: Option<User> = codec.open_value(&key, &record.sealed_user);
+                crate::session_info::SessionInfo {
+                    id: codec.handle_of(&key),
+                    began_at: record.created_at,
+                    last_seen_at: record.seen_at,
+                    provider: user.and_then(|user| user.provider().map(str::to_owned)),
+                    device: record
+                        .sealed_device
+                        .as_ref()
+                        .and_then(|sealed| codec.open_value(&device_label(&key), sealed)),
+                    this_browser: key == stored.key,
+                }
+            })
+            .collect();
+        listed.sort_by_key(|session| {
+            (
+                !session.this_browser,
+                std::cmp::Reverse(session.last_seen_at),
+            )
+        });
+        Ok(listed)
+    }
+
+    /// Ends the session of the visitor's account that `id` ([`crate::session_info::SessionInfo::id`])
+    /// names, in whichever browser it is: the key is looked up among the account's own
+    /// sessions, so an id of another account's, made up or of a session over is
+    /// [`AuthError::NoSuchSession`], the same answer for each. This browser's own session is
+    /// not ended here ([`Ended::ThisBrowser`]: the caller signs out, as a logout).
+    pub async fn end_one(
+        &self,
+        codec: &CookieCodec,
+        found: &Found,
+        id: &str,
+    ) -> Result<Ended, AuthError> {
+        let (store, stored) = self.signed_in_with_store(found)?;
+        let (key, record) = self
+            .sessions_of(store, &stored.owner)
+            .await?
+            .into_iter()
+            .find(|(key, _)| codec.handle_of(key) == id)
+            .ok_or(AuthError::NoSuchSession)?;
+        if key == stored.key {
+            return Ok(Ended::ThisBrowser);
+        }
+        let tokens = record
+            .sealed_tokens
+            .as_ref()
+            .and_then(|sealed| codec.open_value(&tokens_label(&key), sealed));
+        let user: Option<User> = codec.open_value(&key, &record.sealed_user);
+        let provider = user.and_then(|user| user.provider().map(str::to_owned));
+        store.remove(&key).await.map_err(|error| {
+            self.store_failed("end a session in", &error);
+            AuthError::StoreUnavailable
+        })?;
+        Ok(Ended::Other {
+            provider,
+            tokens: tokens.map(Box::new),
+        })
+    }
+
+    /// The store and the visitor's stored session, or why there are none.
+    fn signed_in_with_store<'a>(
+        &'a self,
+        found: &'a Found,
+    ) -> Result<(&'a Store, &'a Stored), AuthError> {
+        let store = self.store.as_ref().ok_or(AuthError::NeedsSessionStore)?;
+        if found.unanswered {
+            return Err(AuthError::StoreUnavailable);
+        }
+        let stored = found.stored.as_ref().ok_or(AuthError::NotLoggedIn)?;
+        Ok((store, stored))
+    }
+
+    /// The live sessions of `owner`, with their keys.
+    async fn sessions_of(
+        &self,
+        store: &Store,
+        owner: &str,
+    ) -> Result<Vec<(String, Record)>, AuthError> {
+        store
+            .list_group(Group::Owner, owner, self.clock.unix())
+            .await
+            .map_err(|error| match error {
+                StoreError::Unsupported(_) => {
+                    tracing::error!(
+                        "{error}: implement SessionStore::list_group to list and end sessions"
+                    );
+                    AuthError::Internal
+                }
+                error => {
+                    self.store_failed("list sessions in", &error);
+                    AuthError::StoreUnavailable
+                }
+            })
+    }
+
     /// Times are whole seconds: idle means more than the timeout has passed.
     fn is_idle(&self, seen_at: i64, now: i64) -> bool {
         self.idle
@@ -745,6 +917,11 @@ fn no_tokens() -> AuthError {
         "This sign-in holds no tokens (it began before expose_tokens was set): sign in again."
             .to_owned(),
     )
+}
+
+/// What the device of session `key` is sealed under.
+fn device_label(key: &str) -> String {
+    format!("{key}.device")
 }
 
 /// What the tokens of session `key` are sealed under: they open nowhere else.

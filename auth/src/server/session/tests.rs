@@ -74,11 +74,75 @@ impl Browser {
     }
 }
 
-/// `/who` names the visitor; `/begin` signs Alice in; `/end` logs out; `/end-everywhere`
-/// logs out everywhere.
+/// `/who` names the visitor; `/begin` signs Alice in (`/begin-bob`: another account, from
+/// Firefox on Windows); `/end` logs out; `/end-everywhere` logs out everywhere; `/list` lists
+/// the account's sessions, a line each (`ID this|other DEVICE SEEN_AT`); `/end-one?id=ID`
+/// ends one of them.
 fn app(auth: &Auth) -> Router {
     auth.install(
         Router::new()
+            .route(
+                "/begin-bob",
+                get(
+                    |Extension(RequestAuth { auth, cookies, .. }): Extension<RequestAuth>| async move {
+                        let serde_json::Value::Object(claims) = serde_json::json!({"sub": "bob"})
+                        else {
+                            unreachable!()
+                        };
+                        let account = Account::of("https://idp.example", &claims).expect("a subject");
+                        let device = device_of("Mozilla/5.0 (Windows NT 10.0) Firefox/125.0");
+                        match auth
+                            .sessions()
+                            .begin_on(auth.codec(), &cookies, &alice(), &account, None, device.as_deref())
+                            .await
+                        {
+                            Ok(()) => "begun".to_owned(),
+                            Err(error) => format!("failed: {error}"),
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/list",
+                get(|Extension(request): Extension<RequestAuth>| async move {
+                    let found = request.found().await;
+                    match request.auth.list_sessions(&found).await {
+                        Ok(sessions) => sessions
+                            .iter()
+                            .map(|session| {
+                                format!(
+                                    "{} {} {} {}\n",
+                                    session.id,
+                                    if session.this_browser { "this" } else { "other" },
+                                    session.device.as_deref().unwrap_or("unknown"),
+                                    session.last_seen_at,
+                                )
+                            })
+                            .collect::<String>(),
+                        Err(error) => format!("refused: {}", error.code()),
+                    }
+                }),
+            )
+            .route(
+                "/end-one",
+                get(
+                    |Extension(request): Extension<RequestAuth>,
+                     axum::extract::Query(query): axum::extract::Query<
+                        std::collections::HashMap<String, String>,
+                    >| async move {
+                        let found = request.found().await;
+                        let id = query.get("id").cloned().unwrap_or_default();
+                        match request
+                            .auth
+                            .end_session(&request.cookies, &found, &id, "/back".to_owned())
+                            .await
+                        {
+                            Ok(next) => format!("ended, next {next}"),
+                            Err(error) => format!("refused: {}", error.code()),
+                        }
+                    },
+                ),
+            )
             .route(
                 "/who",
                 get(|user: Option<User>| async move {
@@ -234,6 +298,190 @@ async fn logout_everywhere_ends_every_browser_of_the_account() {
     );
 }
 
+/// `/list`'s lines as (id, this browser, device, last seen).
+fn listed(text: &str) -> Vec<(String, bool, String, i64)> {
+    text.lines()
+        .map(|line| {
+            // The device has spaces: the id, the mark, the device's words, the time.
+            let words: Vec<&str> = line.split(' ').collect();
+            assert!(words.len() >= 4, "not a listed session: {line}");
+            let last = words.len() - 1;
+            let seen = words[last].parse().expect("a time");
+            (
+                words[0].to_owned(),
+                words[1] == "this",
+                words[2..last].join(" "),
+                seen,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn where_signed_in_lists_the_accounts_browsers_and_ends_only_its_own() {
+    let file = TempFile::new("where");
+    let auth = auth_with(&file.store_key());
+    let (mut laptop, mut phone, mut bob) =
+        (Browser::default(), Browser::default(), Browser::default());
+    assert_eq!(laptop.get(&auth, "/begin").await, "begun");
+    assert_eq!(phone.get(&auth, "/begin").await, "begun");
+    assert_eq!(bob.get(&auth, "/begin-bob").await, "begun");
+
+    let seen_by_laptop = listed(&laptop.get(&auth, "/list").await);
+    assert_eq!(
+        seen_by_laptop.len(),
+        2,
+        "Alice's two, not Bob's: {seen_by_laptop:?}"
+    );
+    assert!(
+        seen_by_laptop[0].1 && !seen_by_laptop[1].1,
+        "this browser first, once"
+    );
+    let (laptop_id, phone_id) = (seen_by_laptop[0].0.clone(), seen_by_laptop[1].0.clone());
+    let seen_by_phone = listed(&phone.get(&auth, "/list").await);
+    assert_eq!(
+        seen_by_phone[0].0, phone_id,
+        "the same handles from either browser"
+    );
+    assert_eq!(seen_by_phone[1].0, laptop_id);
+    // A handle is no cookie: nothing of the identity cookie's value.
+    let cookie = laptop.identity.clone().expect("a cookie");
+    assert!(
+        !cookie.contains(&laptop_id) && laptop_id.len() == 22,
+        "{laptop_id}"
+    );
+    let bobs = listed(&bob.get(&auth, "/list").await);
+    assert_eq!(bobs.len(), 1);
+    assert_eq!(
+        bobs[0].2, "Firefox on Windows",
+        "the device, named at sign-in"
+    );
+    assert_eq!(seen_by_laptop[1].2, "unknown", "no User-Agent, no device");
+
+    // Another account's handle, one made up, an empty one: the same refusal, nothing ended.
+    for id in [phone_id.as_str(), "AAAAAAAAAAAAAAAAAAAAAA", ""] {
+        assert_eq!(
+            bob.get(&auth, &format!("/end-one?id={id}")).await,
+            "refused: no_such_session",
+            "{id}"
+        );
+    }
+    assert_eq!(
+        laptop
+            .get(&auth, &format!("/end-one?id={}", bobs[0].0))
+            .await,
+        "refused: no_such_session"
+    );
+    assert_eq!(phone.get(&auth, "/who").await, "Alice");
+    assert_eq!(
+        bob.get(&auth, "/who").await,
+        "Alice",
+        "Bob's session (Alice's claims)"
+    );
+
+    // The laptop ends the phone's session: the phone's next request is signed out.
+    assert_eq!(
+        laptop.get(&auth, &format!("/end-one?id={phone_id}")).await,
+        "ended, next /back"
+    );
+    assert_eq!(phone.get(&auth, "/who").await, "nobody");
+    assert_eq!(laptop.get(&auth, "/who").await, "Alice");
+    assert_eq!(listed(&laptop.get(&auth, "/list").await).len(), 1);
+    assert_eq!(
+        laptop.get(&auth, &format!("/end-one?id={phone_id}")).await,
+        "refused: no_such_session",
+        "an ended session's handle names nothing"
+    );
+    // Its own handle: a logout.
+    assert_eq!(
+        laptop.get(&auth, &format!("/end-one?id={laptop_id}")).await,
+        "ended, next /"
+    );
+    assert_eq!(laptop.identity, None, "the cookie goes, as at logout");
+    assert_eq!(laptop.get(&auth, "/who").await, "nobody");
+    assert_eq!(laptop.get(&auth, "/list").await, "refused: not_signed_in");
+
+    let cookie_mode = auth_with("");
+    let mut browser = Browser::default();
+    browser.get(&cookie_mode, "/begin").await;
+    assert_eq!(
+        browser.get(&cookie_mode, "/list").await,
+        "refused: needs_session_store"
+    );
+    assert_eq!(
+        browser
+            .get(&cookie_mode, &format!("/end-one?id={phone_id}"))
+            .await,
+        "refused: needs_session_store"
+    );
+}
+
+#[tokio::test]
+async fn the_last_seen_time_is_kept_without_an_idle_timeout_too() {
+    let file = TempFile::new("seen");
+    let wall = TestWall::default();
+    let auth = auth_with(&file.store_key()).with_session_clock(wall.clock());
+    let mut browser = Browser::default();
+    browser.get(&auth, "/begin").await;
+    let began = listed(&browser.get(&auth, "/list").await)[0].3;
+    wall.advance(LAST_SEEN_INTERVAL - 1);
+    browser.get(&auth, "/who").await;
+    assert_eq!(
+        listed(&browser.get(&auth, "/list").await)[0].3,
+        began,
+        "not yet"
+    );
+    wall.advance(1);
+    browser.get(&auth, "/who").await;
+    let seen = listed(&browser.get(&auth, "/list").await)[0].3;
+    assert_eq!(
+        seen,
+        began + LAST_SEEN_INTERVAL,
+        "written down once the interval is over"
+    );
+}
+
+/// A store of an app's own from before `list_group`: the trait's default.
+struct WithoutList(MemoryStore);
+
+#[async_trait::async_trait]
+impl SessionStore for WithoutList {
+    async fn load(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        self.0.load(key).await
+    }
+    async fn save(&self, key: &str, record: &Record) -> Result<(), StoreError> {
+        self.0.save(key, record).await
+    }
+    async fn update(&self, key: &str, record: &Record) -> Result<bool, StoreError> {
+        self.0.update(key, record).await
+    }
+    async fn remove(&self, key: &str) -> Result<(), StoreError> {
+        self.0.remove(key).await
+    }
+    async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError> {
+        self.0.remove_group(group, id).await
+    }
+    async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.0.try_lock(name, holder, ttl).await
+    }
+    async fn unlock(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.0.unlock(name, holder).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_list_says_so_and_is_not_down() {
+    let auth = auth_with("").with_store(WithoutList(MemoryStore::new()));
+    let mut browser = Browser::default();
+    browser.get(&auth, "/begin").await;
+    assert_eq!(browser.get(&auth, "/list").await, "refused: internal");
+    assert_eq!(
+        browser.get(&auth, "/who").await,
+        "Alice",
+        "an answer, not an outage: the next request reads the store"
+    );
+}
+
 #[tokio::test]
 async fn the_lifetime_ends_sessions_in_both_modes() {
     let file = TempFile::new("lifetime");
@@ -355,6 +603,7 @@ fn record(owner: &str, until: i64) -> Record {
         seen_at: now,
         expires_at: until,
         until,
+        sealed_device: None,
     }
 }
 

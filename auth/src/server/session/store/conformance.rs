@@ -24,6 +24,7 @@ fn record(owner: &str, provider_session: Option<&str>, until: i64) -> Record {
         seen_at: began,
         expires_at: until,
         until,
+        sealed_device: Some("sealed device".to_owned()),
     }
 }
 
@@ -31,7 +32,8 @@ fn record(owner: &str, provider_session: Option<&str>, until: i64) -> Record {
 /// are this run's own, so a store shared with other data (or another run) is fine.
 pub async fn conformance(store: &(impl SessionStore + ?Sized)) {
     let run = format!("{:016x}", rand::RngCore::next_u64(&mut rand::rngs::OsRng));
-    let later = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let later = now + 3600;
     let (a, b, c, d) = (
         format!("a{run}"),
         format!("b{run}"),
@@ -44,6 +46,15 @@ pub async fn conformance(store: &(impl SessionStore + ?Sized)) {
         format!("sid{run}"),
     );
     let load = |key: String| async move { store.load(&key).await.expect("load answers") };
+    // In the order of their keys, which the store may return in any order.
+    let listed = |group: Group, id: String| async move {
+        let mut listed = store
+            .list_group(group, &id)
+            .await
+            .expect("list_group answers");
+        listed.sort_by(|one, other| one.0.cmp(&other.0));
+        listed
+    };
 
     assert_eq!(
         load(a.clone()).await,
@@ -63,6 +74,38 @@ pub async fn conformance(store: &(impl SessionStore + ?Sized)) {
         "load gives what save kept"
     );
 
+    // A group's list: its live sessions with their keys, never another account's, never one
+    // that has ended (even while the store still holds it, until a sweep or a TTL).
+    let ended = format!("e{run}");
+    store
+        .save(&ended, &record(&alice, None, now - 60))
+        .await
+        .expect("save answers");
+    assert_eq!(
+        listed(Group::Owner, alice.clone()).await,
+        vec![
+            (a.clone(), record(&alice, None, later)),
+            (b.clone(), record(&alice, Some(&idp_session), later)),
+        ],
+        "list_group gives the account's live sessions as saved, with their keys"
+    );
+    assert_eq!(
+        listed(Group::Owner, bob.clone()).await,
+        vec![(c.clone(), record(&bob, None, later))],
+        "another account lists only its own"
+    );
+    assert_eq!(
+        listed(Group::ProviderSession, idp_session.clone()).await,
+        vec![(b.clone(), record(&alice, Some(&idp_session), later))],
+        "a provider session lists only its own"
+    );
+    assert_eq!(
+        listed(Group::Owner, format!("carol{run}")).await,
+        Vec::new(),
+        "an account without sessions lists none"
+    );
+    store.remove(&ended).await.expect("remove answers");
+
     // Saving again replaces (a touch).
     let mut touched = record(&alice, None, later);
     touched.seen_at += 30;
@@ -71,6 +114,11 @@ pub async fn conformance(store: &(impl SessionStore + ?Sized)) {
 
     store.remove(&a).await.expect("remove answers");
     assert_eq!(load(a.clone()).await, None, "remove ends the session");
+    assert_eq!(
+        listed(Group::Owner, alice.clone()).await,
+        vec![(b.clone(), record(&alice, Some(&idp_session), later))],
+        "an ended session leaves its account's list, and the others stay"
+    );
     store.remove(&a).await.expect("removing twice is no error");
     // An update (a touch, a refresh) never brings an ended session back.
     let updated = store.update(&a, &record(&alice, None, later)).await;

@@ -77,6 +77,23 @@ impl SessionStore for MemoryStore {
         })
     }
 
+    async fn list_group(
+        &self,
+        group: Group,
+        id: &str,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        self.with(|state| {
+            // Ended ones may still be in the map (they go at the next save): not listed.
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            state
+                .sessions
+                .iter()
+                .filter(|(_, record)| group.id_of(record) == Some(id) && record.until > now)
+                .map(|(key, record)| (key.clone(), record.clone()))
+                .collect()
+        })
+    }
+
     async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.with(|state| {
             let now = Instant::now();

@@ -43,6 +43,23 @@ pub trait SessionStore: Send + Sync + 'static {
     /// equal to `id`); returns how many there were.
     async fn remove_group(&self, group: Group, id: &str) -> Result<u64, StoreError>;
 
+    /// The sessions of a group (as [`SessionStore::remove_group`] picks them) that have not
+    /// ended (`until` still ahead by the store's clock), each with its key, in any order: what
+    /// "Where you're signed in" lists, from the same index "log out everywhere" uses. Never a
+    /// session of another group.
+    ///
+    /// Added after the others: a store written before it keeps compiling with this default,
+    /// which answers [`StoreError::Unsupported`] (the list then says the store cannot list,
+    /// and the store is not counted as down).
+    async fn list_group(
+        &self,
+        group: Group,
+        id: &str,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        let _ = (group, id);
+        Err(StoreError::Unsupported("list the sessions of an account"))
+    }
+
     /// Takes the lock `name` for `holder` (a random value of the caller's) for `ttl`, unless
     /// someone holds it: `true` if taken. Shared by every server on the store: a token
     /// refresh once, a logout token once.
@@ -75,6 +92,11 @@ pub struct Record {
     pub expires_at: i64,
     /// Unix seconds: the end, sooner than `expires_at` when idle; the store forgets it then.
     pub until: i64,
+    /// The browser it began in, coarsely ("Firefox on Windows", from the User-Agent at
+    /// sign-in), sealed like the user: for the list of where one is signed in. Absent in
+    /// records written before it was kept, and where the browser sent no User-Agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_device: Option<String>,
 }
 
 /// The store could not answer (in time).
@@ -89,6 +111,10 @@ pub enum StoreError {
     #[error("not asked: it is down (a probe will tell when it is back)")]
     /// An earlier call failed, and the back-off is not over: it was not asked.
     Down,
+    #[error("this session store cannot {0} (its SessionStore implementation does not)")]
+    /// The store does not do this (a method its implementation left at the trait's
+    /// default). An answer, not an outage.
+    Unsupported(&'static str),
 }
 
 /// Sessions ended together.

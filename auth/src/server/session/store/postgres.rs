@@ -229,6 +229,27 @@ impl SessionStore for PostgresStore {
         self.execute(sql, &[&id]).await
     }
 
+    async fn list_group(
+        &self,
+        group: Group,
+        id: &str,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        let sql = match group {
+            Group::Owner => &self.sql.list_owner,
+            Group::ProviderSession => &self.sql.list_provider_session,
+        };
+        let rows = self.query(sql, &[&id]).await?;
+        // A row this code did not write is no session.
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let key = row.try_get::<_, String>(0).ok()?;
+                let text = row.try_get::<_, String>(1).ok()?;
+                Some((key, serde_json::from_str(&text).ok()?))
+            })
+            .collect())
+    }
+
     /// Taken when there is no row for `name`, or its time is over: one statement, so two
     /// servers asking at once cannot both get it.
     async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
@@ -254,6 +275,8 @@ struct Sql {
     remove: String,
     remove_owner: String,
     remove_provider_session: String,
+    list_owner: String,
+    list_provider_session: String,
     try_lock: String,
     unlock: String,
     claim_sweep: String,
@@ -279,6 +302,16 @@ impl Sql {
             remove_owner: format!("DELETE FROM {s}.sessions WHERE owner = $1"),
             remove_provider_session: format!(
                 "DELETE FROM {s}.sessions WHERE provider_session = $1"
+            ),
+            // Ended rows wait for the sweep: the database's clock (as the sweep's) keeps them
+            // out of the list.
+            list_owner: format!(
+                "SELECT key, record FROM {s}.sessions WHERE owner = $1 \
+                 AND until > extract(epoch FROM now())::bigint"
+            ),
+            list_provider_session: format!(
+                "SELECT key, record FROM {s}.sessions WHERE provider_session = $1 \
+                 AND until > extract(epoch FROM now())::bigint"
             ),
             // The database's clock, the same for every server.
             try_lock: format!(

@@ -451,6 +451,41 @@ impl SessionStore for RedisStore {
         .await
     }
 
+    /// The group's set names the keys; a key whose session Redis has expired is still a
+    /// member until the group ends or a removal takes it out, and is skipped.
+    async fn list_group(
+        &self,
+        group: Group,
+        id: &str,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        async {
+            let mut connection = self.connection().await?;
+            let keys: Vec<String> = connection
+                .smembers(group_key(group, id))
+                .await
+                .map_err(failed)?;
+            if keys.is_empty() {
+                // MGET of no keys is an error in Redis.
+                return Ok(Vec::new());
+            }
+            let sessions: Vec<String> = keys.iter().map(|key| session_key(key)).collect();
+            let texts: Vec<Option<String>> = connection.mget(&sessions).await.map_err(failed)?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            Ok(keys
+                .into_iter()
+                .zip(texts)
+                .filter_map(|(key, text)| {
+                    // A value this code did not write is no session.
+                    let record: Record = serde_json::from_str(&text?).ok()?;
+                    // Only the group's own, whatever the set says, and only live ones.
+                    (group.id_of(&record) == Some(id) && record.until > now)
+                        .then_some((key, record))
+                })
+                .collect())
+        }
+        .await
+    }
+
     async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         async {

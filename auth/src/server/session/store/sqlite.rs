@@ -229,6 +229,38 @@ impl SessionStore for SqliteStore {
             .await
     }
 
+    async fn list_group(
+        &self,
+        group: Group,
+        id: &str,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        let id = id.to_owned();
+        // Through the same indexes as remove_group; ended rows wait for the sweep, so `until`
+        // keeps them out.
+        let sql = match group {
+            Group::Owner => "SELECT key, record FROM auth_sessions WHERE owner = ?1 AND until > ?2",
+            Group::ProviderSession => {
+                "SELECT key, record FROM auth_sessions WHERE provider_session = ?1 AND until > ?2"
+            }
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let rows = self
+            .run(move |db| {
+                db.connection
+                    .prepare_cached(sql)?
+                    .query_map(params![id, now], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        // A row this code did not write is no session.
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, text)| Some((key, serde_json::from_str(&text).ok()?)))
+            .collect())
+    }
+
     async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         let (name, holder) = (name.to_owned(), holder.to_owned());
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
