@@ -41,14 +41,13 @@ pub enum AuthError {
     /// Listing or ending sessions elsewhere needs a session store; with the stateless cookie
     /// there is no list of sessions to end.
     #[error(
-        "Seeing and ending your sessions in other browsers needs sessions kept on the server \
-         (session_store in [auth]); this site keeps them only in each browser's cookie, so \
-         nothing was changed."
+        "This needs sessions kept on the server (session_store in [auth]); this site keeps \
+         them in each browser's cookie, so nothing was changed."
     )]
     NeedsSessionStore,
     /// `end_session` named no session of the signed-in account: unknown, ended already, or
     /// another account's (one answer for all, so it tells nothing about other accounts).
-    #[error("There is no such session of yours: it may have ended already.")]
+    #[error("There is no such session of yours.")]
     NoSuchSession,
     /// Server code asked for tokens this sign-in does not keep; the text says why.
     #[error("{0}")]
