@@ -24,6 +24,62 @@ fn main() {
     divan::main();
 }
 
+/// The floor's read: the session's record by its key, on a connection of its own.
+enum BareRead {
+    Redis(redis::aio::ConnectionManager, String),
+    Postgres(tokio_postgres::Client, tokio_postgres::Statement, String),
+}
+
+impl BareRead {
+    async fn connect(server: &Server) -> Self {
+        match server {
+            Server::Redis(redis) => {
+                use redis::AsyncCommands as _;
+                let mut connection = redis::Client::open(redis.url())
+                    .expect("a URL")
+                    .get_connection_manager()
+                    .await
+                    .expect("a connection");
+                let keys: Vec<String> = connection
+                    .keys("leptos-auth:session:*")
+                    .await
+                    .expect("the session's key");
+                Self::Redis(connection, keys.first().expect("one session").clone())
+            }
+            Server::Postgres(postgres) => {
+                let (client, connection) =
+                    tokio_postgres::connect(&postgres.url(""), tokio_postgres::NoTls)
+                        .await
+                        .expect("a connection");
+                tokio::spawn(connection);
+                let key: String = client
+                    .query_one("SELECT key FROM leptos_login.sessions LIMIT 1", &[])
+                    .await
+                    .expect("one session")
+                    .get(0);
+                let select = client
+                    .prepare("SELECT record FROM leptos_login.sessions WHERE key = $1")
+                    .await
+                    .expect("prepared");
+                Self::Postgres(client, select, key)
+            }
+            Server::None | Server::Sqlite(_) => unreachable!("Redis or Postgres"),
+        }
+    }
+
+    async fn read(&mut self) {
+        match self {
+            Self::Redis(connection, key) => {
+                use redis::AsyncCommands as _;
+                let _: Option<String> = connection.get(&*key).await.expect("GET");
+            }
+            Self::Postgres(client, select, key) => {
+                client.query_opt(&*select, &[&*key]).await.expect("SELECT");
+            }
+        }
+    }
+}
+
 fn now() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
@@ -156,46 +212,8 @@ fn bare_store_read(bencher: divan::Bencher, read: &str) {
     };
     let (store, server) = store_for(mode);
     let _signed_in = runtime.block_on(signed_in_session(store));
-    match server {
-        Server::Redis(redis) => {
-            use redis::AsyncCommands as _;
-            let mut connection = runtime
-                .block_on(async {
-                    redis::Client::open(redis.url())?
-                        .get_connection_manager()
-                        .await
-                })
-                .expect("a connection");
-            let keys: Vec<String> = runtime
-                .block_on(connection.keys("leptos-auth:session:*"))
-                .expect("the session's key");
-            let key = keys.first().expect("one session").clone();
-            bencher.bench_local(|| {
-                runtime.block_on(connection.get::<_, Option<String>>(divan::black_box(&key)))
-            });
-        }
-        Server::Postgres(postgres) => {
-            let client = runtime
-                .block_on(async {
-                    let (client, connection) =
-                        tokio_postgres::connect(&postgres.url(""), tokio_postgres::NoTls).await?;
-                    tokio::spawn(connection);
-                    Ok::<_, tokio_postgres::Error>(client)
-                })
-                .expect("a connection");
-            let key: String = runtime
-                .block_on(client.query_one("SELECT key FROM leptos_login.sessions LIMIT 1", &[]))
-                .expect("one session")
-                .get(0);
-            let select = runtime
-                .block_on(client.prepare("SELECT record FROM leptos_login.sessions WHERE key = $1"))
-                .expect("prepared");
-            bencher.bench_local(|| {
-                runtime.block_on(client.query_opt(&select, &[divan::black_box(&key)]))
-            });
-        }
-        Server::None | Server::Sqlite(_) => unreachable!("Redis or Postgres"),
-    }
+    let mut bare = runtime.block_on(BareRead::connect(&server));
+    bencher.bench_local(|| runtime.block_on(bare.read()));
 }
 
 fn runtime() -> tokio::runtime::Runtime {

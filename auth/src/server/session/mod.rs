@@ -26,6 +26,7 @@ use crate::{
 
 mod device;
 mod guarded;
+mod opened;
 mod outage;
 mod store;
 pub use device::device_of;
@@ -62,6 +63,8 @@ pub struct Sessions {
     clock: WallClock,
     /// `session_store_timeout`, for a store the app brings later ([`Sessions::set_store`]).
     store_timeout: std::time::Duration,
+    /// Stored sessions' users as opened before, by their sealed text.
+    opened: opened::OpenedUsers,
 }
 
 /// What time it is for sessions: the system's, or a test's (hours pass at once).
@@ -191,6 +194,7 @@ impl Sessions {
             margin_told: Default::default(),
             clock: WallClock::system(),
             store_timeout: config.store_timeout,
+            opened: opened::OpenedUsers::default(),
         })
     }
 
@@ -303,9 +307,11 @@ impl Sessions {
                 });
             }
         };
-        let user: User = codec
-            .open_value(&key, &record.sealed_user)
-            .filter(User::is_logged_in)?;
+        let user = self.opened.open(&key, &record.sealed_user, || {
+            codec
+                .open_value::<User>(&key, &record.sealed_user)
+                .filter(User::is_logged_in)
+        })?;
         if self.is_idle(record.seen_at, now_s) {
             self.forget(store, &key).await;
             return None;
@@ -861,6 +867,7 @@ impl Sessions {
 
     /// Ends the session under `key`, as far as the store answers (a failure is only logged).
     async fn forget(&self, store: &Store, key: &str) {
+        self.opened.forget(key);
         if let Err(error) = store.remove(key).await {
             self.store_failed("end a session in", &error);
         }
