@@ -237,9 +237,10 @@ impl Sessions {
         let now = self.clock.now();
         let found = match &self.store {
             None => self.identify_by_cookie(codec, cookies, &cookie, now),
+            // On the heap: its store calls (and their timeouts) would make every request's
+            // future larger, cookie mode's too (`acts::claims`' test keeps it small).
             Some(store) => {
-                self.identify_in_store(store, codec, cookies, &cookie, now)
-                    .await
+                Box::pin(self.identify_in_store(store, codec, cookies, &cookie, now)).await
             }
         };
         match found {
