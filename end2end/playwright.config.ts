@@ -103,6 +103,8 @@ export const POSTGRES_DIR = join(tmpdir(), `leptos-auth-postgres-${postgresPort}
 export const POSTGRES_PID_FILE = join(POSTGRES_DIR, 'data', 'postmaster.pid');
 const POSTGRES_USER = 'leptos';
 const POSTGRES_PASSWORD = 'leptos-e2e-password';
+/** The two Postgres servers' `session_store` (and the memory bench's, make bench). */
+export const POSTGRES_SESSION_STORE = `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@127.0.0.1:${postgresPort}/postgres?sslmode=disable`;
 export const POSTGRES_BALANCER_URL = `http://127.0.0.1:${postgresBalancerPort}`;
 export const POSTGRES_UPSTREAMS = [postgresAPort, postgresBPort].map((port) => `127.0.0.1:${port}`);
 
@@ -429,7 +431,7 @@ export default defineConfig({
           ...[postgresAPort, postgresBPort].map((port, i) =>
             appServer(`app-postgres-${'ab'[i]}`, port, {
               ...configured(POSTGRES_BALANCER_URL),
-              AUTH_SESSION_STORE: `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@127.0.0.1:${POSTGRES_PORT}/postgres?sslmode=disable`,
+              AUTH_SESSION_STORE: POSTGRES_SESSION_STORE,
             }),
           ),
           ...[cookieAPort, cookieBPort].map((port, i) =>

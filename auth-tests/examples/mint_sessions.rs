@@ -3,8 +3,8 @@
 //! `Cookie` header of each, one a line, for wrk to spread its requests over (what a server's
 //! memory does with the number of sessions, in each mode).
 //!
-//! `mint_sessions STORE SECRET ISSUER COUNT`, STORE being `cookie`, `sqlite:PATH` or a
-//! `redis://` URL, as `session_store` takes them.
+//! `mint_sessions STORE SECRET ISSUER COUNT`, STORE being `cookie`, `sqlite:PATH`, a
+//! `redis://` or a `postgres://` URL, as `session_store` takes them.
 use std::{io::Write, path::PathBuf};
 
 use leptos_login::{
@@ -23,6 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = match store.strip_prefix("sqlite:") {
         Some(path) => StoreConfig::Sqlite(PathBuf::from(path)),
         None if store == "cookie" => StoreConfig::Cookie,
+        None if store.starts_with("postgres") => StoreConfig::Postgres(Secret::new(store)),
         None => StoreConfig::Redis(Secret::new(store)),
     };
     let count: usize = count.parse()?;

@@ -37,6 +37,8 @@ import {
   BENCH_WITHOUT_AUTH_URL,
   COOKIE_UPSTREAMS,
   ISSUER,
+  POSTGRES_SESSION_STORE,
+  POSTGRES_UPSTREAMS,
   REDIS_PID_FILE,
   REDIS_PORT,
   STORE_UPSTREAMS,
@@ -328,11 +330,12 @@ function cookieSecret(): string {
 }
 
 test('server memory against the number of sessions, by session mode', async ({ request }) => {
-  test.setTimeout(SESSION_COUNTS.length * 3 * (WRK_SECONDS + 20) * 1000 + 60_000);
+  test.setTimeout(SESSION_COUNTS.length * 4 * (WRK_SECONDS + 20) * 1000 + 60_000);
   const modes = [
     { mode: 'cookie', url: `http://${COOKIE_UPSTREAMS[0]}`, store: 'cookie' },
     { mode: 'SQLite', url: BENCH_SQLITE_URL, store: `sqlite:${BENCH_SQLITE_SESSIONS}` },
     { mode: 'Redis', url: `http://${STORE_UPSTREAMS[0]}`, store: `redis://127.0.0.1:${REDIS_PORT}/0` },
+    { mode: 'Postgres', url: `http://${POSTGRES_UPSTREAMS[0]}`, store: POSTGRES_SESSION_STORE },
   ];
   const secret = cookieSecret();
   for (const { mode, url, store } of modes) {
