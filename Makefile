@@ -75,6 +75,7 @@ bench:
 	scripts/identity-median.sh target/bench/identity.log > target/bench/identity.txt
 	bench/wasm-sizes.sh
 	cargo build --release -p leptos-login-tests --example mint_sessions
+	bench/instructions.sh
 	cd end2end && SERVER_PROFILE=release npx playwright test -c bench.config.ts
 
 # leptos-login, as crates.io would ship it, checked with the oldest Rust it claims

@@ -144,9 +144,13 @@ for tool in "${tools[@]}"; do wait "$tool"; done
 
 wait "$others_pid"
 
-# `make bench`: wrk, the HTTP load generator (loopback only), from Debian.
+# `make bench`: wrk, the HTTP load generator (loopback only), and valgrind, whose callgrind
+# counts the instructions of a request (bench/instructions.sh), from Debian.
 if [ "$what" = bench ] && ! command -v wrk >/dev/null; then
   debian_install wrk "the HTTP load generator make bench runs"
+fi
+if [ "$what" = bench ] && ! command -v callgrind_control >/dev/null; then
+  debian_install valgrind "callgrind, which counts the instructions of a request for make bench"
 fi
 
 # `make bench` measures sign-in against Streamlit 1.67's (with its `auth` extra) on the same

@@ -9,7 +9,9 @@
 // - sign-in and sign-out in headless chromium (median of BENCH_ROUNDS), the server's time for
 //   the login and the callback and what it asked the provider, memory, cookie size;
 // - the wasm over the wire raw, gzip and brotli, and what sign-in adds to an app's
-//   (bench/wasm-sizes.sh, into ../target/bench/wasm.txt); the bytes of a first and a repeat
+//   (bench/wasm-sizes.sh, into ../target/bench/wasm.txt), and the instructions of a request
+//   with and without auth.install, signed in and out (bench/instructions.sh, into
+//   ../target/bench/instructions.txt); the bytes of a first and a repeat
 //   visit and the time to a hydrated page;
 // - the server's memory against the number of sessions in each session mode (sessions made
 //   by auth-tests/examples/mint_sessions.rs, used by wrk with bench/cookies.lua);
@@ -52,6 +54,7 @@ const WRK_SECONDS = Number(process.env.WRK_SECONDS ?? 3);
 const WRK_RUNS = Number(process.env.WRK_RUNS ?? 3);
 const IDENTITY_RESULT = '../target/bench/identity.txt';
 const WASM_RESULT = '../target/bench/wasm.txt';
+const INSTRUCTIONS_RESULT = '../target/bench/instructions.txt';
 const MINT_SESSIONS = '../target/release/examples/mint_sessions';
 /** The session counts the memory bench makes in each mode. */
 const SESSION_COUNTS = [1_000, 10_000];
@@ -188,8 +191,9 @@ test('what a visitor and the server pay', async ({ browser, page, context, reque
   const wire = async (encoding: string) =>
     Number((await request.get(wasm, { headers: { 'accept-encoding': encoding } })).headers()['content-length']);
   row('release wasm: raw / gzip / brotli', `${kb(await wire('identity'))} / ${kb(await wire('gzip'))} / ${kb(await wire('br'))}`);
-  if (existsSync(WASM_RESULT)) {
-    for (const line of readFileSync(WASM_RESULT).toString().trim().split('\n')) {
+  for (const result of [WASM_RESULT, INSTRUCTIONS_RESULT]) {
+    if (!existsSync(result)) continue;
+    for (const line of readFileSync(result).toString().trim().split('\n')) {
       const [what, value] = line.split('|').map((cell) => cell.trim()).filter(Boolean);
       row(what, value);
     }
