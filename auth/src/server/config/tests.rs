@@ -975,7 +975,10 @@ fn dpop_is_per_provider_and_needs_the_access_token_exposed() {
         "{message}"
     );
     let message = error(&format!("{}dpop = true\n", single_provider()));
-    assert!(message.starts_with("secrets.toml: auth.dpop: "), "{message}");
+    assert!(
+        message.starts_with("secrets.toml: auth.dpop: "),
+        "{message}"
+    );
     assert_eq!(
         error(&format!(
             "{}expose_tokens = \"access\"\ndpop = \"yes\"\n",

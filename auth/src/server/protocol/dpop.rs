@@ -308,15 +308,31 @@ mod tests {
             }
             builder.body(body.as_bytes().to_vec()).expect("an answer")
         };
-        assert!(wants_nonce(&answer(400, r#"{"error":"use_dpop_nonce"}"#, None)));
-        assert!(!wants_nonce(&answer(400, r#"{"error":"invalid_grant"}"#, None)));
+        assert!(wants_nonce(&answer(
+            400,
+            r#"{"error":"use_dpop_nonce"}"#,
+            None
+        )));
+        assert!(!wants_nonce(&answer(
+            400,
+            r#"{"error":"invalid_grant"}"#,
+            None
+        )));
         assert!(!wants_nonce(&answer(400, "not json", None)));
         assert!(wants_nonce(&answer(
             401,
             "",
             Some(r#"DPoP error="use_dpop_nonce""#)
         )));
-        assert!(!wants_nonce(&answer(401, "", Some("DPoP error=\"invalid_token\""))));
-        assert!(!wants_nonce(&answer(200, r#"{"error":"use_dpop_nonce"}"#, None)));
+        assert!(!wants_nonce(&answer(
+            401,
+            "",
+            Some("DPoP error=\"invalid_token\"")
+        )));
+        assert!(!wants_nonce(&answer(
+            200,
+            r#"{"error":"use_dpop_nonce"}"#,
+            None
+        )));
     }
 }

@@ -665,9 +665,9 @@ impl Provider {
         }
         // With `dpop`, the session's key is made now: its first use is this request's proof.
         let key = match self.config.dpop {
-            true => Some(DpopKey::generate().map_err(|error| {
-                OidcError::TokenExchange(error.to_string())
-            })?),
+            true => Some(
+                DpopKey::generate().map_err(|error| OidcError::TokenExchange(error.to_string()))?,
+            ),
             false => None,
         };
         let response = match &key {
@@ -905,17 +905,17 @@ impl Provider {
             None => request.request_async(&self.http).await,
         }
         .map_err(|error| match &error {
-                // Only `invalid_grant` says the refresh token is dead (revoked, expired,
-                // reused); any other answer (`temporarily_unavailable`, `server_error`, a
-                // changed client secret's `invalid_client`) is the provider's or the app's
-                // trouble, and must not sign everyone out.
-                openidconnect::RequestTokenError::ServerResponse(refusal)
-                    if *refusal.error() == CoreErrorResponseType::InvalidGrant =>
-                {
-                    RefreshError::Refused(refusal.error().to_string())
-                }
-                other => RefreshError::Provider(self.token_error(&authentication, other)),
-            })?;
+            // Only `invalid_grant` says the refresh token is dead (revoked, expired,
+            // reused); any other answer (`temporarily_unavailable`, `server_error`, a
+            // changed client secret's `invalid_client`) is the provider's or the app's
+            // trouble, and must not sign everyone out.
+            openidconnect::RequestTokenError::ServerResponse(refusal)
+                if *refusal.error() == CoreErrorResponseType::InvalidGrant =>
+            {
+                RefreshError::Refused(refusal.error().to_string())
+            }
+            other => RefreshError::Provider(self.token_error(&authentication, other)),
+        })?;
         if key.is_some() {
             bound(&response)
                 .map_err(|reason| RefreshError::Provider(OidcError::TokenExchange(reason)))?;
@@ -1033,16 +1033,16 @@ impl Provider {
                 None => request.request_async(&self.http).await,
             };
         let claims = claims.map_err(|error| match &error {
-                UserInfoError::Response(status, _, _)
-                    if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN =>
-                {
-                    RefreshError::Refused(format!("userinfo answered {status}"))
-                }
-                UserInfoError::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
-                    RefreshError::IdentityChanged
-                }
-                _ => passing(describe_error(&error)),
-            })?;
+            UserInfoError::Response(status, _, _)
+                if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN =>
+            {
+                RefreshError::Refused(format!("userinfo answered {status}"))
+            }
+            UserInfoError::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
+                RefreshError::IdentityChanged
+            }
+            _ => passing(describe_error(&error)),
+        })?;
         claims_map(claims).map_err(passing)
     }
 

@@ -213,11 +213,16 @@ impl TokenSet {
     }
 }
 
-/// The answer's `token_type` as it came (`Bearer`, `DPoP`): `openidconnect`'s type says it
-/// only through serde.
+/// The answer's `token_type`, spelled as RFC 6750 and RFC 9449 spell the schemes (`Bearer`,
+/// `DPoP`: what an `Authorization` header names): `openidconnect` says it only through serde,
+/// and lower-cased.
 pub(crate) fn token_type(response: &impl OAuth2TokenResponse) -> Option<String> {
     match serde_json::to_value(response.token_type()) {
-        Ok(Value::String(token_type)) => Some(token_type),
+        Ok(Value::String(token_type)) => Some(match token_type.to_ascii_lowercase().as_str() {
+            "bearer" => "Bearer".to_owned(),
+            "dpop" => "DPoP".to_owned(),
+            _ => token_type,
+        }),
         _ => None,
     }
 }
