@@ -1,6 +1,9 @@
 //! DPoP proofs (RFC 9449) as a server checks them: the fake provider's token and userinfo
 //! endpoints, and the resource server of tests/dpop.rs. Verified with jsonwebtoken against
 //! the key in the proof's own header; the key's thumbprint is what a bound token names.
+// Read only by tests/dpop.rs (beyond the fake provider's nonce check): the other test
+// binaries compile it unused.
+#![allow(dead_code)]
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};

@@ -40,6 +40,7 @@ pub struct Hit {
     pub uri: String,
     pub authorization: Option<String>,
     /// The `DPoP` header (a proof, RFC 9449), if the request had one.
+    #[allow(dead_code)]
     pub dpop: Option<String>,
     pub body: String,
 }
@@ -470,7 +471,7 @@ impl Shared {
         htm: &str,
         path: &str,
         access_token: Option<&str>,
-    ) -> Result<Option<super::dpop::Proof>, Response> {
+    ) -> Result<Option<super::dpop::Proof>, Box<Response>> {
         let Some(proof) = headers.get("DPoP").and_then(|value| value.to_str().ok()) else {
             return Ok(None);
         };
@@ -490,7 +491,7 @@ impl Shared {
                     .headers_mut()
                     .insert("DPoP-Nonce", nonce.parse().expect("a header value"));
             }
-            answer
+            Box::new(answer)
         };
         let htu = format!("{}{path}", self.issuer);
         let checked = super::dpop::verify(proof, htm, &htu, access_token)
@@ -597,7 +598,7 @@ async fn token(
     shared.record(Endpoint::Token, &uri, &headers, &body);
     // A request with a good proof gets a DPoP-bound token (RFC 9449 §5).
     let token_type = match shared.dpop_check(&headers, "POST", "/token", None) {
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
         Ok(Some(_)) => "DPoP",
         Ok(None) => "Bearer",
     };
@@ -773,7 +774,7 @@ async fn userinfo(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMa
         .map(str::to_owned);
     if let Some(token) = dpop_token {
         match shared.dpop_check(&headers, "GET", "/userinfo", Some(&token)) {
-            Err(refusal) => return refusal,
+            Err(refusal) => return *refusal,
             Ok(Some(_)) => {}
             Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
         }
