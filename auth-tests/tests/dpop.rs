@@ -291,3 +291,32 @@ async fn the_key_never_reaches_a_cookie_or_a_page() {
         cookie.len()
     );
 }
+
+/// end2end/secrets.tokens.e2e.toml, which dpop.spec.ts's server reads: its `dpop-bound`
+/// provider is the only one with DPoP (a mistake there would only show in the browser run).
+#[test]
+fn the_end_to_end_configuration_binds_the_dpop_client_only() {
+    let path = format!(
+        "{}/../end2end/secrets.tokens.e2e.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let end2end = format!("{}/../end2end/", env!("CARGO_MANIFEST_DIR"));
+    // Its key files are named from end2end/, where the server runs.
+    let text = std::fs::read_to_string(&path)
+        .expect("the end-to-end secrets")
+        .replace(
+            "\"oidc/client-keys/",
+            &format!("\"{end2end}oidc/client-keys/"),
+        );
+    let config =
+        leptos_login::testing::from_sources(std::path::Path::new(&path), Some(&text), |_| None)
+            .expect("a valid configuration")
+            .expect("configured");
+    let bound: Vec<(Option<&str>, &str)> = config
+        .providers
+        .iter()
+        .filter(|provider| provider.dpop)
+        .map(|provider| (provider.name.as_deref(), provider.client_id.as_str()))
+        .collect();
+    assert_eq!(bound, [(Some("dpop-bound"), "leptos-dpop")]);
+}

@@ -1,5 +1,5 @@
 // DPoP-bound tokens (RFC 9449, `dpop = true`; enterprise-provider issue, item 6) against the
-// real oidc-provider: the tokens server's [auth.dpop] provider (secrets.tokens.e2e.toml) on the
+// real oidc-provider: the tokens server's [auth.dpop-bound] provider (secrets.tokens.e2e.toml) on the
 // test provider's leptos-dpop client, which refuses a token request without a proof and wants
 // its nonce in them (oidc/provider.mjs). The sign-in, the tokens page's userinfo call (server
 // code with tokens()) and the refresh after the short-lived access token expires must all be
@@ -15,13 +15,13 @@ test.use({ baseURL: TOKENS_URL });
 
 const CLIENT = 'leptos-dpop';
 
-/** From the home page, signs alice in with the `[auth.dpop]` provider (as client-auth.spec.ts). */
+/** From the home page, signs alice in with the `[auth.dpop-bound]` provider (as client-auth.spec.ts). */
 async function logInWithDpop(page: Page): Promise<void> {
   await page.goto('/');
   await hydrated(page);
   await page.locator('form.auth-login').first().evaluate((form: HTMLFormElement) => {
     const field = form.querySelector<HTMLInputElement>('input[name="provider"]');
-    if (field) field.value = 'dpop';
+    if (field) field.value = 'dpop-bound';
     form.submit();
   });
   await signInAtProvider(page, 'alice');

@@ -409,11 +409,14 @@ impl Reader {
             .iter()
             .all(|key| auth.contains_key(*key))
             && CREDENTIAL_KEYS.iter().any(|key| auth.contains_key(*key));
+        // Names first: a provider named as a setting would otherwise fail as that setting.
+        for name in &named {
+            self.check_provider_name(name)?;
+        }
         if named.is_empty() || has_own_client {
             providers.push(self.provider(None, auth, &shared_kwargs)?);
         }
         for name in named {
-            self.check_provider_name(name)?;
             providers.push(self.provider(Some(name), auth, &shared_kwargs)?);
         }
         if providers.iter().any(ProviderConfig::keeps_tokens) {
@@ -589,7 +592,15 @@ impl Reader {
 
     fn check_provider_name(&self, name: &str) -> Result<(), ConfigError> {
         let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if valid {
+        // `[auth.dpop]` (or `userinfo`, `tenants`) would be read as that setting of `[auth]`
+        // too, which every other provider inherits: refused by name, not as a wrong value.
+        let a_setting = PER_PROVIDER.contains(&name) || PROVIDER_KEYS.contains(&name);
+        if a_setting {
+            Err(self.error(
+                format!("auth.{name}"),
+                "is the name of a setting; name the provider otherwise (e.g. [auth.NAME-idp])",
+            ))
+        } else if valid {
             Ok(())
         } else {
             Err(self.error(

@@ -987,3 +987,20 @@ fn dpop_is_per_provider_and_needs_the_access_token_exposed() {
         "secrets.toml: auth.dpop: must be true or false (no quotes)"
     );
 }
+
+/// A provider named as a per-provider setting would be read as that setting by the others.
+#[test]
+fn a_provider_may_not_be_named_as_a_setting() {
+    for name in ["dpop", "userinfo", "tenants"] {
+        let message = error(&format!(
+            "{}expose_tokens = \"access\"\n[auth.{name}]\nclient_id = \"x\"\n",
+            single_provider()
+        ));
+        assert!(
+            message.starts_with(&format!(
+                "secrets.toml: auth.{name}: is the name of a setting"
+            )),
+            "{message}"
+        );
+    }
+}
