@@ -77,7 +77,12 @@ impl Bench {
     }
 
     async fn with_store(store: StoreConfig, file: Option<TempFile>) -> Self {
-        let h = Harness::start().await;
+        Self::configured(store, file, "").await
+    }
+
+    /// As [`Bench::with_store`], the provider configured with `more` too (TOML lines).
+    async fn configured(store: StoreConfig, file: Option<TempFile>, more: &str) -> Self {
+        let h = Harness::start_with(more).await;
         let provider = Arc::new(h.provider(TestClock::default().policy()));
         Self {
             h,
@@ -460,6 +465,49 @@ async fn one_refresh_for_fifteen_callers_on_two_servers(bench: &Bench) {
 async fn concurrent_requests_on_two_servers_sharing_sqlite_refresh_once() {
     let bench = Bench::sqlite("single-flight").await;
     one_refresh_for_fifteen_callers_on_two_servers(&bench).await;
+}
+
+/// With DPoP (`dpop = true`) the key travels sealed with the tokens it guards: the single
+/// flight holds as without, and the one refresh proves the session's key, which both servers
+/// keep with the refreshed tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_dpop_two_servers_still_refresh_once_and_keep_the_sessions_key() {
+    let file = TempFile::new("dpop-single-flight");
+    let store = StoreConfig::Sqlite(file.0.clone());
+    let bench = Bench::configured(
+        store,
+        Some(file),
+        "session_store = \"memory\"\nexpose_tokens = [\"access\"]\ndpop = true\n",
+    )
+    .await;
+    one_refresh_for_fifteen_callers_on_two_servers(&bench).await;
+
+    let sign_in = &bench.h.idp.requests(support::provider::Endpoint::Token)[0];
+    let jkt = |hit: &support::provider::Hit| {
+        let htu = format!("{}/token", bench.h.idp.issuer());
+        support::dpop::verify(hit.dpop.as_deref().expect("a proof"), "POST", &htu, None)
+            .expect("a good proof")
+            .jkt
+    };
+    let key = jkt(sign_in);
+    let refreshes = bench.h.idp.refresh_requests();
+    assert_eq!(refreshes.len(), 1);
+    assert_eq!(
+        jkt(&refreshes[0]),
+        key,
+        "the refresh proves the session's key"
+    );
+    let server = bench.server();
+    let browser = bench.sign_in(&server, LATER).await;
+    let found = bench.found(&server, &browser).await;
+    let tokens = bench.fresh(&server, &found).await.expect("the tokens");
+    assert_eq!(tokens.token_type(), Some("DPoP"));
+    assert!(tokens.dpop_thumbprint().is_some());
+    assert_ne!(
+        tokens.dpop_thumbprint(),
+        Some(key),
+        "another session, another key"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -113,9 +113,9 @@
 //!     trait and its backends (`memory.rs`, `sqlite.rs`, `redis.rs`, `postgres.rs`,
 //!     `conformance.rs`);
 //!   - `dev_idp/` (the development provider), `sealing/` (the sealed cookies), `protocol/`
-//!     (OpenID Connect: discovery and keys, the ID token, tokens and refresh, logout tokens),
-//!     `config/` (the `[auth]` table), and what they all share (`body.rs`, `html.rs`,
-//!     `log.rs`);
+//!     (OpenID Connect: discovery and keys, the ID token, tokens and refresh, DPoP proofs,
+//!     logout tokens), `config/` (the `[auth]` table), and what they all share (`body.rs`,
+//!     `html.rs`, `log.rs`);
 //! - shared by both sides: `login_params.rs` (what one login may ask of the provider),
 //!   `return_to.rs`, `session_info.rs` (a line of "Where you're signed in"), `error.rs`,
 //!   `user.rs`.

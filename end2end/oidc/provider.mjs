@@ -50,20 +50,31 @@
 //   authorization endpoint refuses a login that was not pushed to /request first. The
 //   provider's pushedAuthorizationRequests feature is on (oidc-provider's default), so
 //   discovery names the endpoint without requiring it of every client.
+// For dpop.spec.ts, on the same redirect URIs:
+// - leptos-dpop / leptos-dpop-secret: client_secret_basic, and DPoP-bound access tokens
+//   required (dpop_bound_access_tokens): a token request without a DPoP proof is refused;
+//   access tokens live CLIENT_AUTH_ACCESS_TTL seconds, so that a refresh comes at once.
+//   The dPoP feature (oidc-provider's default, said here) asks this client's proofs for the
+//   provider's nonce (requireNonce), so the app's first token request meets
+//   use_dpop_nonce and must retry with the DPoP-Nonce it was given; other clients send no
+//   proofs and see nothing of it.
 //
 // With OIDC_ADMIN=1, for tokens.spec.ts:
 //   POST /__admin/groups?login=L&groups=a,b   gives L those groups (claim `groups`,
 //                                scope profile) in the tokens and userinfo issued from now on.
 //   GET /__admin/issued-tokens   every token the token endpoint issued, in order:
 //                                { tokens: [{ seq, at, clientId, grantType, kind
-//                                ("access" | "refresh" | "id"), value, expiresAt }],
+//                                ("access" | "refresh" | "id"), value, expiresAt,
+//                                tokenType ("Bearer" | "DPoP", access tokens) }],
 //                                refreshGrants: { clientId: count }, revocations: n,
 //                                backchannel: [{ clientId, accountId, sid, ok }],
 //                                requests: { "METHOD /path": count } }
 //   GET /__admin/token?value=V   { access, refresh }: whether the provider still
 //                                holds V as an access / refresh token (false once
 //                                revoked or expired; a used-up rotated refresh
-//                                token counts as held, with consumed: true)
+//                                token counts as held, with consumed: true), and
+//                                jkt: the thumbprint of the DPoP key an access token
+//                                is bound to (cnf.jkt), or null
 //   GET /__admin/session?id=ID   { found }: whether the provider session whose
 //                                cookie (e2e_op_session) is ID still exists
 // Any login name is accepted (the password is ignored); alice and bob have fixed
@@ -72,7 +83,7 @@
 // Every page is self-contained: nothing is loaded from outside.
 
 import http from 'node:http';
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 // oidc-provider warns about Node < 22 on import; it works on Node 20 all the same.
@@ -100,6 +111,8 @@ const TOKENS_BACKCHANNEL_LOGOUT_URI = process.env.OIDC_TOKENS_BACKCHANNEL_LOGOUT
 const TOKENS_ACCESS_TTL = Number.parseInt(process.env.OIDC_TOKENS_ACCESS_TTL || '20', 10);
 const CLIENT_AUTH_CLIENTS = ['leptos-post', 'leptos-jwt', 'leptos-public'];
 const CLIENT_AUTH_ACCESS_TTL = 4;
+/** dpop.spec.ts's client: DPoP-bound access tokens, proofs with the provider's nonce. */
+const DPOP_CLIENT_ID = 'leptos-dpop';
 const ALWAYS_LOGIN = process.env.OIDC_ALWAYS_LOGIN === '1';
 const ADMIN = process.env.OIDC_ADMIN === '1';
 
@@ -261,6 +274,13 @@ function clientAuthClients() {
     client_name: 'Leptos app, pushed authorization requests (e2e)',
     token_endpoint_auth_method: 'client_secret_basic',
     require_pushed_authorization_requests: true,
+  }, {
+    ...common,
+    client_id: DPOP_CLIENT_ID,
+    client_secret: 'leptos-dpop-secret',
+    client_name: 'Leptos app, DPoP-bound tokens (e2e)',
+    token_endpoint_auth_method: 'client_secret_basic',
+    dpop_bound_access_tokens: true,
   }];
 }
 
@@ -346,6 +366,8 @@ const configuration = {
     AccessToken: (_ctx, token, client) => {
       if (client?.clientId === TOKENS_CLIENT_ID) return TOKENS_ACCESS_TTL;
       if (CLIENT_AUTH_CLIENTS.includes(client?.clientId)) return CLIENT_AUTH_ACCESS_TTL;
+      // dpop.spec.ts waits out one to see a refresh prove the same key.
+      if (client?.clientId === DPOP_CLIENT_ID) return CLIENT_AUTH_ACCESS_TTL;
       return 60 * 60;
     },
   },
@@ -359,6 +381,13 @@ const configuration = {
     // required of every client (discovery then says require_pushed_authorization_requests).
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
     backchannelLogout: { enabled: true },
+    // On by default in oidc-provider 9; said for dpop.spec.ts. Nonces need a secret (a new
+    // one each start: a nonce outliving the provider is refused, and the app asks again).
+    dPoP: {
+      enabled: true,
+      nonceSecret: randomBytes(32),
+      requireNonce: (ctx) => ctx.oidc?.client?.clientId === DPOP_CLIENT_ID,
+    },
     revocation: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
@@ -415,10 +444,12 @@ function recordGrant(ctx) {
   const grantType = ctx.oidc.params?.grant_type;
   if (grantType === 'refresh_token') refreshGrants[clientId] = (refreshGrants[clientId] || 0) + 1;
   const at = Date.now();
-  const entry = (kind, value, expiresAt) => issued.push({
-    seq: issued.length, at, clientId, grantType, kind, value, expiresAt,
+  const entry = (kind, value, expiresAt, tokenType) => issued.push({
+    seq: issued.length, at, clientId, grantType, kind, value, expiresAt, tokenType,
   });
-  if (body.access_token) entry('access', body.access_token, at + (body.expires_in ?? 0) * 1000);
+  if (body.access_token) {
+    entry('access', body.access_token, at + (body.expires_in ?? 0) * 1000, body.token_type);
+  }
   if (body.refresh_token) entry('refresh', body.refresh_token, undefined);
   if (body.id_token) entry('id', body.id_token, undefined);
 }
@@ -443,7 +474,12 @@ async function tokenStatus(value) {
     provider.AccessToken.find(value),
     provider.RefreshToken.find(value),
   ]);
-  return { access: Boolean(access), refresh: Boolean(refresh), consumed: Boolean(refresh?.consumed) };
+  return {
+    access: Boolean(access),
+    refresh: Boolean(refresh),
+    consumed: Boolean(refresh?.consumed),
+    jkt: access?.jkt ?? null,
+  };
 }
 
 // Replaced by /__admin/rotate-key. Sessions, grants and logins under way survive it: the

@@ -1,6 +1,7 @@
 //! A hostile-provider test bench: a programmable fake OpenID provider on a loopback port
 //! (`provider.rs`), keys and JWTs it signs with (`keys.rs`, `jwt.rs`), and [`Harness`], which
 //! drives the crate's real callback through `Auth::install` and captures its log.
+pub mod dpop;
 pub mod jwt;
 pub mod keys;
 pub mod provider;
@@ -50,6 +51,8 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1:3000/oauth2callback";
 pub const SUBJECT: &str = "alice-0001";
 /// Where the logins in these tests started, so where a success returns.
 pub const RETURN_TO: &str = "/dashboard";
+/// The resource server `/dpop-call` makes a proof for (query and fragment stay out of `htu`).
+pub const RESOURCE_URL: &str = "https://api.example/items?page=2#top";
 /// Each call to the provider may take this long (short, for the slow-endpoint case).
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -264,6 +267,20 @@ client_id = "{CLIENT_ID}"
                         Ok::<_, leptos_login::AuthError>(
                             tokens.access_token().unwrap_or("-").to_owned(),
                         )
+                    }),
+                )
+                // Server code about to call a resource server with a DPoP-bound token
+                // (tests/dpop.rs): the token type, the token, and a proof for the call.
+                .route(
+                    "/dpop-call",
+                    get(|| async {
+                        let tokens = leptos_login::tokens().await?;
+                        let proof = tokens.dpop_proof("GET", RESOURCE_URL)?;
+                        Ok::<_, leptos_login::AuthError>(format!(
+                            "{}\n{}\n{proof}",
+                            tokens.token_type(),
+                            tokens.access_token().unwrap_or("-"),
+                        ))
                     }),
                 )
                 // Server code that reads the tokens, then asks userinfo with them, in one

@@ -39,6 +39,9 @@ pub struct Hit {
     /// Path and query, as sent.
     pub uri: String,
     pub authorization: Option<String>,
+    /// The `DPoP` header (a proof, RFC 9449), if the request had one.
+    #[allow(dead_code)]
+    pub dpop: Option<String>,
     pub body: String,
 }
 
@@ -103,6 +106,9 @@ struct Script {
     par_answer: Option<(StatusCode, String)>,
     /// Each pushed authorization request waits this long first.
     par_delay: Duration,
+    /// When set, a DPoP proof must carry this nonce: the token endpoint answers 400
+    /// `use_dpop_nonce` and userinfo 401, each with the `DPoP-Nonce` header, otherwise.
+    dpop_nonce: Option<String>,
 }
 
 struct Shared {
@@ -162,6 +168,7 @@ impl FakeProvider {
                 refresh: RefreshScript::default(),
                 par_answer: None,
                 par_delay: Duration::ZERO,
+                dpop_nonce: None,
             }),
             hits: Mutex::new(Vec::new()),
             refreshes: AtomicUsize::new(0),
@@ -359,6 +366,10 @@ impl FakeProvider {
     }
 
     /// Each pushed authorization request waits this long first.
+    pub fn require_dpop_nonce(&self, nonce: Option<&str>) {
+        lock(&self.shared.script).dpop_nonce = nonce.map(str::to_owned);
+    }
+
     pub fn set_par_delay(&self, delay: Duration) {
         lock(&self.shared.script).par_delay = delay;
     }
@@ -443,8 +454,55 @@ impl Shared {
                 .get(header::AUTHORIZATION)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned),
+            dpop: headers
+                .get("DPoP")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
             body: String::from_utf8_lossy(body).into_owned(),
         });
+    }
+
+    /// The request's DPoP proof checked for `htm` at this provider's `path` (`None` when it
+    /// has none), or the refusal to answer: a bad proof, or no nonce when one is required
+    /// (the token endpoint's 400 and a resource's 401 of RFC 9449 §8, §9).
+    fn dpop_check(
+        &self,
+        headers: &HeaderMap,
+        htm: &str,
+        path: &str,
+        access_token: Option<&str>,
+    ) -> Result<Option<super::dpop::Proof>, Box<Response>> {
+        let Some(proof) = headers.get("DPoP").and_then(|value| value.to_str().ok()) else {
+            return Ok(None);
+        };
+        let resource = access_token.is_some();
+        let refuse = |error: &str, nonce: Option<&str>| {
+            let mut answer = if resource {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, format!("DPoP error=\"{error}\""))],
+                )
+                    .into_response()
+            } else {
+                (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response()
+            };
+            if let Some(nonce) = nonce {
+                answer
+                    .headers_mut()
+                    .insert("DPoP-Nonce", nonce.parse().expect("a header value"));
+            }
+            Box::new(answer)
+        };
+        let htu = format!("{}{path}", self.issuer);
+        let checked = super::dpop::verify(proof, htm, &htu, access_token)
+            .map_err(|_| refuse("invalid_dpop_proof", None))?;
+        let wanted = lock(&self.script).dpop_nonce.clone();
+        if let Some(wanted) = wanted
+            && checked.nonce() != Some(wanted.as_str())
+        {
+            return Err(refuse("use_dpop_nonce", Some(&wanted)));
+        }
+        Ok(Some(checked))
     }
 
     /// The discovery document naming `issuer` (overrides win, `issuer` among them).
@@ -538,10 +596,16 @@ async fn token(
     body: Bytes,
 ) -> Response {
     shared.record(Endpoint::Token, &uri, &headers, &body);
+    // A request with a good proof gets a DPoP-bound token (RFC 9449 §5).
+    let token_type = match shared.dpop_check(&headers, "POST", "/token", None) {
+        Err(refusal) => return *refusal,
+        Ok(Some(_)) => "DPoP",
+        Ok(None) => "Bearer",
+    };
     let refresh = url::form_urlencoded::parse(&body)
         .any(|(key, value)| key == "grant_type" && value == "refresh_token");
     if refresh {
-        return refresh_grant(&shared, &body).await;
+        return refresh_grant(&shared, &body, token_type).await;
     }
     let (delay, id_token, members, error) = {
         let script = lock(&shared.script);
@@ -560,7 +624,7 @@ async fn token(
     }
     let mut answer = json!({
         "access_token": shared.access_token,
-        "token_type": "Bearer",
+        "token_type": token_type,
         "expires_in": 300,
     });
     if let Some(id_token) = id_token {
@@ -572,7 +636,7 @@ async fn token(
 
 /// The N-th refresh request's answer: access token `{access}-refreshed-N`, the scripted
 /// members, ID token and rotation; or the scripted error. Waits the refresh delay first.
-async fn refresh_grant(shared: &Shared, body: &[u8]) -> Response {
+async fn refresh_grant(shared: &Shared, body: &[u8], token_type: &str) -> Response {
     let n = shared.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
     let sent = url::form_urlencoded::parse(body)
         .find(|(key, _)| key == "refresh_token")
@@ -617,7 +681,7 @@ async fn refresh_grant(shared: &Shared, body: &[u8]) -> Response {
     }
     let mut answer = json!({
         "access_token": refreshed_access_token(&shared.access_token, n),
-        "token_type": "Bearer",
+        "token_type": token_type,
         "expires_in": 300,
     });
     if let Some(id_token) = id_token {
@@ -702,6 +766,19 @@ async fn par(
 
 async fn userinfo(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     shared.record(Endpoint::Userinfo, &uri, &headers, &[]);
+    // A DPoP-bound token comes as `Authorization: DPoP …` with a proof naming it (`ath`).
+    let dpop_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("DPoP "))
+        .map(str::to_owned);
+    if let Some(token) = dpop_token {
+        match shared.dpop_check(&headers, "GET", "/userinfo", Some(&token)) {
+            Err(refusal) => return *refusal,
+            Ok(Some(_)) => {}
+            Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
+        }
+    }
     let script = lock(&shared.script);
     if let Some((status, body)) = &script.userinfo_error {
         return (*status, Json(body.clone())).into_response();

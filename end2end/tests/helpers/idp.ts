@@ -59,6 +59,8 @@ export interface IssuedToken {
   value: string;
   /** Access tokens: when the provider said it expires (ms since the epoch). */
   expiresAt?: number;
+  /** Access tokens: the token_type of the answer (`Bearer`, or `DPoP` for a bound one). */
+  tokenType?: string;
 }
 
 /** What the provider issued and did (end2end/oidc/provider.mjs's admin endpoints). */
@@ -82,9 +84,14 @@ async function admin<T>(path: string): Promise<T> {
 
 export const providerRecord = () => admin<ProviderRecord>('issued-tokens');
 
-/** Whether the provider still holds `value` as an access or refresh token. */
+/**
+ * Whether the provider still holds `value` as an access or refresh token; for an access token
+ * bound to a DPoP key, that key's thumbprint (`jkt`).
+ */
 export const tokenAtProvider = (value: string) =>
-  admin<{ access: boolean; refresh: boolean; consumed: boolean }>(`token?value=${encodeURIComponent(value)}`);
+  admin<{ access: boolean; refresh: boolean; consumed: boolean; jkt: string | null }>(
+    `token?value=${encodeURIComponent(value)}`,
+  );
 
 /** Whether the provider session with this cookie value (e2e_op_session) still exists. */
 export const providerSessionExists = async (id: string) =>

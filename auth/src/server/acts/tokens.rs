@@ -4,7 +4,11 @@
 //! `Debug` shows no token).
 use std::{fmt, time::SystemTime};
 
-use crate::{AuthError, server::acts::visitor::RequestAuth, server::protocol::TokenSet};
+use crate::{
+    AuthError,
+    server::acts::visitor::RequestAuth,
+    server::protocol::{DpopKey, TokenSet},
+};
 
 /// The tokens of the signed-in user's session, for calling APIs from server code: what
 /// `expose_tokens` lists (`"id"`, `"access"`), with the access token's expiry and scopes.
@@ -14,6 +18,9 @@ pub struct Tokens {
     access_token: Option<String>,
     expires_at: Option<SystemTime>,
     scopes: Vec<String>,
+    token_type: String,
+    /// The session's DPoP key (`dpop = true`), for [`Tokens::dpop_proof`]; never shown.
+    dpop: Option<DpopKey>,
 }
 
 impl Tokens {
@@ -23,7 +30,8 @@ impl Tokens {
     }
 
     /// The access token, if `expose_tokens` has `"access"`: send it as
-    /// `Authorization: Bearer …` to the provider's APIs.
+    /// `Authorization: Bearer …` to the provider's APIs, or, when [`Tokens::token_type`] is
+    /// `DPoP` (`dpop = true`), as `Authorization: DPoP …` with a [`Tokens::dpop_proof`].
     pub fn access_token(&self) -> Option<&str> {
         self.access_token.as_deref()
     }
@@ -37,6 +45,49 @@ impl Tokens {
     pub fn scopes(&self) -> &[String] {
         &self.scopes
     }
+
+    /// The access token's type as the provider issued it: `Bearer`, or `DPoP` for a token
+    /// bound to this session's key (`dpop = true`).
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+
+    /// A DPoP proof (RFC 9449) for one call with the access token: `method` (`"GET"`) at
+    /// `url` (absolute; its query and fragment are left out of the proof), signed with the
+    /// session's key, with the token's hash (`ath`). Send it as the `DPoP` header beside
+    /// `Authorization: DPoP <access token>`, once: each call needs a new proof.
+    ///
+    /// Errors: [`AuthError::NoTokens`] when the session's tokens are not DPoP-bound (`dpop`
+    /// is off) or the access token is not exposed; [`AuthError::BadRequest`] for a `url` that
+    /// is not absolute; [`AuthError::Internal`] when the key cannot sign.
+    pub fn dpop_proof(&self, method: &str, url: &str) -> Result<String, AuthError> {
+        self.dpop_proof_with_nonce(method, url, None)
+    }
+
+    /// As [`Tokens::dpop_proof`], with the `nonce` a resource server asked for (its
+    /// `DPoP-Nonce` header on a 401 `use_dpop_nonce`).
+    pub fn dpop_proof_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        nonce: Option<&str>,
+    ) -> Result<String, AuthError> {
+        let (Some(key), Some(access_token)) = (&self.dpop, &self.access_token) else {
+            return Err(AuthError::NoTokens(
+                "This session's access token is not DPoP-bound: set dpop = true for its \
+                 provider, with \"access\" in expose_tokens."
+                    .to_owned(),
+            ));
+        };
+        let url = url::Url::parse(url)
+            .map_err(|_| AuthError::BadRequest("a DPoP proof needs an absolute URL".to_owned()))?;
+        key.proof(method, &url, Some(access_token), nonce)
+            .map_err(|error| {
+                // The reason names the key's trouble, never the key.
+                tracing::error!("{error}");
+                AuthError::Internal
+            })
+    }
 }
 
 impl fmt::Debug for Tokens {
@@ -47,6 +98,8 @@ impl fmt::Debug for Tokens {
             .field("access_token", &shown(&self.access_token))
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
+            .field("token_type", &self.token_type)
+            .field("dpop", &self.dpop.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -81,6 +134,9 @@ pub(crate) async fn of_request(request: &RequestAuth) -> Result<Tokens, AuthErro
             .and_then(|at| u64::try_from(at).ok())
             .map(|at| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(at)),
         scopes: set.scopes,
+        // Sessions stored before the type was kept held bearer tokens.
+        token_type: set.token_type.unwrap_or_else(|| "Bearer".to_owned()),
+        dpop: set.dpop,
     })
 }
 
@@ -95,7 +151,7 @@ pub async fn userinfo() -> Result<crate::user::Claims, AuthError> {
         .provider_named(found.user.provider())
         .ok_or(AuthError::LoginEnded)?;
     provider
-        .fetch_userinfo(&set.access_token, found.user.sub().unwrap_or_default())
+        .fetch_userinfo(&set, found.user.sub().unwrap_or_default())
         .await
         .map_err(|error| {
             tracing::warn!("userinfo failed: {error}");

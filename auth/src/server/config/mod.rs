@@ -33,7 +33,7 @@ pub const DEFAULT_BACKCHANNEL_LOGOUT_PATH: &str = "/oauth2/backchannel-logout";
 /// Where sessions go when tokens must be kept and no `session_store` is set.
 pub const IMPLICIT_SESSIONS_FILE: &str = "auth-sessions.sqlite3";
 /// Keys a named provider may set besides the client keys.
-const PER_PROVIDER: [&str; 9] = [
+const PER_PROVIDER: [&str; 10] = [
     "client_kwargs",
     "expose_tokens",
     "login_params",
@@ -43,6 +43,7 @@ const PER_PROVIDER: [&str; 9] = [
     "client_assertion_audience",
     "tenants",
     "use_par",
+    "dpop",
 ];
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 const SHARED_KEYS: [&str; 2] = ["redirect_uri", "cookie_secret"];
@@ -159,6 +160,9 @@ pub struct ProviderConfig {
     /// browser carries only a reference to them. Also on, whatever this says, when the
     /// provider's discovery requires it (`require_pushed_authorization_requests`).
     pub use_par: bool,
+    /// `dpop`: the provider binds this app's tokens to a key pair each session keeps (DPoP,
+    /// RFC 9449); needs `expose_tokens` to list `"access"`.
+    pub dpop: bool,
 }
 
 impl ProviderConfig {
@@ -381,7 +385,7 @@ impl Reader {
                      token_endpoint_auth_method, client_private_key, client_private_key_file, \
                      client_key_id, client_assertion_audience, client_kwargs, expose_tokens, \
                      login_params, logout_at_provider, userinfo, claims_refresh_interval, tenants, \
-                     use_par, session_store, session_lifetime, \
+                     use_par, dpop, session_store, session_lifetime, \
                      session_idle_timeout, session_store_timeout, token_refresh_margin, \
                      backchannel_logout_path and [auth.NAME] tables",
                 ));
@@ -405,11 +409,14 @@ impl Reader {
             .iter()
             .all(|key| auth.contains_key(*key))
             && CREDENTIAL_KEYS.iter().any(|key| auth.contains_key(*key));
+        // Names first: a provider named as a setting would otherwise fail as that setting.
+        for name in &named {
+            self.check_provider_name(name)?;
+        }
         if named.is_empty() || has_own_client {
             providers.push(self.provider(None, auth, &shared_kwargs)?);
         }
         for name in named {
-            self.check_provider_name(name)?;
             providers.push(self.provider(Some(name), auth, &shared_kwargs)?);
         }
         if providers.iter().any(ProviderConfig::keeps_tokens) {
@@ -585,7 +592,15 @@ impl Reader {
 
     fn check_provider_name(&self, name: &str) -> Result<(), ConfigError> {
         let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if valid {
+        // `[auth.dpop]` (or `userinfo`, `tenants`) would be read as that setting of `[auth]`
+        // too, which every other provider inherits: refused by name, not as a wrong value.
+        let a_setting = PER_PROVIDER.contains(&name) || PROVIDER_KEYS.contains(&name);
+        if a_setting {
+            Err(self.error(
+                format!("auth.{name}"),
+                "is the name of a setting; name the provider otherwise (e.g. [auth.NAME-idp])",
+            ))
+        } else if valid {
             Ok(())
         } else {
             Err(self.error(
@@ -624,7 +639,7 @@ impl Reader {
                      server_metadata_url, token_endpoint_auth_method, client_private_key, \
                      client_private_key_file, client_key_id, client_assertion_audience, \
                      client_kwargs, expose_tokens, login_params, logout_at_provider, userinfo, \
-                     claims_refresh_interval, tenants and use_par",
+                     claims_refresh_interval, tenants, use_par and dpop",
             ));
         }
         // Which table a key comes from, so an error names the line to fix.
@@ -688,6 +703,17 @@ impl Reader {
         };
         let logout_at_provider = flag("logout_at_provider")?;
         let use_par = flag("use_par")?;
+        let dpop = flag("dpop")?;
+        // A bound access token is for server code to send with proofs (`Tokens::dpop_proof`):
+        // without `"access"` exposed, nothing could use it.
+        if dpop && !expose_tokens.access {
+            let (_, at) = inherited("dpop");
+            return Err(self.error(
+                format!("{at}.dpop"),
+                "binds the access token to the session's key, which server code uses through \
+                 tokens(): add \"access\" to expose_tokens (e.g. expose_tokens = [\"access\"])",
+            ));
+        }
         let userinfo = {
             let (table, at) = inherited("userinfo");
             self.userinfo(table, at)?
@@ -739,6 +765,7 @@ impl Reader {
             claims_refresh_interval,
             login_params,
             use_par,
+            dpop,
         })
     }
 

@@ -947,3 +947,60 @@ fn unknown_key_messages_list_every_per_provider_key() {
         assert!(in_provider.contains(key), "{key} missing in: {in_provider}");
     }
 }
+
+#[test]
+fn dpop_is_per_provider_and_needs_the_access_token_exposed() {
+    let text = format!(
+        "{}expose_tokens = [\"access\"]\n[auth.google]\n[auth.okta]\ndpop = true\n",
+        single_provider()
+    );
+    let config = parse(&text).expect("valid").expect("configured");
+    let dpop = |name: &str| {
+        config
+            .providers
+            .iter()
+            .find(|provider| provider.name.as_deref() == Some(name))
+            .map(|provider| provider.dpop)
+    };
+    assert_eq!(dpop("okta"), Some(true));
+    assert_eq!(dpop("google"), Some(false), "off unless said");
+    assert!(!provider_of(&single_provider()).dpop);
+    // Without "access" exposed nothing could use the bound token: refused, naming the fix.
+    let message = error(&format!(
+        "{}expose_tokens = \"id\"\n[auth.okta]\ndpop = true\n",
+        single_provider()
+    ));
+    assert!(
+        message.starts_with("secrets.toml: auth.okta.dpop: ") && message.contains("\"access\""),
+        "{message}"
+    );
+    let message = error(&format!("{}dpop = true\n", single_provider()));
+    assert!(
+        message.starts_with("secrets.toml: auth.dpop: "),
+        "{message}"
+    );
+    assert_eq!(
+        error(&format!(
+            "{}expose_tokens = \"access\"\ndpop = \"yes\"\n",
+            single_provider()
+        )),
+        "secrets.toml: auth.dpop: must be true or false (no quotes)"
+    );
+}
+
+/// A provider named as a per-provider setting would be read as that setting by the others.
+#[test]
+fn a_provider_may_not_be_named_as_a_setting() {
+    for name in ["dpop", "userinfo", "tenants"] {
+        let message = error(&format!(
+            "{}expose_tokens = \"access\"\n[auth.{name}]\nclient_id = \"x\"\n",
+            single_provider()
+        ));
+        assert!(
+            message.starts_with(&format!(
+                "secrets.toml: auth.{name}: is the name of a setting"
+            )),
+            "{message}"
+        );
+    }
+}

@@ -181,6 +181,7 @@ impl DevIdp {
                 claims_refresh_interval: None,
                 login_params: crate::login_params::default_allowed(),
                 use_par: false,
+                dpop: false,
             }],
             backchannel_logout_path: crate::server::config::DEFAULT_BACKCHANNEL_LOGOUT_PATH
                 .to_owned(),

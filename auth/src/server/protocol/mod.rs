@@ -34,6 +34,7 @@ use crate::{
 };
 
 mod client_auth;
+mod dpop;
 mod logout_token;
 mod par;
 mod tenant;
@@ -41,6 +42,7 @@ mod token_set;
 mod userinfo;
 use client_auth::ClientAuthentication;
 pub use client_auth::{ASSERTION_LIFETIME, ASSERTION_TYPE};
+pub use dpop::DpopKey;
 pub use logout_token::{
     LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_REPLAY_WINDOW, LogoutClaims, LogoutTokenError,
 };
@@ -449,6 +451,8 @@ pub struct Provider {
     discovery_gate: Mutex<Option<(Instant, OidcError)>>,
     /// One refresh at a time, scheduled or after a failed signature check.
     refresh_gate: Mutex<RefreshState>,
+    /// The provider's latest `DPoP-Nonce` (`dpop = true`).
+    dpop_nonces: Arc<dpop::NonceMemory>,
 }
 
 #[derive(Default)]
@@ -531,6 +535,7 @@ impl Provider {
             discovered: RwLock::new(None),
             discovery_gate: Mutex::new(None),
             refresh_gate: Mutex::new(RefreshState::default()),
+            dpop_nonces: Arc::default(),
         }
     }
 
@@ -658,10 +663,21 @@ impl Provider {
         for (name, value) in authentication.extra_params()? {
             request = request.add_extra_param(name, value);
         }
-        let response = request
-            .request_async(&self.http)
-            .await
-            .map_err(|error| self.token_error(&authentication, &error))?;
+        // With `dpop`, the session's key is made now: its first use is this request's proof.
+        let key = match self.config.dpop {
+            true => Some(
+                DpopKey::generate().map_err(|error| OidcError::TokenExchange(error.to_string()))?,
+            ),
+            false => None,
+        };
+        let response = match &key {
+            Some(key) => request.request_async(&self.dpop_client(key)).await,
+            None => request.request_async(&self.http).await,
+        }
+        .map_err(|error| self.token_error(&authentication, &error))?;
+        if key.is_some() {
+            bound(&response).map_err(OidcError::TokenExchange)?;
+        }
         let id_token = response.id_token().ok_or(OidcError::NoIdToken)?;
         let nonce = Nonce::new(completion.nonce.to_owned());
 
@@ -671,7 +687,7 @@ impl Provider {
         }
         let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
         let userinfo = if userinfo::wanted(&self.config, &claims) {
-            self.userinfo(&client, response.access_token(), subject)
+            self.userinfo(&client, response.access_token(), key.as_ref(), subject)
                 .await?
         } else {
             None
@@ -681,7 +697,10 @@ impl Provider {
                 claims.entry(name).or_insert(value);
             }
         }
-        let tokens = TokenSet::issued(&response, id_token.to_string(), &claims);
+        let tokens = TokenSet {
+            dpop: key,
+            ..TokenSet::issued(&response, id_token.to_string(), &claims)
+        };
         claims.remove("nonce");
         Ok((claims, tokens))
     }
@@ -689,14 +708,15 @@ impl Provider {
     /// The userinfo endpoint's claims for `access_token`, which must be `subject`'s.
     pub async fn fetch_userinfo(
         &self,
-        access_token: &str,
+        tokens: &TokenSet,
         subject: &str,
     ) -> Result<Map<String, Value>, OidcError> {
         let discovered = self.discovered().await?;
         let client = self.client(&discovered.metadata);
         self.userinfo(
             &client,
-            &AccessToken::new(access_token.to_owned()),
+            &AccessToken::new(tokens.access_token.clone()),
+            tokens.dpop.as_ref(),
             Some(subject.to_owned()),
         )
         .await?
@@ -871,21 +891,35 @@ impl Provider {
         {
             request = request.add_extra_param(name, value);
         }
-        let response = request
-            .request_async(&self.http)
-            .await
-            .map_err(|error| match &error {
-                // Only `invalid_grant` says the refresh token is dead (revoked, expired,
-                // reused); any other answer (`temporarily_unavailable`, `server_error`, a
-                // changed client secret's `invalid_client`) is the provider's or the app's
-                // trouble, and must not sign everyone out.
-                openidconnect::RequestTokenError::ServerResponse(refusal)
-                    if *refusal.error() == CoreErrorResponseType::InvalidGrant =>
-                {
-                    RefreshError::Refused(refusal.error().to_string())
-                }
-                other => RefreshError::Provider(self.token_error(&authentication, other)),
-            })?;
+        // The session's key, new proof: a refresh token bound to it (a public client's) is
+        // refused with any other. A session from before `dpop` was turned on gets its key now.
+        let key = match (&tokens.dpop, self.config.dpop) {
+            (Some(key), _) => Some(key.clone()),
+            (None, true) => Some(DpopKey::generate().map_err(|error| {
+                RefreshError::Provider(OidcError::TokenExchange(error.to_string()))
+            })?),
+            (None, false) => None,
+        };
+        let response = match &key {
+            Some(key) => request.request_async(&self.dpop_client(key)).await,
+            None => request.request_async(&self.http).await,
+        }
+        .map_err(|error| match &error {
+            // Only `invalid_grant` says the refresh token is dead (revoked, expired,
+            // reused); any other answer (`temporarily_unavailable`, `server_error`, a
+            // changed client secret's `invalid_client`) is the provider's or the app's
+            // trouble, and must not sign everyone out.
+            openidconnect::RequestTokenError::ServerResponse(refusal)
+                if *refusal.error() == CoreErrorResponseType::InvalidGrant =>
+            {
+                RefreshError::Refused(refusal.error().to_string())
+            }
+            other => RefreshError::Provider(self.token_error(&authentication, other)),
+        })?;
+        if key.is_some() {
+            bound(&response)
+                .map_err(|reason| RefreshError::Provider(OidcError::TokenExchange(reason)))?;
+        }
         let (mut fresh, id_token_claims) = match response.id_token() {
             Some(id_token) => {
                 let nonce = RefreshNonce(tokens.nonce.as_deref());
@@ -901,6 +935,7 @@ impl Provider {
             }
             None => (TokenSet::issued_without_id_token(&response, tokens), None),
         };
+        fresh.dpop = key;
         // A provider that does not rotate refresh tokens sends none back: keep the old one.
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = tokens.refresh_token.clone();
@@ -940,7 +975,7 @@ impl Provider {
                 .get("sub")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            for (name, value) in self.userinfo_now(&tokens.access_token, subject).await? {
+            for (name, value) in self.userinfo_now(tokens, subject).await? {
                 claims.entry(name).or_insert(value);
             }
         }
@@ -966,7 +1001,7 @@ impl Provider {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        for (name, value) in self.userinfo_now(&tokens.access_token, &subject).await? {
+        for (name, value) in self.userinfo_now(tokens, &subject).await? {
             if !ID_TOKEN_OWN_CLAIMS.contains(&name.as_str()) {
                 claims.insert(name, value);
             }
@@ -979,7 +1014,7 @@ impl Provider {
     /// subject end the session; anything else is a passing trouble.
     async fn userinfo_now(
         &self,
-        access_token: &str,
+        tokens: &TokenSet,
         subject: &str,
     ) -> Result<Map<String, Value>, RefreshError> {
         use openidconnect::{ClaimsVerificationError, UserInfoError};
@@ -988,24 +1023,26 @@ impl Provider {
         let passing = |reason: String| RefreshError::Provider(OidcError::UserInfo(reason));
         let request = client
             .user_info(
-                AccessToken::new(access_token.to_owned()),
+                AccessToken::new(tokens.access_token.clone()),
                 Some(openidconnect::SubjectIdentifier::new(subject.to_owned())),
             )
             .map_err(|_| passing("the provider has no userinfo endpoint".to_owned()))?;
-        let claims: openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim> = request
-            .request_async(&self.http)
-            .await
-            .map_err(|error| match &error {
-                UserInfoError::Response(status, _, _)
-                    if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN =>
-                {
-                    RefreshError::Refused(format!("userinfo answered {status}"))
-                }
-                UserInfoError::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
-                    RefreshError::IdentityChanged
-                }
-                _ => passing(describe_error(&error)),
-            })?;
+        let claims: Result<openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim>, _> =
+            match &tokens.dpop {
+                Some(key) => request.request_async(&self.dpop_client(key)).await,
+                None => request.request_async(&self.http).await,
+            };
+        let claims = claims.map_err(|error| match &error {
+            UserInfoError::Response(status, _, _)
+                if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN =>
+            {
+                RefreshError::Refused(format!("userinfo answered {status}"))
+            }
+            UserInfoError::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
+                RefreshError::IdentityChanged
+            }
+            _ => passing(describe_error(&error)),
+        })?;
         claims_map(claims).map_err(passing)
     }
 
@@ -1098,6 +1135,7 @@ impl Provider {
         &self,
         client: &ProviderClient,
         access_token: &AccessToken,
+        dpop: Option<&DpopKey>,
         subject: Option<String>,
     ) -> Result<Option<Map<String, Value>>, OidcError> {
         let Some(subject) = subject else {
@@ -1110,10 +1148,13 @@ impl Provider {
         ) else {
             return Ok(None);
         };
-        let claims: openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim> = request
-            .request_async(&self.http)
-            .await
-            .map_err(|error| OidcError::UserInfo(describe_error(&error)))?;
+        // With DPoP the token goes as `Authorization: DPoP …` with a proof (`dpop.rs`).
+        let claims: Result<openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim>, _> =
+            match dpop {
+                Some(key) => request.request_async(&self.dpop_client(key)).await,
+                None => request.request_async(&self.http).await,
+            };
+        let claims = claims.map_err(|error| OidcError::UserInfo(describe_error(&error)))?;
         claims_map(claims).map(Some).map_err(OidcError::UserInfo)
     }
 
@@ -1438,12 +1479,38 @@ impl Provider {
         }
     }
 
+    /// The HTTP client for a call bound to `key`: a DPoP proof on each try, the provider's
+    /// nonce honoured.
+    fn dpop_client(&self, key: &DpopKey) -> dpop::DpopClient {
+        dpop::DpopClient {
+            http: self.http.clone(),
+            key: key.clone(),
+            nonces: self.dpop_nonces.clone(),
+        }
+    }
+
     fn client_to(&self, metadata: &Metadata, redirect_uri: Option<&Url>) -> ProviderClient {
         let client = self.client(metadata);
         match redirect_uri {
             Some(url) => client.set_redirect_uri(RedirectUrl::from_url(url.clone())),
             None => client,
         }
+    }
+}
+
+/// A token answer to a DPoP request must say the access token is bound (`token_type` `DPoP`,
+/// RFC 9449 §5): a provider that answers `Bearer` ignored the proof, and its token would
+/// travel unbound. Refused rather than quietly downgraded: `dpop` is asked for where a stolen
+/// token must be useless (FAPI 2.0).
+fn bound(response: &impl OAuth2TokenResponse) -> Result<(), String> {
+    let token_type = token_set::token_type(response).unwrap_or_default();
+    if token_type.eq_ignore_ascii_case("dpop") {
+        Ok(())
+    } else {
+        Err(format!(
+            "DPoP was asked for, but the provider issued a {} token (token_type)",
+            outside_field(&token_type)
+        ))
     }
 }
 

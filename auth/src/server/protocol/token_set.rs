@@ -41,6 +41,14 @@ pub struct TokenSet {
     /// this was kept. Set by the session, on its clock.
     #[serde(default)]
     pub(crate) claims_at: Option<i64>,
+    /// The access token's `token_type` as issued (`Bearer`, `DPoP`); `None` in sessions
+    /// stored before it was kept (they were all bearer tokens).
+    #[serde(default)]
+    pub(crate) token_type: Option<String>,
+    /// The session's DPoP private key (`dpop = true`): its tokens are bound to it, and every
+    /// call with them carries a proof it signs. Only here, sealed in the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dpop: Option<super::dpop::DpopKey>,
 }
 
 impl TokenSet {
@@ -84,6 +92,8 @@ impl TokenSet {
             authorized_party: before.authorized_party.clone(),
             auth_time: before.auth_time.clone(),
             claims_at: before.claims_at,
+            token_type: token_type(response),
+            dpop: before.dpop.clone(),
             access_token: response.access_token().secret().clone(),
             refresh_token: response.refresh_token().map(|token| token.secret().clone()),
             expires_at: lifetime.map(|seconds| now.saturating_add(seconds)),
@@ -110,6 +120,8 @@ impl TokenSet {
             authorized_party: None,
             auth_time: None,
             claims_at: None,
+            token_type: None,
+            dpop: None,
         }
     }
 
@@ -129,6 +141,29 @@ impl TokenSet {
     #[doc(hidden)]
     pub fn refresh_token(&self) -> Option<&str> {
         self.refresh_token.as_deref()
+    }
+
+    /// The access token's `token_type` as issued, if kept (tests).
+    #[doc(hidden)]
+    pub fn token_type(&self) -> Option<&str> {
+        self.token_type.as_deref()
+    }
+
+    /// The thumbprint of the session's DPoP key (`cnf.jkt` of its tokens), if it has one
+    /// (tests).
+    #[doc(hidden)]
+    pub fn dpop_thumbprint(&self) -> Option<String> {
+        self.dpop.as_ref().and_then(|key| key.thumbprint().ok())
+    }
+
+    /// A copy without the DPoP key: what a thief who read the store's tokens but not the key
+    /// would hold (tests).
+    #[doc(hidden)]
+    pub fn without_dpop_key(&self) -> Self {
+        Self {
+            dpop: None,
+            ..self.clone()
+        }
     }
 
     /// When the access token expires, Unix seconds (tests).
@@ -178,6 +213,20 @@ impl TokenSet {
     }
 }
 
+/// The answer's `token_type`, spelled as RFC 6750 and RFC 9449 spell the schemes (`Bearer`,
+/// `DPoP`: what an `Authorization` header names): `openidconnect` says it only through serde,
+/// and lower-cased.
+pub(crate) fn token_type(response: &impl OAuth2TokenResponse) -> Option<String> {
+    match serde_json::to_value(response.token_type()) {
+        Ok(Value::String(token_type)) => Some(match token_type.to_ascii_lowercase().as_str() {
+            "bearer" => "Bearer".to_owned(),
+            "dpop" => "DPoP".to_owned(),
+            _ => token_type,
+        }),
+        _ => None,
+    }
+}
+
 impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
@@ -187,6 +236,8 @@ impl fmt::Debug for TokenSet {
             )
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
+            .field("token_type", &self.token_type)
+            .field("dpop", &self.dpop.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
     }
 }
