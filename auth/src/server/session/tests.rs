@@ -668,6 +668,30 @@ async fn sqlite_reads_at_once_what_another_process_wrote_or_ended() {
     blocker.execute_batch("ROLLBACK;").expect("released");
 }
 
+#[test]
+fn sqlite_opens_while_other_processes_open_and_close_the_same_file() {
+    // Servers (or the tests' development providers) opening and closing one file at once:
+    // each waits its turn for the locks that opening and the last close's checkpoint take,
+    // and none fails with "database is locked".
+    let file = TempFile::new("opening");
+    let openers: Vec<_> = (0..4)
+        .map(|_| {
+            let path = file.0.clone();
+            std::thread::spawn(move || {
+                (0..40)
+                    .map(|_| {
+                        store::sqlite::SqliteStore::open(&path, Duration::from_secs(5)).map(drop)
+                    })
+                    .collect::<Result<Vec<()>, String>>()
+            })
+        })
+        .collect();
+    for opener in openers {
+        let opened = opener.join().expect("the opening thread");
+        assert!(opened.is_ok(), "{:?}", opened.err());
+    }
+}
+
 #[tokio::test]
 async fn redis_passes_the_store_suite_and_forgets_ended_sessions_by_itself() {
     let Some(redis) = RedisServer::start() else {

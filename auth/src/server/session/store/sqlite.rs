@@ -87,9 +87,11 @@ impl SqliteStore {
             .prepare("SELECT provider_session FROM auth_sessions LIMIT 0")
             .is_ok();
         if !has_column {
-            connection
-                .execute_batch(PROVIDER_SESSION_COLUMN)
-                .map_err(|error| error.to_string())?;
+            // Another process opening the same file at once may have added it meanwhile.
+            match connection.execute_batch(PROVIDER_SESSION_COLUMN) {
+                Err(error) if error.to_string().contains("duplicate column name") => {}
+                other => other.map_err(|error| error.to_string())?,
+            }
         }
         connection
             .execute_batch(PROVIDER_SESSION_INDEX)
@@ -106,13 +108,20 @@ impl SqliteStore {
             None
         } else {
             let reader = Connection::open(path).map_err(|error| error.to_string())?;
+            // Its set-up waits for a writer like the other connection (another process may be
+            // opening the file too); its reads, after, never wait.
             reader
-                .busy_timeout(Duration::ZERO)
+                .busy_timeout(timeout)
                 // A small page cache of its own: the file's pages are in the OS's cache
                 // anyway, and the server's memory stays near flat with the number of sessions.
                 .and_then(|()| {
                     reader.execute_batch("PRAGMA query_only = true; PRAGMA cache_size = -512;")
                 })
+                // The schema read now, while waiting is allowed.
+                .and_then(|()| {
+                    reader.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+                })
+                .and_then(|()| reader.busy_timeout(Duration::ZERO))
                 .map_err(|error| error.to_string())?;
             Some(std::sync::Mutex::new(reader))
         };
