@@ -44,6 +44,23 @@ const PROVIDER_SESSION_INDEX: &str = "
         ON auth_sessions (provider_session);
 ";
 
+/// How long opening the file may wait for other processes opening it too.
+const OPEN_WAIT: Duration = Duration::from_secs(10);
+
+/// The read-only connection of [`SqliteStore::reader`]: its set-up waits for locks (up to
+/// `wait`), its reads after never do.
+fn open_reader(path: &Path, wait: Duration) -> rusqlite::Result<Connection> {
+    let reader = Connection::open(path)?;
+    reader.busy_timeout(wait)?;
+    // A small page cache of its own: the file's pages are in the OS's cache anyway, and the
+    // server's memory stays near flat with the number of sessions.
+    reader.execute_batch("PRAGMA query_only = true; PRAGMA cache_size = -512;")?;
+    // The schema read now, while waiting is allowed.
+    reader.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    reader.busy_timeout(Duration::ZERO)?;
+    Ok(reader)
+}
+
 /// A SQLite file of sessions; several server processes on one machine may share it.
 pub struct SqliteStore {
     /// An async lock, taken before going to a blocking thread: with a hung disk, requests
@@ -69,8 +86,10 @@ impl SqliteStore {
     /// Opens (creating if need be) the file at `path`, and sweeps what has ended.
     pub fn open(path: &Path, timeout: Duration) -> Result<Self, String> {
         let connection = Connection::open(path).map_err(|error| error.to_string())?;
+        // Opening (the schema, an upgrade, the sweep) may wait for other processes opening
+        // the same file longer than a request's call would; calls get `timeout` after.
         connection
-            .busy_timeout(timeout)
+            .busy_timeout(timeout.max(OPEN_WAIT))
             .and_then(|()| connection.execute_batch(SCHEMA))
             .map_err(|error| error.to_string())?;
         // Locks are short-lived: a table from before they had holders is simply made anew.
@@ -104,26 +123,21 @@ impl SqliteStore {
         let in_memory = path
             .to_str()
             .is_some_and(|path| path == ":memory:" || path.starts_with("file:"));
+        db.connection
+            .busy_timeout(timeout)
+            .map_err(|error| error.to_string())?;
+        // The fast reader is a help, not a need: one that does not open leaves every read
+        // the long way.
         let reader = if in_memory {
             None
         } else {
-            let reader = Connection::open(path).map_err(|error| error.to_string())?;
-            // Its set-up waits for a writer like the other connection (another process may be
-            // opening the file too); its reads, after, never wait.
-            reader
-                .busy_timeout(timeout)
-                // A small page cache of its own: the file's pages are in the OS's cache
-                // anyway, and the server's memory stays near flat with the number of sessions.
-                .and_then(|()| {
-                    reader.execute_batch("PRAGMA query_only = true; PRAGMA cache_size = -512;")
-                })
-                // The schema read now, while waiting is allowed.
-                .and_then(|()| {
-                    reader.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-                })
-                .and_then(|()| reader.busy_timeout(Duration::ZERO))
-                .map_err(|error| error.to_string())?;
-            Some(std::sync::Mutex::new(reader))
+            match open_reader(path, timeout.max(OPEN_WAIT)) {
+                Ok(reader) => Some(std::sync::Mutex::new(reader)),
+                Err(error) => {
+                    tracing::debug!("sessions read on blocking threads only: {error}");
+                    None
+                }
+            }
         };
         Ok(Self {
             db: Arc::new(tokio::sync::Mutex::new(db)),
